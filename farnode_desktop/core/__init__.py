@@ -1,0 +1,1 @@
+"""Headless core of FarNode Desktop: no Qt is imported anywhere under this package."""

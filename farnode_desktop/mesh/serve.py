@@ -1,0 +1,127 @@
+"""Entry point of a FarMesh node process: bridge hivemind, count served work, serve status, run Petals' server.
+
+Run as `python -m farnode_desktop.mesh.serve --endpoint-file FILE -- <petals run_server arguments>`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from farnode_desktop.mesh import bridge, counters
+from farnode_desktop.mesh.status import serve_status
+
+STATE_STARTING = "starting"
+STATE_LOADING = "loading blocks"
+STATE_SERVING = "serving"
+STATE_STOPPING = "stopping"
+
+
+class NodeProcess:
+    """What the status endpoint reports about this process; filled in as Petals' server comes up."""
+
+    def __init__(self) -> None:
+        self.server: Any = None
+        self.started_at = time.time()
+        self.stopping = False
+        self._lock = threading.Lock()
+
+    def attach(self, server: Any) -> None:
+        with self._lock:
+            self.server = server
+
+    def state(self) -> str:
+        if self.stopping:
+            return STATE_STOPPING
+        server = self.server
+        if server is None:
+            return STATE_STARTING
+        container = getattr(server, "module_container", None)
+        if container is not None and container.ready.is_set():
+            return STATE_SERVING
+        return STATE_LOADING
+
+    def status(self) -> dict[str, Any]:
+        server = self.server
+        body: dict[str, Any] = {
+            "state": self.state(),
+            "pid": _pid(),
+            "uptime_s": round(time.time() - self.started_at, 3),
+            "peer_id": None,
+            "multiaddrs": [],
+            "dht_prefix": None,
+            "start_block": None,
+            "end_block": None,
+            "blocks": [],
+        }
+        if server is not None:
+            body["dht_prefix"] = server.dht_prefix
+            dht = getattr(server, "dht", None)
+            if dht is not None:
+                try:
+                    body["peer_id"] = dht.peer_id.to_base58()
+                    body["multiaddrs"] = [str(m) for m in dht.get_visible_maddrs()]
+                except Exception as exc:  # a DHT whose daemon died: report it, do not crash the endpoint
+                    body["dht_error"] = f"{type(exc).__name__}: {exc}"
+            container = getattr(server, "module_container", None)
+            if container is not None:
+                blocks = sorted(int(uid.rsplit(".", 1)[1]) for uid in container.module_backends)
+                body["blocks"] = blocks
+                if blocks:
+                    body["start_block"], body["end_block"] = min(blocks), max(blocks) + 1
+        body.update(counters.SERVED.snapshot())
+        return body
+
+
+def _pid() -> int:
+    import os
+
+    return os.getpid()
+
+
+NODE = NodeProcess()
+
+
+def _capture_server() -> None:
+    from petals.server import server as server_module
+
+    original_init = server_module.Server.__init__
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        NODE.attach(self)
+
+    server_module.Server.__init__ = __init__  # type: ignore[method-assign]
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    petals_args: list[str] = []
+    if "--" in argv:
+        split = argv.index("--")
+        argv, petals_args = argv[:split], argv[split + 1 :]
+    parser = argparse.ArgumentParser(prog="farnode-mesh-serve")
+    parser.add_argument("--endpoint-file", type=Path, required=True)
+    args = parser.parse_args(argv)
+
+    serve_status(NODE.status, args.endpoint_file)
+    bridge.install()
+    counters.install()
+    _capture_server()
+    from petals.cli import run_server
+
+    # FarNode pins and updates the runtime itself; Petals' own check asks PyPI and fails offline.
+    run_server.validate_version = lambda: None  # type: ignore[attr-defined]
+    sys.argv = ["petals.cli.run_server", *petals_args]
+    try:
+        run_server.main()
+    finally:
+        NODE.stopping = True
+
+
+if __name__ == "__main__":
+    main()
