@@ -1,0 +1,180 @@
+"""`farnode node start|stop|status`: run a node headless, in the foreground or as a background service."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from farnode_desktop.core.clock import SystemClock
+from farnode_desktop.core.errors import FarNodeError
+from farnode_desktop.core.events import Event, EventBus
+from farnode_desktop.core.node_service import (
+    NodeService,
+    known_nodes,
+    read_status,
+    service_pid,
+)
+from farnode_desktop.core.node_status import NodeState, NodeStatus
+from farnode_desktop.core.nodes import TINY_DEMO, local_spec, make_supervisor
+from farnode_desktop.core.paths import AppPaths
+from farnode_desktop.core.runtime import NodeRuntime
+from farnode_desktop.core.settings import SettingsStore
+from farnode_desktop.core.supervisor import PID_FILE, end_leftover_group
+from farnode_desktop.core.process import OsProcessHost
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    node = sub.add_parser("node", help="run a node (a block server) without the desktop app")
+    nsub = node.add_subparsers(dest="node_command", required=True)
+    start = nsub.add_parser("start", help="start serving blocks")
+    start.add_argument("--model", help=f"catalog name or model folder (default: settings, else {TINY_DEMO})")
+    swarm = start.add_mutually_exclusive_group()
+    swarm.add_argument("--new-swarm", action="store_true", help="start a private swarm on loopback")
+    swarm.add_argument("--initial-peers", nargs="+", default=[], metavar="MULTIADDR")
+    start.add_argument("--num-blocks", type=int)
+    start.add_argument("--port", type=int, default=0)
+    start.add_argument("--name", default="cpu", help="node name (one per GPU: gpu0, gpu1, ...)")
+    start.add_argument("--dht-prefix")
+    start.add_argument("--foreground", action="store_true", help="supervise in this terminal until Ctrl-C")
+    start.add_argument("--wait", type=float, default=300.0, help="seconds to wait for serving (background)")
+    start.set_defaults(handler=cmd_start)
+    stop = nsub.add_parser("stop", help="stop a node and every process it started")
+    stop.add_argument("--name", help="node name (default: all nodes)")
+    stop.set_defaults(handler=cmd_stop)
+    status = nsub.add_parser("status", help="show a node's state, blocks and served tokens")
+    status.add_argument("--name", help="node name (default: all nodes)")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(handler=cmd_status)
+
+
+def cmd_start(args: argparse.Namespace) -> int:
+    paths = AppPaths.default().ensure()
+    if service_pid(paths, args.name) is not None:
+        raise FarNodeError(f"node {args.name!r} is already running", hint="`farnode node status` shows it")
+    if not args.foreground:
+        return _start_background(args, paths)
+    settings = SettingsStore(paths.config_file).load()
+    runtime = NodeRuntime(paths.runtime)
+    model = args.model or settings.model or TINY_DEMO
+    spec = local_spec(args.name, model, paths, runtime, new_swarm=args.new_swarm or (not args.initial_peers and
+                      settings.new_swarm), initial_peers=args.initial_peers or settings.initial_peers,
+                      num_blocks=args.num_blocks, port=args.port, dht_prefix=args.dht_prefix)
+    bus = EventBus()
+
+    def show(event: Event) -> None:
+        stamp = time.strftime("%H:%M:%S", time.localtime(event.at))
+        print(f"{stamp} {event.source}: {event.data.get('state')}: {event.reason}", flush=True)
+        if event.data.get("hint"):
+            print(f"         what to do: {event.data['hint']}", flush=True)
+
+    bus.subscribe(show, "node.")
+    supervisor = make_supervisor(spec, paths, bus, runtime)
+    service = NodeService(supervisor, paths)
+    service.install_signal_handlers()
+    final = service.run()
+    for line in final.log_lines[-10:]:
+        print(f"  | {line}")
+    return 0 if final.state is NodeState.STOPPED else 1
+
+
+def _start_background(args: argparse.Namespace, paths: AppPaths) -> int:
+    argv = [sys.executable, "-m", "farnode_desktop", "node", "start", "--foreground", "--name", args.name]
+    for flag, value in (("--model", args.model), ("--num-blocks", args.num_blocks), ("--dht-prefix", args.dht_prefix)):
+        if value is not None:
+            argv += [flag, str(value)]
+    if args.port:
+        argv += ["--port", str(args.port)]
+    if args.new_swarm:
+        argv.append("--new-swarm")
+    if args.initial_peers:
+        argv += ["--initial-peers", *args.initial_peers]
+    log = paths.logs / f"service-{args.name}.log"
+    (paths.node_dir(args.name)).mkdir(parents=True, exist_ok=True)
+    state = paths.node_dir(args.name) / "state.json"
+    state.unlink(missing_ok=True)
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    print(f"node {args.name}: starting in the background (pid {proc.pid}); log: {log}")
+    deadline = time.monotonic() + args.wait
+    last = None
+    while time.monotonic() < deadline:
+        status = read_status(paths, args.name)
+        if status is not None and (status.state, status.reason) != last:
+            last = (status.state, status.reason)
+            print(f"  {status.state.value}: {status.reason}", flush=True)
+            if status.state in (NodeState.SERVING, NodeState.FAILED):
+                if status.hint:
+                    print(f"  what to do: {status.hint}")
+                return 0 if status.state is NodeState.SERVING else 1
+        if proc.poll() is not None and (status is None or status.state is not NodeState.SERVING):
+            print(f"  the node service exited (code {proc.returncode}); see {log}", file=sys.stderr)
+            return 1
+        time.sleep(0.3)
+    print(f"  still {last[0].value if last else 'starting'} after {args.wait:.0f} s; `farnode node status` follows it")
+    return 0
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    paths = AppPaths.default().ensure()
+    names = [args.name] if args.name else known_nodes(paths)
+    for name in names:
+        pid = service_pid(paths, name)
+        if pid is not None:
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + 60
+            while service_pid(paths, name) is not None and time.monotonic() < deadline:
+                time.sleep(0.2)
+            if service_pid(paths, name) is not None:
+                os.kill(pid, signal.SIGKILL)
+        # Whatever the service did or did not finish, no server process of this node may survive.
+        ended = end_leftover_group(paths.node_dir(name) / PID_FILE, OsProcessHost(), SystemClock())
+        note = f" (ended {len(ended)} leftover processes)" if ended else ""
+        if pid is not None or ended:
+            print(f"node {name}: stopped{note}")
+    return 0
+
+
+def _summary(status: NodeStatus, alive: bool) -> dict[str, object]:
+    body = status.to_json()
+    if not alive and status.state not in (NodeState.STOPPED, NodeState.FAILED):
+        body["state"] = NodeState.STOPPED.value
+        body["reason"] = f"the supervisor is not running (last seen: {status.state.value})"
+        body["tokens_per_s"] = 0.0
+    return body
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    paths = AppPaths.default().ensure()
+    names = [args.name] if args.name else known_nodes(paths)
+    report = []
+    for name in names:
+        status = read_status(paths, name)
+        if status is None:
+            continue
+        report.append(_summary(status, service_pid(paths, name) is not None))
+    if args.json:
+        print(json.dumps(report if not args.name else (report[0] if report else {}), indent=2))
+        return 0
+    if not report:
+        print("no node has run yet; start one with `farnode node start`")
+        return 0
+    for body in report:
+        blocks = f"{body['start_block']}-{int(body['end_block']) - 1}" if body.get("end_block") is not None else "-"
+        print(f"node {body['name']}: {body['state']} ({body['reason']})")
+        if body.get("hint"):
+            print(f"  what to do:    {body['hint']}")
+        print(f"  server pid:    {body['pid'] or '-'}")
+        print(f"  peer id:       {body['peer_id'] or '-'}")
+        for addr in body.get("multiaddrs") or []:
+            print(f"  multiaddr:     {addr}")
+        print(f"  DHT prefix:    {body['dht_prefix'] or '-'}")
+        print(f"  blocks:        {blocks}")
+        print(f"  served tokens: {body['served_tokens']}  ({body['tokens_per_s']:.1f} tokens/s)")
+        print(f"  uptime:        {body['uptime_s']:.0f} s, restarts: {body['restarts']}")
+    return 0

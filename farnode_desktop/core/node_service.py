@@ -1,0 +1,104 @@
+"""Runs one node's supervisor as a long-lived service: ticks it, publishes its status file, stops it on a signal."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+
+import psutil
+
+from farnode_desktop.core.atomic import write_atomic
+from farnode_desktop.core.node_status import NodeState, NodeStatus
+from farnode_desktop.core.paths import AppPaths
+from farnode_desktop.core.supervisor import NodeSupervisor
+
+STATE_FILE = "state.json"
+SERVICE_PID_FILE = "supervisor.pid"
+TICK_S = 0.5
+
+
+def state_file(paths: AppPaths, name: str) -> Path:
+    return paths.node_dir(name) / STATE_FILE
+
+
+def read_status(paths: AppPaths, name: str) -> NodeStatus | None:
+    """The last status the node's service published, or None if it never ran."""
+    try:
+        return NodeStatus.from_json(json.loads(state_file(paths, name).read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def service_pid(paths: AppPaths, name: str) -> int | None:
+    """The pid of the running supervisor service for `name`, if one is alive."""
+    try:
+        record = json.loads((paths.node_dir(name) / SERVICE_PID_FILE).read_text())
+        pid, created = int(record["pid"]), float(record["create_time"])
+        proc = psutil.Process(pid)
+        if abs(proc.create_time() - created) > 1.0 or proc.status() == psutil.STATUS_ZOMBIE:
+            return None
+        return pid
+    except (OSError, ValueError, KeyError, TypeError, psutil.Error):
+        return None
+
+
+def known_nodes(paths: AppPaths) -> list[str]:
+    root = paths.data / "nodes"
+    return sorted(p.name for p in root.iterdir() if p.is_dir()) if root.exists() else []
+
+
+class NodeService:
+    """Owns a supervisor in this process until it has stopped; SIGINT/SIGTERM ask it to stop cleanly."""
+
+    def __init__(self, supervisor: NodeSupervisor, paths: AppPaths) -> None:
+        self.supervisor = supervisor
+        self.paths = paths
+        self.name = supervisor.spec.name
+        self._stop_requested = threading.Event()
+        self._last: dict[str, object] | None = None
+
+    def request_stop(self, *_: object) -> None:
+        self._stop_requested.set()
+
+    def install_signal_handlers(self) -> None:
+        def handler(signum: int, frame: FrameType | None) -> None:
+            self.request_stop()
+
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
+
+    def publish(self) -> NodeStatus:
+        status = self.supervisor.status()
+        body = status.to_json()
+        comparable = {k: v for k, v in body.items() if k != "updated_at"}
+        if comparable != self._last or int(status.updated_at) % 2 == 0:
+            write_atomic(state_file(self.paths, self.name), json.dumps(body, indent=1), mode=0o644)
+            self._last = comparable
+        return status
+
+    def run(self, until_stopped: bool = True) -> NodeStatus:
+        """Start the node and keep it supervised until a stop is requested; returns the final status."""
+        pid_path = self.paths.node_dir(self.name) / SERVICE_PID_FILE
+        write_atomic(pid_path, json.dumps({"pid": os.getpid(), "create_time": psutil.Process().create_time()}),
+                     mode=0o644)
+        try:
+            self.supervisor.start()
+            stopping = False
+            while True:
+                if self._stop_requested.is_set() and not stopping:
+                    stopping = True
+                    self.supervisor.stop()
+                self.supervisor.transition(self.supervisor.clock.monotonic())
+                status = self.publish()
+                if stopping and status.state in (NodeState.STOPPED, NodeState.FAILED):
+                    return status
+                if status.state is NodeState.FAILED and not until_stopped:
+                    return status
+                self._stop_requested.wait(TICK_S) if not stopping else self.supervisor.clock.sleep(TICK_S)
+        finally:
+            self.publish()
+            pid_path.unlink(missing_ok=True)

@@ -1,0 +1,512 @@
+"""The node supervisor: a state machine, ticked by `transition(now)`, that keeps one Petals server serving."""
+
+from __future__ import annotations
+
+import collections
+import json
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from farnode_desktop.core.clock import Clock, SystemClock
+from farnode_desktop.core.events import Event, EventBus
+from farnode_desktop.core.logfile import RotatingLog
+from farnode_desktop.core.node_log import Signal, parse_line
+from farnode_desktop.core.node_spec import ENDPOINT_FILE, NodeBackend, NodeSpec, free_port
+from farnode_desktop.core.node_status import (
+    RUNNING_STATES,
+    HttpStatusProbe,
+    NodeState,
+    NodeStatus,
+    StatusProbe,
+)
+from farnode_desktop.core.paths import AppPaths
+from farnode_desktop.core.process import OsProcessHost, ProcessHost, RunningProcess
+
+__all__ = ["NodeSpec", "NodeState", "NodeStatus", "NodeSupervisor", "SupervisorPolicy"]
+
+PID_FILE = "server.pid"
+PORT_FILE = "port"
+
+
+@dataclass
+class SupervisorPolicy:
+    """Timings and limits; tests shorten them, the defaults suit a real GPU node."""
+
+    startup_timeout_s: float = 900.0  # launch -> serving (a big model downloads and loads blocks first)
+    stop_grace_s: float = 20.0  # SIGINT -> SIGTERM to the group (Petals' graceful stop takes > 6 s)
+    term_grace_s: float = 5.0  # SIGTERM -> SIGKILL
+    kill_grace_s: float = 5.0  # SIGKILL -> give up and report the survivors
+    backoff_base_s: float = 2.0
+    backoff_cap_s: float = 300.0
+    crash_limit: int = 5  # this many failures ...
+    crash_window_s: float = 600.0  # ... within this window end in FAILED
+    stable_after_s: float = 120.0  # serving this long resets the backoff
+    probe_interval_s: float = 1.0  # while starting
+    watchdog_interval_s: float = 5.0  # while serving
+    watchdog_timeout_s: float = 30.0  # no answer from the status endpoint for this long -> restart
+    rate_window_s: float = 60.0  # tokens/s is measured over this window
+
+
+class _Desire(Enum):
+    RUN = "run"
+    STOP = "stop"
+    PAUSE = "pause"
+
+
+class NodeSupervisor:
+    """Launches, watches, restarts and stops one node server; every change of state is an event with a reason."""
+
+    def __init__(
+        self,
+        spec: NodeSpec,
+        paths: AppPaths,
+        bus: EventBus,
+        backend: NodeBackend,
+        host: ProcessHost | None = None,
+        clock: Clock | None = None,
+        probe: StatusProbe | None = None,
+        policy: SupervisorPolicy | None = None,
+        runtime_ready: Callable[[], bool] = lambda: True,
+        provision: Callable[[], None] | None = None,
+    ) -> None:
+        self.spec = spec
+        self.paths = paths
+        self.bus = bus
+        self.backend = backend
+        self.host = host or OsProcessHost()
+        self.clock = clock or SystemClock()
+        self.probe = probe or HttpStatusProbe()
+        self.policy = policy or SupervisorPolicy()
+        self.runtime_ready = runtime_ready
+        self.provision = provision
+        self.workdir = paths.node_dir(spec.name)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.log = RotatingLog(paths.node_log(spec.name))
+        self._lock = threading.RLock()
+        self._state = NodeState.STOPPED
+        self._reason = "not started"
+        self._hint = ""
+        self._desire = _Desire.STOP
+        self._proc: RunningProcess | None = None
+        self._failures: collections.deque[float] = collections.deque()
+        self._consecutive = 0
+        self._restarts = 0
+        self._retry_at = 0.0
+        self._stop_phase = ""
+        self._stop_phase_at = 0.0
+        self._after_stop: tuple[NodeState, str, str] = (NodeState.STOPPED, "", "")
+        self._provision_thread: threading.Thread | None = None
+        self._provision_error: BaseException | None = None
+        self._fatal: tuple[str, str, list[str]] | None = None
+        self._healable: str | None = None
+        self._launched_at = 0.0
+        self._serving_since: float | None = None
+        self._last_probe_at = 0.0
+        self._last_probe_ok = 0.0
+        self._remote: dict[str, Any] = {}
+        self._p2pd_pid: int | None = None
+        self._served_base = 0
+        self._served_now = 0
+        self._requests_base = 0
+        self._requests_now = 0
+        self._rate_samples: collections.deque[tuple[float, int]] = collections.deque()
+        self._failure_lines: list[str] = []
+        self._pause_reason = "paused by the provider"
+        self._resume_reason = "resumed"
+        self._retry_delay = self.policy.backoff_base_s
+
+    # ----- the provider's controls (any thread) -----
+    def start(self) -> None:
+        with self._lock:
+            self._desire = _Desire.RUN
+            if self._state is NodeState.FAILED:
+                self._failures.clear()
+                self._consecutive = 0
+        self.transition(self.clock.monotonic())
+
+    def stop(self) -> None:
+        with self._lock:
+            self._desire = _Desire.STOP
+        self.transition(self.clock.monotonic())
+
+    def pause(self, reason: str) -> None:
+        with self._lock:
+            self._desire = _Desire.PAUSE
+            self._pause_reason = reason
+        self.transition(self.clock.monotonic())
+
+    def resume(self, reason: str) -> None:
+        with self._lock:
+            self._desire = _Desire.RUN
+            self._resume_reason = reason
+        self.transition(self.clock.monotonic())
+
+    @property
+    def state(self) -> NodeState:
+        return self._state
+
+    def wait_until(self, done: Callable[[NodeState], bool], timeout_s: float, tick_s: float = 0.2) -> NodeState:
+        """Tick until `done(state)` or the timeout (for the CLI and tests; the app ticks from a timer)."""
+        deadline = self.clock.monotonic() + timeout_s
+        while True:
+            self.transition(self.clock.monotonic())
+            if done(self._state) or self.clock.monotonic() >= deadline:
+                return self._state
+            self.clock.sleep(tick_s)
+
+    # ----- the state machine -----
+    def transition(self, now: float) -> None:
+        with self._lock:
+            self._drain_output()
+            state = self._state
+            if state is NodeState.STOPPED or state is NodeState.FAILED:
+                if self._desire is _Desire.RUN and (state is NodeState.STOPPED or not self._failures):
+                    self._launch_or_provision(now, "started by the provider")
+                elif self._desire is _Desire.PAUSE and state is NodeState.STOPPED:
+                    self._set(NodeState.PAUSED, self._pause_reason)
+            elif state is NodeState.PROVISIONING:
+                self._tick_provisioning(now)
+            elif state in RUNNING_STATES:
+                self._tick_running(now)
+            elif state is NodeState.BACKOFF:
+                if self._desire is _Desire.STOP:
+                    self._set(NodeState.STOPPED, "stopped by the provider")
+                elif self._desire is _Desire.PAUSE:
+                    self._set(NodeState.PAUSED, self._pause_reason)
+                elif now >= self._retry_at:
+                    self._launch(now, f"restarting (attempt {self._consecutive + 1})")
+            elif state is NodeState.STOPPING:
+                self._tick_stopping(now)
+            elif state is NodeState.PAUSED:
+                if self._desire is _Desire.RUN:
+                    self._launch_or_provision(now, self._resume_reason)
+                elif self._desire is _Desire.STOP:
+                    self._set(NodeState.STOPPED, "stopped by the provider")
+
+    def _set(self, new: NodeState, reason: str, hint: str = "") -> None:
+        previous = self._state
+        self._state, self._reason, self._hint = new, reason, hint
+        if new is NodeState.SERVING:
+            self._serving_since = self.clock.monotonic()
+        elif new is not NodeState.SERVING:
+            self._serving_since = None
+        self.log.write_line(f"[farnode] {self.spec.name}: {previous.value} -> {new.value}: {reason}")
+        self.bus.emit(
+            Event(
+                topic="node.state",
+                source=self.spec.name,
+                reason=reason,
+                data={"state": new.value, "previous": previous.value, "hint": hint},
+                at=self.clock.wall(),
+            )
+        )
+
+    def _launch_or_provision(self, now: float, reason: str) -> None:
+        if self.runtime_ready():
+            self._launch(now, reason)
+            return
+        if self.provision is None:
+            self._desire = _Desire.STOP
+            self._set(NodeState.FAILED, "the node runtime is not installed",
+                      "run `farnode runtime install` (or open FarNode's first-run setup)")
+            return
+        self._provision_error = None
+
+        def run() -> None:
+            try:
+                assert self.provision is not None
+                self.provision()
+            except BaseException as exc:
+                self._provision_error = exc
+
+        self._provision_thread = threading.Thread(target=run, name="farnode-provision", daemon=True)
+        self._provision_thread.start()
+        self._set(NodeState.PROVISIONING, "installing the node runtime")
+
+    def _tick_provisioning(self, now: float) -> None:
+        if self._provision_thread is not None and self._provision_thread.is_alive():
+            return
+        if self._provision_error is not None:
+            hint = getattr(self._provision_error, "hint", "")
+            self._desire = _Desire.STOP
+            self._set(NodeState.FAILED, f"the node runtime could not be installed: {self._provision_error}", hint)
+        elif self._desire is _Desire.RUN:
+            self._launch(now, "node runtime installed")
+        else:
+            self._set(NodeState.STOPPED, "stopped by the provider")
+
+    def _launch(self, now: float, reason: str) -> None:
+        self._end_leftovers()
+        if self.spec.port == 0:
+            self.spec.port = self._kept_port()
+        command = self.backend.command(self.spec, self.workdir)
+        (self.workdir / ENDPOINT_FILE).unlink(missing_ok=True)
+        self._fatal = None
+        self._healable = None
+        self._remote = {}
+        self._p2pd_pid = None
+        self._served_base += self._served_now
+        self._requests_base += self._requests_now
+        self._served_now = self._requests_now = 0
+        self._rate_samples.clear()
+        self._failure_lines = []
+        try:
+            self._proc = self.host.launch(command, self.log.write_line)
+        except OSError as exc:
+            self._desire = _Desire.STOP
+            self._set(NodeState.FAILED, f"the node server could not be launched: {exc}",
+                      "check the node runtime with `farnode runtime check`")
+            return
+        self._write_pid_file(self._proc)
+        self._launched_at = now
+        self._last_probe_at = self._last_probe_ok = now
+        self._set(NodeState.STARTING, reason)
+
+    def _tick_running(self, now: float) -> None:
+        proc = self._proc
+        assert proc is not None
+        if self._desire is _Desire.STOP:
+            self._begin_stop(now, graceful=True, then=(NodeState.STOPPED, "stopped by the provider", ""))
+            return
+        if self._desire is _Desire.PAUSE:
+            self._begin_stop(now, graceful=True, then=(NodeState.PAUSED, self._pause_reason, ""))
+            return
+        if self._fatal is not None:
+            message, hint, lines = self._fatal
+            self._failure_lines = lines
+            self._begin_stop(now, graceful=False, then=(NodeState.FAILED, message, hint))
+            return
+        code = proc.poll()
+        if code is not None:
+            self._drain_output()
+            if self._fatal is not None:
+                message, hint, lines = self._fatal
+                self._failure_lines = lines
+                self._begin_stop(now, graceful=False, then=(NodeState.FAILED, message, hint))
+            else:
+                why = self._healable or f"the server exited unexpectedly (exit code {code})"
+                self._failure_lines = self.log.tail(20)
+                self._fail_and_restart(now, why)
+            return
+        if self._healable is not None:
+            self._fail_and_restart(now, self._healable)
+            return
+        interval = self.policy.watchdog_interval_s if self._state is NodeState.SERVING else self.policy.probe_interval_s
+        if now - self._last_probe_at >= interval:
+            self._probe(now)
+        if self._state is not NodeState.SERVING and now - self._launched_at > self.policy.startup_timeout_s:
+            self._fail_and_restart(now, f"the server did not start serving within {self.policy.startup_timeout_s:.0f} s")
+            return
+        if self._state is NodeState.SERVING:
+            if now - self._last_probe_ok > self.policy.watchdog_timeout_s:
+                silent = now - self._last_probe_ok
+                self._fail_and_restart(now, f"the server's status endpoint stopped answering ({silent:.0f} s)")
+                return
+            if self._serving_since is not None and now - self._serving_since > self.policy.stable_after_s:
+                self._consecutive = 0
+            self._check_p2pd(proc)
+
+    def _probe(self, now: float) -> None:
+        self._last_probe_at = now
+        body = self.probe.fetch(self.workdir / ENDPOINT_FILE)
+        if body is None:
+            return
+        self._last_probe_ok = now
+        self._remote = body
+        self._served_now = int(body.get("served_tokens") or 0)
+        self._requests_now = sum(int(v) for v in (body.get("requests") or {}).values())
+        self._rate_samples.append((now, self._served_base + self._served_now))
+        while self._rate_samples and now - self._rate_samples[0][0] > self.policy.rate_window_s:
+            self._rate_samples.popleft()
+        remote_state = body.get("state")
+        if remote_state == NodeState.SERVING.value and self._state is not NodeState.SERVING:
+            self._set(NodeState.SERVING, f"serving blocks {self._blocks_text()}")
+        elif remote_state == NodeState.LOADING.value and self._state is NodeState.STARTING:
+            self._set(NodeState.LOADING, "loading blocks")
+
+    def _check_p2pd(self, proc: RunningProcess) -> None:
+        members = self.host.group_members(proc.pgid)
+        p2pd = [m.pid for m in members if m.name == "p2pd"]
+        if self._p2pd_pid is None:
+            self._p2pd_pid = p2pd[0] if p2pd else None
+        elif self._p2pd_pid not in p2pd:
+            self._healable = "the networking daemon (p2pd) exited"
+
+    def _fail_and_restart(self, now: float, why: str) -> None:
+        self._failures.append(now)
+        while self._failures and now - self._failures[0] > self.policy.crash_window_s:
+            self._failures.popleft()
+        self._consecutive += 1
+        self._restarts += 1
+        if len(self._failures) >= self.policy.crash_limit:
+            minutes = self.policy.crash_window_s / 60
+            message = (f"the server failed {len(self._failures)} times in {minutes:.0f} minutes "
+                       f"(last: {why}); FarNode stopped retrying")
+            self._begin_stop(now, graceful=False,
+                             then=(NodeState.FAILED, message, "look at the log lines below, then press Start"))
+            return
+        delay = min(self.policy.backoff_cap_s, self.policy.backoff_base_s * 2 ** (self._consecutive - 1))
+        self._begin_stop(now, graceful=False, then=(NodeState.BACKOFF, f"{why}; restarting in {delay:.0f} s", ""))
+        self._retry_delay = delay
+
+    def _begin_stop(self, now: float, graceful: bool, then: tuple[NodeState, str, str]) -> None:
+        proc = self._proc
+        self._after_stop = then
+        if proc is None:
+            self._finish_stop(now)
+            return
+        if graceful and proc.poll() is None:
+            self.host.signal_pid(proc.pid, signal.SIGINT)
+            self._stop_phase = "interrupt"
+        else:
+            self.host.signal_group(proc.pgid, signal.SIGTERM)
+            self._stop_phase = "terminate"
+        self._stop_phase_at = now
+        self._set(NodeState.STOPPING, f"stopping: {then[1]}" if then[1] else "stopping")
+
+    def _tick_stopping(self, now: float) -> None:
+        proc = self._proc
+        if proc is None:
+            self._finish_stop(now)
+            return
+        exited = proc.poll() is not None
+        members = self.host.group_members(proc.pgid)
+        if not members:
+            self._finish_stop(now)
+            return
+        waited = now - self._stop_phase_at
+        if self._stop_phase == "interrupt" and (waited > self.policy.stop_grace_s or exited):
+            self.host.signal_group(proc.pgid, signal.SIGTERM)
+            self._stop_phase, self._stop_phase_at = "terminate", now
+        elif self._stop_phase == "terminate" and waited > self.policy.term_grace_s:
+            self.host.signal_group(proc.pgid, signal.SIGKILL)
+            self._stop_phase, self._stop_phase_at = "kill", now
+        elif self._stop_phase == "kill" and waited > self.policy.kill_grace_s:
+            survivors = ", ".join(f"{m.name} ({m.pid})" for m in members)
+            self._proc = None
+            self._desire = _Desire.STOP
+            self._set(NodeState.FAILED, f"some server processes would not stop: {survivors}",
+                      "end them in your task manager, then press Start")
+
+    def _finish_stop(self, now: float) -> None:
+        if self._proc is not None:
+            self._proc.poll()
+        self._proc = None
+        (self.workdir / PID_FILE).unlink(missing_ok=True)
+        (self.workdir / ENDPOINT_FILE).unlink(missing_ok=True)
+        state, reason, hint = self._after_stop
+        if state is NodeState.BACKOFF:
+            if self._desire is _Desire.STOP:
+                self._set(NodeState.STOPPED, "stopped by the provider")
+                return
+            self._retry_at = now + self._retry_delay
+        if state is NodeState.FAILED:
+            self._desire = _Desire.STOP
+        self._set(state, reason, hint)
+
+    # ----- output, pid file, leftovers -----
+    def _drain_output(self) -> None:
+        if self._proc is None:
+            return
+        for line in self._proc.read_lines():
+            sig = parse_line(line)
+            if sig is None:
+                continue
+            if sig.kind is Signal.PEER:
+                self._remote.setdefault("peer_id", sig.values["peer_id"])
+                self._remote.setdefault("multiaddrs", sig.values["multiaddrs"])
+            elif sig.kind in (Signal.LOADED_BLOCK, Signal.JOINING) and self._state is NodeState.STARTING:
+                self._set(NodeState.LOADING, "loading blocks")
+            elif sig.kind is Signal.STARTED and self._state is not NodeState.SERVING:
+                self._set(NodeState.SERVING, f"serving blocks {self._blocks_text()}")
+            elif sig.kind is Signal.FATAL and self._fatal is None:
+                self._fatal = (sig.detail, str(sig.values.get("hint", "")), self.log.tail(20))
+            elif sig.kind is Signal.HEALABLE and self._healable is None:
+                self._healable = sig.detail
+
+    def _blocks_text(self) -> str:
+        start, end = self._remote.get("start_block"), self._remote.get("end_block")
+        if start is None or end is None:
+            return f"of {self.spec.model}"
+        return f"{start}-{int(end) - 1} of {self.spec.model}"
+
+    def _kept_port(self) -> int:
+        """A node keeps its port across restarts, so the swarm finds it where it was."""
+        port_file = self.workdir / PORT_FILE
+        try:
+            return int(port_file.read_text().strip())
+        except (OSError, ValueError):
+            port = free_port()
+            port_file.write_text(str(port))
+            return port
+
+    def _write_pid_file(self, proc: RunningProcess) -> None:
+        record = {"pid": proc.pid, "pgid": proc.pgid, "create_time": self.host.create_time(proc.pid)}
+        (self.workdir / PID_FILE).write_text(json.dumps(record))
+
+    def _end_leftovers(self) -> None:
+        """After the app itself was killed, its server may still run: end that group before reusing its identity."""
+        end_leftover_group(self.workdir / PID_FILE, self.host, self.clock)
+
+    # ----- what the provider sees -----
+    def status(self) -> NodeStatus:
+        with self._lock:
+            now = self.clock.monotonic()
+            rate = 0.0
+            if len(self._rate_samples) >= 2:
+                (t0, n0), (t1, n1) = self._rate_samples[0], self._rate_samples[-1]
+                rate = (n1 - n0) / (t1 - t0) if t1 > t0 else 0.0
+            remote = self._remote
+            return NodeStatus(
+                name=self.spec.name,
+                state=self._state,
+                reason=self._reason,
+                hint=self._hint,
+                pid=self._proc.pid if self._proc else None,
+                peer_id=remote.get("peer_id"),
+                multiaddrs=list(remote.get("multiaddrs") or []),
+                dht_prefix=remote.get("dht_prefix") or self.spec.dht_prefix,
+                model=self.spec.model,
+                start_block=remote.get("start_block"),
+                end_block=remote.get("end_block"),
+                blocks=list(remote.get("blocks") or []),
+                served_tokens=self._served_base + self._served_now,
+                tokens_per_s=round(rate, 3),
+                requests=self._requests_base + self._requests_now,
+                uptime_s=round(now - self._serving_since, 1) if self._serving_since is not None else 0.0,
+                restarts=self._restarts,
+                retry_in_s=round(max(0.0, self._retry_at - now), 1) if self._state is NodeState.BACKOFF else None,
+                log_lines=list(self._failure_lines) if self._state is NodeState.FAILED else [],
+                updated_at=self.clock.wall(),
+            )
+
+
+def end_leftover_group(pid_file: Path, host: ProcessHost, clock: Clock, grace_s: float = 5.0) -> list[int]:
+    """End the process group recorded in `pid_file` if any of it still runs; returns the pids that were ended."""
+    try:
+        record = json.loads(pid_file.read_text())
+        pgid, created = int(record["pgid"]), record.get("create_time")
+    except (OSError, ValueError, KeyError, TypeError):
+        pid_file.unlink(missing_ok=True)
+        return []
+    # Only processes started with or after the recorded server: a reused pgid number is someone else's.
+    floor = float(created) - 1.0 if created else 0.0
+    members = [m for m in host.group_members(pgid) if m.create_time >= floor]
+    ended = [m.pid for m in members]
+    if members:
+        host.signal_group(pgid, signal.SIGTERM)
+        deadline = clock.monotonic() + grace_s
+        while [m for m in host.group_members(pgid) if m.create_time >= floor] and clock.monotonic() < deadline:
+            clock.sleep(0.1)
+        if [m for m in host.group_members(pgid) if m.create_time >= floor]:
+            host.signal_group(pgid, signal.SIGKILL)
+            deadline = clock.monotonic() + grace_s
+            while [m for m in host.group_members(pgid) if m.create_time >= floor] and clock.monotonic() < deadline:
+                clock.sleep(0.1)
+    pid_file.unlink(missing_ok=True)
+    return ended
