@@ -109,7 +109,8 @@ class NodeSupervisor:
         self._last_probe_at = 0.0
         self._last_probe_ok = 0.0
         self._remote: dict[str, Any] = {}
-        self._p2pd_pid: int | None = None
+        self._p2pd_pids: set[int] | None = None
+        self._p2pd_candidates: set[int] = set()
         self._served_base = 0
         self._served_now = 0
         self._requests_base = 0
@@ -249,7 +250,8 @@ class NodeSupervisor:
         self._fatal = None
         self._healable = None
         self._remote = {}
-        self._p2pd_pid = None
+        self._p2pd_pids = None
+        self._p2pd_candidates = set()
         self._served_base += self._served_now
         self._requests_base += self._requests_now
         self._served_now = self._requests_now = 0
@@ -330,12 +332,16 @@ class NodeSupervisor:
             self._set(NodeState.LOADING, "loading blocks")
 
     def _check_p2pd(self, proc: RunningProcess) -> None:
-        members = self.host.group_members(proc.pgid)
-        p2pd = [m.pid for m in members if m.name == "p2pd"]
-        if self._p2pd_pid is None:
-            self._p2pd_pid = p2pd[0] if p2pd else None
-        elif self._p2pd_pid not in p2pd:
-            self._healable = "the networking daemon (p2pd) exited"
+        """The server's networking daemons (p2pd) must live as long as it does; Petals does not notice their death."""
+        current = {m.pid for m in self.host.group_members(proc.pgid) if m.name == "p2pd"}
+        if self._p2pd_pids is None:
+            # learn the long-lived daemons: the same set seen on two checks in a row (probes come and go)
+            if current and current == self._p2pd_candidates:
+                self._p2pd_pids = current
+            self._p2pd_candidates = current
+        elif not self._p2pd_pids <= current:
+            gone = ", ".join(str(p) for p in sorted(self._p2pd_pids - current))
+            self._healable = f"the networking daemon (p2pd, pid {gone}) exited"
 
     def _fail_and_restart(self, now: float, why: str) -> None:
         self._failures.append(now)

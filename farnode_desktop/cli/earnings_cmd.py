@@ -1,0 +1,161 @@
+"""`farnode earnings` and `farnode claim`: what the node earned, and claiming it to the wallet with an
+on-chain check of the payout."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any
+
+from farnode_desktop.core.claims import ClaimQuote, ClaimService
+from farnode_desktop.core.coordinator import CoordinatorClient, CoordinatorUnreachable, is_loopback
+from farnode_desktop.core.coordinator_models import format_tokens
+from farnode_desktop.core.errors import FarNodeError
+from farnode_desktop.core.ledger import ClaimRecord, ClaimState, Ledger
+from farnode_desktop.core.paths import AppPaths
+from farnode_desktop.core.payouts import ChainReader
+from farnode_desktop.core.settings import SettingsStore
+
+
+def _settings() -> Any:
+    return SettingsStore(AppPaths.default().config_file).load()
+
+
+def coordinator_client() -> CoordinatorClient:
+    return CoordinatorClient(_settings().coordinator_url)
+
+
+def open_ledger() -> Ledger:
+    return Ledger(AppPaths.default().ensure().ledger_file)
+
+
+def chain_reader(client: CoordinatorClient) -> ChainReader:
+    """The provider's own RPC; the coordinator's hint is used only when both run on this machine (devnet)."""
+    rpc = _settings().chain_rpc_url
+    if not rpc:
+        from urllib.parse import urlsplit
+
+        hint = client.network().rpc_url
+        if hint and is_loopback(urlsplit(client.base_url).hostname or ""):
+            rpc = hint
+    return ChainReader(rpc or None)
+
+
+def _claim_json(c: ClaimRecord, ledger: Ledger) -> dict[str, Any]:
+    payout = ledger.payout(c.id)
+    return {
+        "id": c.id, "state": c.state.value, "reason": c.reason, "amount": str(c.amount), "fee": str(c.fee),
+        "net_amount": str(c.net_amount), "claim_id": c.claim_id, "tx_hash": c.tx_hash,
+        "block_number": payout.block_number if payout else None, "created_at": c.created_at,
+        "credits": len(ledger.claim_credits(c.id)),
+    }
+
+
+def cmd_earnings(args: argparse.Namespace) -> int:
+    from farnode_desktop.cli.wallet_cmd import open_wallet
+
+    address = open_wallet().address()
+    ledger = open_ledger()
+    offline = ""
+    try:
+        earnings = coordinator_client().earnings(address, days=args.days)
+        body = earnings.as_json()
+        ledger.record_earnings(earnings)
+    except CoordinatorUnreachable as exc:
+        last = ledger.latest_earnings(address)
+        if last is None:
+            raise
+        offline = f"{exc} - showing the last known figures from {time.ctime(last[0])}"
+        body = last[1]
+    claims = [_claim_json(c, ledger) for c in ledger.claims(address)]
+    work = ledger.served_work()
+    if args.json:
+        print(json.dumps({**body, "offline": offline or None, "claims": claims,
+                          "served_tokens_recorded": sum(w.tokens for w in work)}, indent=2))
+        return 0
+    sym, dec = str(body["symbol"]), int(body["decimals"])
+
+    def fmt(key: str) -> str:
+        return format_tokens(int(body[key]), dec, sym)
+
+    if offline:
+        print(f"(offline) {offline}")
+    print(f"Wallet {address}")
+    print(f"  estimated (settling): {fmt('estimated')}")
+    print(f"  confirmed (all time): {fmt('confirmed')}")
+    print(f"  claimable now:        {fmt('claimable')}")
+    print(f"  claimed, being paid:  {fmt('pending')}")
+    print(f"  paid:                 {fmt('paid')}")
+    print(f"  minimum claim {fmt('min_claim')}, fee per claim {fmt('fee')}")
+    for n in body["nodes"]:
+        print(f"  node {n['peer_id']}: {n['served_tokens']} served tokens in {n['requests']} requests,"
+              f" {format_tokens(int(n['confirmed']), dec, sym)} confirmed")
+    for d in body["history"][-7:]:
+        print(f"  {d['day']}: {format_tokens(int(d['earned']), dec, sym)} ({d['served_tokens']} tokens)")
+    for c in claims[-5:]:
+        tx = f", tx {c['tx_hash']}" if c["tx_hash"] else ""
+        why = f" ({c['reason']})" if c["reason"] else ""
+        print(f"  claim {c['id'][:8]} {c['state']}: {format_tokens(int(c['net_amount']), dec, sym)}{tx}{why}")
+    return 0
+
+
+def _describe(record: ClaimRecord, ledger: Ledger) -> str:
+    net = format_tokens(record.net_amount)
+    if record.state is ClaimState.CONFIRMED:
+        payout = ledger.payout(record.id)
+        block = payout.block_number if payout else "?"
+        return (f"Paid and confirmed on chain: {net} to {record.wallet} in transaction {record.tx_hash}"
+                f" (block {block}); it covers {len(ledger.claim_credits(record.id))} credited requests")
+    if record.state in (ClaimState.REJECTED, ClaimState.FAILED):
+        return f"Claim {record.state.value}: {record.reason}"
+    return f"Claim {record.state.value}: FarNode keeps following it (run `farnode claim` again to resume)"
+
+
+def cmd_claim(args: argparse.Namespace) -> int:
+    from farnode_desktop.cli.wallet_cmd import open_wallet
+
+    wallet = open_wallet()
+    client = coordinator_client()
+    ledger = open_ledger()
+    service = ClaimService(wallet, client, ledger, chain_reader(client))
+    unfinished = False
+    for record, error in service.resume_all():
+        print(f"Resumed an earlier claim. {_describe(record, ledger)}")
+        if error is not None:
+            print(f"  still waiting: {error}")
+        unfinished = unfinished or not record.finished
+    if unfinished:
+        raise FarNodeError("an earlier claim is not finished yet, so no new claim was made",
+                           hint="run `farnode claim` again later; nothing is lost")
+    quote: ClaimQuote = service.quote(args.amount)
+    print(f"Claimable: {format_tokens(quote.earnings.claimable)}")
+    print(f"Minimum claim: {format_tokens(quote.earnings.min_claim)}; fee: {format_tokens(quote.fee)}")
+    if not quote.can_claim:
+        print(f"Nothing to claim: {quote.problem}")
+        return 1
+    print(f"Claim {format_tokens(quote.amount)}: you receive {format_tokens(quote.net_amount)} after the fee,"
+          f" on chain {quote.network.chain_id}, to {wallet.address()}")
+    if not args.yes:
+        print("Sign and submit this claim? [y/N]", end=" ", flush=True)
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            print("No claim was made.")
+            return 1
+    record = service.start(quote)
+    record = service.follow(record, timeout_s=args.wait)
+    print(_describe(record, ledger))
+    return 0 if record.state is ClaimState.CONFIRMED else 1
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("earnings", help="estimated, confirmed, claimable and paid earnings")
+    p.add_argument("--json", action="store_true", help="machine-readable output (amounts in wei)")
+    p.add_argument("--days", type=int, default=30, help="days of history")
+    p.set_defaults(handler=cmd_earnings)
+
+    p = subparsers.add_parser("claim", help="claim the claimable earnings to the wallet")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--amount", type=int, default=None, help="amount in wei (default: all claimable)")
+    p.add_argument("--wait", type=float, default=60.0, help="seconds to follow the payout")
+    p.set_defaults(handler=cmd_claim)

@@ -1,0 +1,153 @@
+"""`farnode wallet ...`: create, import, show, export, delete the payout wallet, and bind a node to it.
+Secrets are read from stdin or a hidden prompt, never from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from farnode_desktop.core.errors import UserInputError
+from farnode_desktop.core.keystore import system_keyring
+from farnode_desktop.core.wallet import Wallet
+
+
+def open_wallet() -> Wallet:
+    return Wallet(system_keyring())
+
+
+def _read_secret(prompt: str) -> str:
+    """A hidden prompt on a terminal; otherwise one line from stdin (for scripts and pipes)."""
+    if sys.stdin.isatty():
+        return getpass.getpass(prompt)
+    line = sys.stdin.readline()
+    if not line:
+        raise UserInputError(f"nothing was given on stdin ({prompt.strip().rstrip(':')})")
+    return line.rstrip("\r\n")
+
+
+def _confirm(question: str) -> bool:
+    print(question, end=" ", flush=True)
+    answer = sys.stdin.readline().strip().lower()
+    return answer in ("y", "yes")
+
+
+def cmd_create(args: argparse.Namespace) -> int:
+    address = open_wallet().create()
+    print(f"New wallet created: {address}")
+    print("Its key is in your OS keyring only. Back it up now: `farnode wallet export`.")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    wallet = open_wallet()
+    kind = args.kind
+    if args.keystore_file is not None:
+        kind = "keystore"
+    if kind == "keystore":
+        if args.keystore_file is not None:
+            try:
+                keystore_json = Path(args.keystore_file).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise UserInputError(f"cannot read the keystore file: {exc.strerror}") from None
+        else:
+            keystore_json = _read_secret("Keystore JSON (one line): ")
+        password = _read_secret("Keystore password: ")
+        address = wallet.import_keystore(keystore_json, password)
+    else:
+        secret = _read_secret("Private key (hex) or recovery phrase (hidden): ").strip()
+        if kind == "auto":
+            kind = "mnemonic" if len(secret.split()) > 1 else "hex"
+        if kind == "mnemonic":
+            passphrase = _read_secret("BIP-39 passphrase (hidden): ") if args.with_passphrase else ""
+            address = wallet.import_mnemonic(secret, passphrase, args.hd_path)
+        else:
+            address = wallet.import_hex(secret)
+        del secret
+    print(f"Wallet imported: {address}")
+    return 0
+
+
+def cmd_address(args: argparse.Namespace) -> int:
+    address = open_wallet().address()
+    print(json.dumps({"address": address}) if args.json else address)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    if not sys.stdout.isatty():
+        raise UserInputError(
+            "the private key is shown only on a terminal, never written to a pipe or file",
+            hint="run `farnode wallet export` directly in a terminal window",
+        )
+    wallet = open_wallet()
+    address = wallet.address()
+    print("Anyone who sees this key can take everything in the wallet. Make sure no one is watching.")
+    if args.i_understand:
+        if not _confirm("Show the private key on this screen now? [y/N]"):
+            print("Nothing was shown.")
+            return 1
+        typed = address
+    else:
+        print(f"To confirm, type the wallet's address ({address}):", end=" ", flush=True)
+        typed = sys.stdin.readline().strip()
+    key = wallet.export_key(typed)
+    print(key)
+    del key
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    wallet = open_wallet()
+    address = wallet.address()
+    print(f"Deleting {address} removes its key from this computer. Without a backup the funds are lost.")
+    typed = args.confirm_address
+    if typed is None:
+        print("To confirm, type the wallet's address:", end=" ", flush=True)
+        typed = sys.stdin.readline().strip()
+    wallet.delete(typed)
+    print("The wallet was deleted from the OS keyring.")
+    return 0
+
+
+def cmd_bind(args: argparse.Namespace) -> int:
+    from farnode_desktop.cli.earnings_cmd import coordinator_client
+
+    binding = coordinator_client().bind_node(open_wallet(), args.peer_id)
+    print(f"Node {binding.peer_id} now earns for {binding.wallet}")
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("wallet", help="the payout wallet (its key stays in the OS keyring)")
+    sub = parser.add_subparsers(dest="wallet_command", metavar="ACTION", required=True)
+
+    p = sub.add_parser("create", help="make a new wallet key in the OS keyring")
+    p.set_defaults(handler=cmd_create)
+
+    p = sub.add_parser("import", help="import a key: hex, recovery phrase or keystore file (read from stdin)")
+    p.add_argument("--kind", choices=("auto", "hex", "mnemonic", "keystore"), default="auto")
+    p.add_argument("--keystore-file", metavar="PATH", help="an encrypted keystore (UTC/JSON) file")
+    p.add_argument("--hd-path", default="m/44'/60'/0'/0/0", help="derivation path for a recovery phrase")
+    p.add_argument("--with-passphrase", action="store_true", help="the phrase has a BIP-39 passphrase")
+    p.set_defaults(handler=cmd_import)
+
+    p = sub.add_parser("address", help="show the wallet's address")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_address)
+
+    p = sub.add_parser("export", help="show the private key on this terminal (after confirmation)")
+    p.add_argument("--i-understand", action="store_true", help="skip typing the address (still asks y/N)")
+    p.set_defaults(handler=cmd_export)
+
+    p = sub.add_parser("delete", help="remove the wallet key from the OS keyring")
+    p.add_argument("--confirm-address", metavar="ADDRESS", help="the wallet's address, to confirm")
+    p.set_defaults(handler=cmd_delete)
+
+    p = sub.add_parser("bind", help="have the coordinator pay a node's served work to this wallet")
+    p.add_argument("peer_id", help="the node's peer id (shown by `farnode node status`)")
+    p.set_defaults(handler=cmd_bind)
+

@@ -1,0 +1,25 @@
+"""Fixtures for tests that run the real node runtime: the installed runtime and the tiny model."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from farnode_desktop.core.nodes import ensure_tiny_model
+from farnode_desktop.core.paths import AppPaths
+from farnode_desktop.core.runtime import NodeRuntime
+from tests.runtime_env import ensure_runtime, test_runtime_dir
+
+
+@pytest.fixture(scope="session")
+def runtime() -> NodeRuntime:
+    os.environ["FARNODE_RUNTIME_DIR"] = str(test_runtime_dir())
+    return ensure_runtime()
+
+
+@pytest.fixture(scope="session")
+def tiny_model(runtime: NodeRuntime, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    paths = AppPaths.under(tmp_path_factory.mktemp("models-home"))
+    return ensure_tiny_model(paths, runtime)
