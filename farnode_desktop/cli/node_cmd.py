@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from typing import Any
 
 from farnode_desktop.core.clock import SystemClock
 from farnode_desktop.core.errors import FarNodeError
@@ -22,10 +23,10 @@ from farnode_desktop.core.node_service import (
 from farnode_desktop.core.node_status import NodeState, NodeStatus
 from farnode_desktop.core.nodes import TINY_DEMO, local_spec, make_supervisor
 from farnode_desktop.core.paths import AppPaths
+from farnode_desktop.core.process import OsProcessHost
 from farnode_desktop.core.runtime import NodeRuntime
 from farnode_desktop.core.settings import SettingsStore
 from farnode_desktop.core.supervisor import PID_FILE, end_leftover_group
-from farnode_desktop.core.process import OsProcessHost
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -140,7 +141,7 @@ def cmd_stop(args: argparse.Namespace) -> int:
     return 0
 
 
-def _summary(status: NodeStatus, alive: bool) -> dict[str, object]:
+def _summary(status: NodeStatus, alive: bool) -> dict[str, Any]:
     body = status.to_json()
     if not alive and status.state not in (NodeState.STOPPED, NodeState.FAILED):
         body["state"] = NodeState.STOPPED.value

@@ -181,7 +181,7 @@ def assess(
     )
 
 
-def _judge(  # noqa: PLR0917
+def _judge(
     gpu: GpuInfo,
     model: ModelSpec,
     settings: Settings,

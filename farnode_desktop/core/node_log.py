@@ -100,11 +100,9 @@ def explain(line: str) -> Explanation | None:
     """If `line` shows an error that restarting cannot heal, say what it means in plain words."""
     for pattern, message, hint in _FATAL:
         if pattern.search(line):
-            if "address already in use" in line:
-                port = re.search(r":(\d+): bind", line)
-                if port:
-                    message = f"The node's network port {port.group(1)} is already used by another program."
-            return Explanation(message, hint, line.strip())
+            port = re.search(r":(\d+): bind", line) if "address already in use" in line else None
+            text = f"The node's network port {port.group(1)} is already used by another program." if port else message
+            return Explanation(text, hint, line.strip())
     return None
 
 

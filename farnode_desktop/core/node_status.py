@@ -83,9 +83,9 @@ class HttpStatusProbe:
             return None
         if not url.startswith("http://127.0.0.1:"):
             return None  # the endpoint is loopback only; anything else is not ours
-        request = urllib.request.Request(url + "/status", headers={"Authorization": f"Bearer {token}"})
+        request = urllib.request.Request(url + "/status", headers={"Authorization": f"Bearer {token}"})  # noqa: S310
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:  # noqa: S310 (loopback)
+            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:  # noqa: S310 (loopback only)
                 body = json.loads(response.read().decode("utf-8"))
         except (OSError, ValueError, urllib.error.URLError):
             return None

@@ -60,7 +60,7 @@ def _local_layers(folder: Path) -> int | None:
 
 
 def dht_prefix_for(model_path: str) -> str:
-    name = Path(model_path).name if Path(model_path).exists() else model_path.split("/")[-1]
+    name = Path(model_path).name if Path(model_path).exists() else model_path.rsplit("/", maxsplit=1)[-1]
     return re.sub(r"[^A-Za-z0-9-]", "-", name) + "-hf"
 
 
@@ -90,8 +90,12 @@ def local_spec(name: str, model: str, paths: AppPaths, runtime: NodeRuntime, *, 
     )
 
 
+def _install(runtime: NodeRuntime) -> None:
+    runtime.install()
+
+
 def make_supervisor(spec: NodeSpec, paths: AppPaths, bus: EventBus, runtime: NodeRuntime,
                     policy: SupervisorPolicy | None = None) -> NodeSupervisor:
     backend = NativeBackend(runtime.python, mesh_source_root())
     return NodeSupervisor(spec, paths, bus, backend, policy=policy, runtime_ready=runtime.is_installed,
-                          provision=lambda: runtime.install())
+                          provision=lambda: _install(runtime))

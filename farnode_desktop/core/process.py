@@ -68,8 +68,8 @@ class _PopenProcess:
 
     def _read(self) -> None:
         assert self._popen.stdout is not None
-        for line in self._popen.stdout:
-            line = line.rstrip("\n")
+        for raw in self._popen.stdout:
+            line = raw.rstrip("\n")
             self._on_line(line)
             self._lines.put(line)
 

@@ -43,6 +43,7 @@ class Settings:
     coordinator_url: str = "http://127.0.0.1:8787"
     chain_rpc_url: str = ""
     start_at_login: bool = False
+    serve_on_launch: bool = True  # start serving when the app opens
     log_level: str = "INFO"
 
     def validate(self) -> None:

@@ -192,10 +192,7 @@ class NodeSupervisor:
     def _set(self, new: NodeState, reason: str, hint: str = "") -> None:
         previous = self._state
         self._state, self._reason, self._hint = new, reason, hint
-        if new is NodeState.SERVING:
-            self._serving_since = self.clock.monotonic()
-        elif new is not NodeState.SERVING:
-            self._serving_since = None
+        self._serving_since = self.clock.monotonic() if new is NodeState.SERVING else None
         self.log.write_line(f"[farnode] {self.spec.name}: {previous.value} -> {new.value}: {reason}")
         self.bus.emit(
             Event(
@@ -285,9 +282,9 @@ class NodeSupervisor:
             return
         code = proc.poll()
         if code is not None:
-            self._drain_output()
-            if self._fatal is not None:
-                message, hint, lines = self._fatal
+            fatal = self._drain_output()
+            if fatal is not None:
+                message, hint, lines = fatal
                 self._failure_lines = lines
                 self._begin_stop(now, graceful=False, then=(NodeState.FAILED, message, hint))
             else:
@@ -416,9 +413,10 @@ class NodeSupervisor:
         self._set(state, reason, hint)
 
     # ----- output, pid file, leftovers -----
-    def _drain_output(self) -> None:
+    def _drain_output(self) -> tuple[str, str, list[str]] | None:
+        """Read the server's new log lines into state; returns the fatal error seen so far, if any."""
         if self._proc is None:
-            return
+            return self._fatal
         for line in self._proc.read_lines():
             sig = parse_line(line)
             if sig is None:
@@ -434,6 +432,7 @@ class NodeSupervisor:
                 self._fatal = (sig.detail, str(sig.values.get("hint", "")), self.log.tail(20))
             elif sig.kind is Signal.HEALABLE and self._healable is None:
                 self._healable = sig.detail
+        return self._fatal
 
     def _blocks_text(self) -> str:
         start, end = self._remote.get("start_block"), self._remote.get("end_block")

@@ -14,9 +14,9 @@ from typing import Any
 
 def generate(model: str, initial_peers: list[str], dht_prefix: str | None, prompt: list[int], new_tokens: int,
              batch: int = 1, compare_local: bool = False) -> dict[str, Any]:
-    from farnode_desktop.mesh.client import FarMeshClient
-
     import torch
+
+    from farnode_desktop.mesh.client import FarMeshClient
 
     client = FarMeshClient.connect(model, initial_peers, dht_prefix=dht_prefix)
     ids = torch.tensor([prompt] * batch)

@@ -19,7 +19,7 @@ StatusFn = Callable[[], dict[str, Any]]
 class _Handler(BaseHTTPRequestHandler):
     server: _StatusServer
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         supplied = self.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         if not hmac.compare_digest(supplied.encode(), self.server.token.encode()):
             self._send(401, {"error": "missing or wrong token"})
@@ -39,7 +39,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(raw)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         return  # the server's own log stays about serving blocks
 
 
