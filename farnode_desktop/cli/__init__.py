@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "farnode_desktop.cli.wallet_cmd",
     "farnode_desktop.cli.earnings_cmd",
     "farnode_desktop.cli.devnet_cmd",
+    "farnode_desktop.cli.demo_cmd",
     "farnode_desktop.cli.app_cmd",
 )
 
@@ -41,6 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    raw = list(sys.argv[1:] if argv is None else argv)
+    if "--self-test" in raw:  # the installers' headless check (farnode_desktop/selftest.py)
+        from farnode_desktop.selftest import main as self_test
+
+        return self_test(raw)
     parser = build_parser()
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)

@@ -54,6 +54,7 @@ class AppCore:
         policy: SupervisorPolicy | None = None,
         supervisor_factory: Callable[[NodeSpec], NodeSupervisor] | None = None,
         sample_gpus: bool = True,
+        wallet_service: str | None = None,
     ) -> None:
         self.paths = paths.ensure()
         self.bus = bus or EventBus()
@@ -66,6 +67,7 @@ class AppCore:
         self.sampler = GpuSampler(GpuReader(nvml), self.bus)
         self._sample_gpus = sample_gpus
         self._keystore = keystore
+        self._wallet_service = wallet_service
         self._policy = policy
         self._factory = supervisor_factory
         self.fleet = Fleet(self.bus, self._make_supervisor)
@@ -225,7 +227,8 @@ class AppCore:
                 from farnode_desktop.core.keystore import system_keyring
 
                 backend = self._keystore if self._keystore is not None else system_keyring()
-                self._wallet = Wallet(backend, self.bus)
+                self._wallet = (Wallet(backend, self.bus, service=self._wallet_service) if self._wallet_service
+                                else Wallet(backend, self.bus))
                 self._wallet_error = None
             except FarNodeError as exc:
                 self._wallet_error = str(exc)

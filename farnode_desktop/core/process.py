@@ -68,10 +68,11 @@ class _PopenProcess:
 
     def _read(self) -> None:
         assert self._popen.stdout is not None
-        for raw in self._popen.stdout:
-            line = raw.rstrip("\n")
-            self._on_line(line)
-            self._lines.put(line)
+        with self._popen.stdout:
+            for raw in self._popen.stdout:
+                line = raw.rstrip("\n")
+                self._on_line(line)
+                self._lines.put(line)
 
     def poll(self) -> int | None:
         code = self._popen.poll()

@@ -35,9 +35,45 @@ KNOWN_PIN_CONFLICTS = (
 Progress = Callable[[str, int, int], None]  # (message, done, total)
 
 
+# In a frozen app (PyInstaller) the mesh sources ship as plain .py files in this folder of the bundle.
+BUNDLED_MESH_SOURCES = "mesh_src"
+
+
+def _frozen_bundle() -> Path | None:
+    bundle = getattr(sys, "_MEIPASS", None)
+    return Path(bundle) if getattr(sys, "frozen", False) and bundle else None
+
+
 def mesh_source_root() -> Path:
     """The folder that holds the `farnode_desktop` package (its `mesh/` runs under the runtime's Python)."""
+    bundle = _frozen_bundle()
+    if bundle is not None:
+        return bundle / BUNDLED_MESH_SOURCES
     return Path(__file__).resolve().parent.parent.parent
+
+
+def _python_minor(python: str) -> tuple[int, int] | None:
+    try:
+        out = subprocess.run([python, "-c", "import sys; print(*sys.version_info[:2])"], capture_output=True,
+                             text=True, timeout=30, check=True, env=minimal_env({})).stdout.split()
+        return int(out[0]), int(out[1])
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return None
+
+
+def default_base_python() -> str:
+    """The Python 3.11 the runtime's venv is made from: $FARNODE_RUNTIME_PYTHON, else this interpreter, else
+    (in a frozen app, whose executable is not a Python) the system's python3.11 or a python3 that is 3.11."""
+    override = os.environ.get("FARNODE_RUNTIME_PYTHON")
+    if override:
+        return override
+    if _frozen_bundle() is None:
+        return sys.executable
+    for name in ("python3.11", "python3"):
+        found = shutil.which(name)
+        if found and _python_minor(found) == REQUIRED_PYTHON:
+            return found
+    return "python3.11"  # not on this system: install() explains that Python 3.11 is needed
 
 
 def lock_file(flavour: str = "cpu") -> Path:
@@ -79,7 +115,7 @@ class NodeRuntime:
     def __init__(self, location: Path, flavour: str = "cpu", base_python: str | None = None) -> None:
         self.location = location
         self.flavour = flavour
-        self.base_python = base_python or os.environ.get("FARNODE_RUNTIME_PYTHON") or sys.executable
+        self.base_python = base_python or default_base_python()
         self.lock = lock_file(flavour)
 
     @property

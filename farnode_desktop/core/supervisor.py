@@ -463,7 +463,7 @@ class NodeSupervisor:
         with self._lock:
             now = self.clock.monotonic()
             rate = 0.0
-            if len(self._rate_samples) >= 2:
+            if len(self._rate_samples) >= 2 and self._state in RUNNING_STATES:
                 (t0, n0), (t1, n1) = self._rate_samples[0], self._rate_samples[-1]
                 rate = (n1 - n0) / (t1 - t0) if t1 > t0 else 0.0
             remote = self._remote

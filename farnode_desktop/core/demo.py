@@ -1,0 +1,228 @@
+"""Demo mode: the whole Far Labs network on this PC (chain, token, coordinator, gateway, a CPU node) on loopback.
+
+Within a few minutes the provider sees tokens served, earnings rising and a claim paid on chain. Everything it
+starts is stopped again by `stop()`, and no process is left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from farnode_desktop.core.app_core import AppCore
+from farnode_desktop.core.clock import SystemClock
+from farnode_desktop.core.errors import FarNodeError
+from farnode_desktop.core.events import Event, EventBus
+from farnode_desktop.core.keystore import KeyringBackend, KeyringUnavailable, system_keyring
+from farnode_desktop.core.ledger import ClaimRecord, ClaimState
+from farnode_desktop.core.node_status import NodeState
+from farnode_desktop.core.nodes import TINY_DEMO
+from farnode_desktop.core.paths import AppPaths
+from farnode_desktop.core.process import LaunchCommand, OsProcessHost, RunningProcess, minimal_env
+from farnode_desktop.core.runtime import NodeRuntime, mesh_source_root
+from farnode_desktop.core.settings import Settings, SettingsStore
+from farnode_desktop.core.supervisor import SupervisorPolicy
+
+DEMO_WALLET_SERVICE = "FarNode Desktop demo wallet"  # never the provider's own wallet entry
+
+
+class MemoryKeyring:
+    """Holds the demo's throwaway key in this process's memory only, when the PC has no OS keyring.
+
+    Used for demo mode alone, and said so on screen; the provider's real wallet never uses it.
+    """
+
+    def __init__(self) -> None:
+        self._items: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self._items.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self._items[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self._items.pop((service, username), None)
+
+
+@dataclass
+class DemoStats:
+    """What the demo has done so far (the headless view prints it)."""
+
+    requests: int = 0
+    reported: int = 0
+    gateway_errors: list[str] = field(default_factory=list)
+    claims: list[ClaimRecord] = field(default_factory=list)
+    keyring: str = ""
+
+
+class DemoNetwork:
+    """Starts devnet + node + gateway; `core` is the same AppCore the tray app shows."""
+
+    def __init__(self, paths: AppPaths, runtime: NodeRuntime, *, keyring: KeyringBackend | None = None,
+                 bus: EventBus | None = None, gateway_interval_s: float = 1.0, policy: SupervisorPolicy | None = None,
+                 on_line: Callable[[str], None] | None = None) -> None:
+        from farnode_desktop.devnet import Devnet, Rules
+
+        self.paths = paths.ensure()
+        self.runtime = runtime
+        self.bus = bus or EventBus()
+        self.devnet = Devnet(Rules())  # a fresh chain and coordinator each run
+        self.stats = DemoStats()
+        self._keyring = keyring
+        self._interval = gateway_interval_s
+        self._policy = policy
+        self._on_line = on_line
+        self._gateway: RunningProcess | None = None
+        self._host = OsProcessHost()
+        self._lock = threading.Lock()
+        self.core: AppCore | None = None
+
+    def _choose_keyring(self) -> KeyringBackend:
+        if self._keyring is not None:
+            self.stats.keyring = type(self._keyring).__name__
+            return self._keyring
+        try:
+            backend = system_keyring()
+            backend.get_password(DEMO_WALLET_SERVICE, "probe")  # a locked or absent Secret Service fails here
+            self.stats.keyring = type(backend).__module__
+            return backend
+        except (KeyringUnavailable, Exception):  # noqa: BLE001 (any keyring failure: fall back for the demo only)
+            self.stats.keyring = "memory (no OS keyring here: the demo wallet lives only while the demo runs)"
+            return MemoryKeyring()
+
+    def start(self, wait_serving_s: float = 300.0) -> AppCore:
+        """Bring the network up; returns once the node serves and its peer id is bound to the demo wallet."""
+        if not self.runtime.is_installed():
+            self._say("installing the node runtime (first run only, a few minutes)")
+            self.runtime.install(progress=lambda msg, done, total: self._say(f"runtime {done}/{total}: {msg}"))
+        info = self.devnet.start()
+        self._say(f"devnet: coordinator {info.coordinator_url}, chain RPC {info.rpc_url} (chain {info.chain_id})")
+        settings = Settings(model=TINY_DEMO, new_swarm=True, coordinator_url=info.coordinator_url,
+                            chain_rpc_url=info.rpc_url, public_name="farnode-demo")
+        SettingsStore(self.paths.config_file).save(settings)
+        core = AppCore(self.paths, bus=self.bus, runtime=self.runtime, keystore=self._choose_keyring(),
+                       policy=self._policy, wallet_service=DEMO_WALLET_SERVICE)
+        self.core = core
+        wallet = core.wallet()
+        if wallet is None:
+            raise FarNodeError(f"the demo wallet is not available: {core.wallet_problem()}")
+        if not wallet.exists():
+            wallet.create()
+        self._say(f"demo wallet {wallet.address()} (keyring: {self.stats.keyring})")
+        core.start(serve=True)
+        clock = SystemClock()
+        deadline = clock.monotonic() + wait_serving_s
+        while clock.monotonic() < deadline:
+            core.tick()
+            states = [s.state for s in core.node_statuses()]
+            if states and all(s is NodeState.SERVING for s in states) and all(
+                    s.peer_id and s.end_block for s in core.node_statuses()):
+                break
+            if any(s is NodeState.FAILED for s in states):
+                failed = next(s for s in core.node_statuses() if s.state is NodeState.FAILED)
+                raise FarNodeError(f"the demo node failed: {failed.reason}", hint=failed.hint)
+            clock.sleep(0.3)
+        else:
+            raise FarNodeError("the demo node did not start serving in time", hint="see `farnode node status`")
+        bound = core.bind_nodes()
+        self._say(f"node serving; peer id {', '.join(bound)} bound to the demo wallet")
+        self._start_gateway(core, info.coordinator_url, info.gateway_token)
+        return core
+
+    def _start_gateway(self, core: AppCore, coordinator_url: str, gateway_token: str) -> None:
+        status = core.node_statuses()[0]
+        model_folder = core.fleet.nodes[status.name].spec.model
+        argv = [str(self.runtime.python), "-m", "farnode_desktop.mesh.gateway", model_folder,
+                "--model-name", TINY_DEMO, "--initial-peers", *status.multiaddrs,
+                "--coordinator", coordinator_url, "--interval", str(self._interval)]
+        if status.dht_prefix:
+            argv += ["--dht-prefix", status.dht_prefix]
+        env = minimal_env({"PYTHONPATH": str(mesh_source_root()), "HF_HUB_OFFLINE": "1",
+                           "PETALS_IGNORE_DEPENDENCY_VERSION": "1", "FARNODE_GATEWAY_TOKEN": gateway_token})
+        workdir = self.paths.data / "gateway"
+        self._gateway = self._host.launch(LaunchCommand(argv, workdir, env), self._gateway_line)
+
+    def _gateway_line(self, line: str) -> None:
+        if not line.startswith("{"):
+            return
+        try:
+            body: dict[str, Any] = json.loads(line)
+        except ValueError:
+            return
+        with self._lock:
+            if "error" in body:
+                self.stats.gateway_errors.append(str(body["error"]))
+                return
+            self.stats.requests += 1
+            if "receipt" in body:
+                self.stats.reported += 1
+        self.bus.emit(Event("demo.request", "gateway", "inference request served", body))
+
+    def claim(self, timeout_s: float = 60.0) -> ClaimRecord | None:
+        """Claim what is claimable, follow it to the on-chain confirmation; None if below the minimum."""
+        assert self.core is not None
+        service = self.core.claim_service()
+        quote = service.quote()
+        if not quote.can_claim:
+            return None
+        record = service.start(quote)
+        if record.state is not ClaimState.CONFIRMED:
+            record = service.follow(record, timeout_s=timeout_s)
+        self.stats.claims.append(record)
+        return record
+
+    def stop(self) -> None:
+        """Stop the gateway, the node (no process left), and the devnet."""
+        if self._gateway is not None:
+            for sig in (signal.SIGTERM, signal.SIGKILL):
+                self._host.signal_group(self._gateway.pgid, sig)
+                clock = SystemClock()
+                deadline = clock.monotonic() + 5
+                while self._host.group_members(self._gateway.pgid) and clock.monotonic() < deadline:
+                    self._gateway.poll()
+                    clock.sleep(0.1)
+                if not self._host.group_members(self._gateway.pgid):
+                    break
+            self._gateway.poll()
+            self._gateway = None
+        if self.core is not None:
+            self.core.shutdown()
+        self.devnet.stop()
+
+    def _say(self, text: str) -> None:
+        if self._on_line is not None:
+            self._on_line(text)
+
+
+def demo_paths(base: AppPaths | None = None, fresh: bool = True) -> AppPaths:
+    """The demo keeps its own settings, ledger and nodes, apart from the provider's real ones.
+
+    Each run starts a new chain, so `fresh` clears the last run's ledger and settings (the model is kept).
+    """
+    root = Path(os.environ.get("FARNODE_DEMO_HOME") or (base or AppPaths.default()).data / "demo")
+    paths = AppPaths.under(root)
+    if fresh and root.exists():
+        for child in root.iterdir():
+            if child.name == "data":
+                for item in child.iterdir():
+                    if item.name != "models":
+                        _remove(item)
+            else:
+                _remove(child)
+    return paths
+
+
+def _remove(path: Path) -> None:
+    import shutil
+
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)

@@ -1,0 +1,1 @@
+"""View-models: the state and actions behind each window, drivable by tests without widgets."""

@@ -1,0 +1,70 @@
+"""What the UI asks of the headless core (farnode_desktop.core.app_core.AppCore), and the tick's snapshot."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from farnode_desktop.core.claims import ClaimService
+from farnode_desktop.core.coordinator_models import Earnings
+from farnode_desktop.core.events import EventBus
+from farnode_desktop.core.gpu import GpuInventory
+from farnode_desktop.core.ledger import Ledger
+from farnode_desktop.core.node_status import NodeStatus
+from farnode_desktop.core.paths import AppPaths
+from farnode_desktop.core.settings import Settings
+
+
+class CoreApi(Protocol):
+    """The AppCore surface the view-models use. Methods marked blocking run through the TaskRunner."""
+
+    bus: EventBus
+    paths: AppPaths
+    settings: Settings
+    ledger: Ledger
+    claims: ClaimService | None
+
+    def start(self) -> None: ...  # blocking
+
+    def tick(self) -> None: ...  # blocking
+
+    def node_statuses(self) -> list[NodeStatus]: ...
+
+    def gpu_inventory(self) -> GpuInventory | None: ...
+
+    def start_nodes(self) -> None: ...  # blocking
+
+    def stop_nodes(self) -> None: ...  # blocking
+
+    def snooze(self, choice: str) -> None: ...  # blocking
+
+    def end_snooze(self) -> None: ...  # blocking
+
+    def pause_cost(self, seconds: float) -> str: ...
+
+    def apply_settings(self, new: Settings) -> list[str]: ...  # blocking
+
+    def wallet_address(self) -> str | None: ...  # blocking (keyring)
+
+    def earnings(self) -> Earnings | None: ...  # blocking (HTTP)
+
+    def throughput_history(self, node: str | None, seconds: float) -> list[tuple[float, float]]: ...  # blocking
+
+    def shutdown(self) -> None: ...  # blocking
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What one tick saw, read on the worker thread and handed to the GUI thread as a whole."""
+
+    statuses: tuple[NodeStatus, ...] = ()
+    inventory: GpuInventory | None = None
+    snoozed: bool = False
+    at: float = field(default_factory=time.time)
+
+
+def take_snapshot(core: CoreApi) -> Snapshot:
+    """Read the core's state (call on a worker: a supervisor's lock may be held by a slow transition)."""
+    snoozed = bool(getattr(core, "snoozed", False))
+    return Snapshot(tuple(core.node_statuses()), core.gpu_inventory(), snoozed)

@@ -1,0 +1,168 @@
+"""The dashboard's state: a card per GPU (readings + its node) and the served-tokens/s chart from the ledger."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, Signal
+
+from farnode_desktop.core.gpu import GpuInfo, GpuInventory
+from farnode_desktop.core.node_status import NodeState, NodeStatus
+from farnode_desktop.ui.tasks import TaskRunner
+from farnode_desktop.ui.viewmodels.core_api import CoreApi, Snapshot
+from farnode_desktop.ui.viewmodels.format import count, duration, gib, short_id
+from farnode_desktop.ui.viewmodels.tray_vm import TrayState, overall_state
+
+RANGES = {"hour": 3600.0, "day": 86_400.0}
+LIVE_WITHIN_S = 10.0  # a GPU reading older than this is shown as stale
+
+
+@dataclass(frozen=True)
+class Reading:
+    label: str
+    value: str
+    fraction: float | None = None  # 0..1 for a bar, None for plain text
+
+
+@dataclass(frozen=True)
+class NodeCard:
+    """One card: a GPU (or the CPU demo node) and what its node is doing."""
+
+    key: str
+    title: str
+    subtitle: str
+    readings: tuple[Reading, ...]
+    live: bool
+    state: str  # a TrayState value, for the card's colour
+    state_text: str
+    reason: str
+    hint: str
+    facts: tuple[tuple[str, str], ...]  # (label, value): blocks, peer id, uptime, served
+
+
+def _state_of(status: NodeStatus | None) -> TrayState:
+    return overall_state([status]) if status is not None else TrayState.STOPPED
+
+
+def _gpu_readings(gpu: GpuInfo) -> tuple[Reading, ...]:
+    used = max(0, gpu.total_bytes - gpu.free_bytes)
+    readings = [Reading("VRAM", f"{gib(used)} / {gib(gpu.total_bytes)} GiB",
+                        used / gpu.total_bytes if gpu.total_bytes else None)]
+    if gpu.utilization_pct is not None:
+        readings.append(Reading("Load", f"{gpu.utilization_pct} %", gpu.utilization_pct / 100))
+    if gpu.temperature_c is not None:
+        readings.append(Reading("Temp", f"{gpu.temperature_c} °C", min(1.0, gpu.temperature_c / 100)))
+    if gpu.power_w is not None:
+        limit = f" / {gpu.power_limit_w:.0f}" if gpu.power_limit_w else ""
+        frac = gpu.power_w / gpu.power_limit_w if gpu.power_limit_w else None
+        readings.append(Reading("Power", f"{gpu.power_w:.0f}{limit} W", frac))
+    return tuple(readings)
+
+
+def _facts(status: NodeStatus | None) -> tuple[tuple[str, str], ...]:
+    if status is None:
+        return (("Node", "not serving on this GPU"),)
+    if status.start_block is not None and status.end_block is not None:
+        blocks = f"{status.start_block}–{status.end_block} ({status.end_block - status.start_block})"
+    else:
+        blocks = "—"
+    running = status.state in (NodeState.SERVING, NodeState.LOADING, NodeState.STARTING)
+    return (
+        ("Served", f"{count(status.tokens_per_s)} tokens/s"),
+        ("Blocks", blocks),
+        ("Total served", f"{count(status.served_tokens)} tokens"),
+        ("Uptime", duration(status.uptime_s) if running and status.uptime_s else "—"),
+        ("Peer id", short_id(status.peer_id)),
+    )
+
+
+def build_cards(statuses: tuple[NodeStatus, ...], inventory: GpuInventory | None, now: float) -> list[NodeCard]:
+    """A card per GPU the driver reports, plus one per node without a GPU (the CPU demo node)."""
+    by_name = {s.name: s for s in statuses}
+    cards: list[NodeCard] = []
+    for gpu in inventory.gpus if inventory is not None else ():
+        status = by_name.pop(gpu.node_name, None)
+        cards.append(_card(gpu.node_name, f"GPU {gpu.index} · {gpu.name.removeprefix('NVIDIA ')}",
+                           f"{gib(gpu.total_bytes)} GiB VRAM", _gpu_readings(gpu),
+                           now - gpu.read_at <= LIVE_WITHIN_S if gpu.read_at else False, status))
+    for lost in inventory.lost if inventory is not None else ():
+        status = by_name.pop(f"gpu{lost.index}", None)
+        cards.append(NodeCard(f"gpu{lost.index}", f"GPU {lost.index} · {lost.name or 'unknown'}", "not answering",
+                              (), False, TrayState.ATTENTION.value, "GPU lost", lost.error,
+                              "check the card and its driver, then restart FarNode", _facts(status)))
+    for name, status in sorted(by_name.items()):
+        subtitle = "demo model on the CPU" if name == "cpu" else status.model
+        cards.append(_card(name, "CPU node" if name == "cpu" else name, subtitle, (), True, status))
+    return cards
+
+
+def _card(key: str, title: str, subtitle: str, readings: tuple[Reading, ...], live: bool,
+          status: NodeStatus | None) -> NodeCard:
+    state = _state_of(status)
+    state_text = status.state.value.capitalize() if status is not None else "Not serving"
+    reason = status.reason if status is not None else "this GPU is left out or cannot serve the model"
+    hint = status.hint if status is not None else ""
+    if status is not None and status.state is NodeState.BACKOFF and status.retry_in_s:
+        state_text = f"Restarting in {status.retry_in_s:.0f} s"
+    return NodeCard(key, title, subtitle, readings, live, state.value, state_text, reason, hint, _facts(status))
+
+
+class DashboardViewModel(QObject):
+    """Cards follow every snapshot; the chart is read from the ledger on a worker, at most every 30 s."""
+
+    cards_changed = Signal()
+    chart_changed = Signal()
+
+    CHART_REFRESH_S = 30.0
+
+    def __init__(self, core: CoreApi, tasks: TaskRunner, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.core = core
+        self.tasks = tasks
+        self.cards: list[NodeCard] = []
+        self.headline = "Stopped"
+        self.state = TrayState.STOPPED
+        self.range = "hour"
+        self.series: list[tuple[float, float]] = []
+        self._chart_at = 0.0
+
+    def on_snapshot(self, snapshot: Snapshot) -> None:
+        cards = build_cards(snapshot.statuses, snapshot.inventory, snapshot.at)
+        state = overall_state(list(snapshot.statuses))
+        rate = sum(s.tokens_per_s for s in snapshot.statuses)
+        serving = sum(1 for s in snapshot.statuses if s.state is NodeState.SERVING)
+        if state is TrayState.SERVING:
+            headline = f"Serving on {serving} node{'s' if serving != 1 else ''} · {count(rate)} tokens/s"
+        else:
+            headline = state.value.capitalize()
+        if cards != self.cards or headline != self.headline:
+            self.cards, self.headline, self.state = cards, headline, state
+            self.cards_changed.emit()
+        if time.monotonic() - self._chart_at >= self.CHART_REFRESH_S:
+            self.refresh_chart()
+
+    def set_range(self, name: str) -> None:
+        if name not in RANGES:
+            raise ValueError(f"unknown range {name!r}")
+        self.range = name
+        self.refresh_chart()
+
+    def refresh_chart(self) -> None:
+        self._chart_at = time.monotonic()
+        seconds = RANGES[self.range]
+        self.tasks.submit(lambda: self.core.throughput_history(None, seconds), self._got_series, key="chart")
+
+    def _got_series(self, points: object) -> None:
+        assert isinstance(points, list)
+        self.series = merge_nodes(points)
+        self.chart_changed.emit()
+
+
+def merge_nodes(points: list[tuple[float, float]], bucket_s: float = 60.0) -> list[tuple[float, float]]:
+    """Nodes record their minutes separately: add up the rates of the same minute."""
+    buckets: dict[int, float] = {}
+    for at, rate in points:
+        key = int(at // bucket_s)
+        buckets[key] = buckets.get(key, 0.0) + rate
+    return [(k * bucket_s, v) for k, v in sorted(buckets.items())]

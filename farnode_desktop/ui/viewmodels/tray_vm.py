@@ -1,0 +1,200 @@
+"""The tray's state: one colour for the whole PC, the tooltip, the menu's labels and which changes notify."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from PySide6.QtCore import QObject, Signal
+
+from farnode_desktop.core.coordinator_models import Earnings
+from farnode_desktop.core.events import Event
+from farnode_desktop.core.node_status import NodeState, NodeStatus
+from farnode_desktop.core.pausing import pause_cost
+from farnode_desktop.ui.tasks import TaskRunner
+from farnode_desktop.ui.viewmodels.core_api import CoreApi, Snapshot
+from farnode_desktop.ui.viewmodels.format import count, far
+
+
+class TrayState(StrEnum):
+    SERVING = "serving"
+    STARTING = "starting"
+    PAUSED = "paused"
+    ATTENTION = "needs attention"
+    STOPPED = "stopped"
+
+
+_STARTING = (NodeState.PROVISIONING, NodeState.STARTING, NodeState.LOADING)
+
+
+def overall_state(statuses: Sequence[NodeStatus]) -> TrayState:
+    """The PC's state for the icon: a node that needs the provider wins, then serving, starting, paused."""
+    states = {s.state for s in statuses}
+    if states & {NodeState.FAILED, NodeState.BACKOFF}:
+        return TrayState.ATTENTION
+    if NodeState.SERVING in states:
+        return TrayState.SERVING
+    if states & set(_STARTING):
+        return TrayState.STARTING
+    if NodeState.PAUSED in states:
+        return TrayState.PAUSED
+    return TrayState.STOPPED
+
+
+@dataclass(frozen=True)
+class PauseChoice:
+    key: str  # what AppCore.snooze takes
+    label: str
+    seconds: float | None
+
+
+PAUSE_CHOICES = (
+    PauseChoice("30m", "Pause for 30 min", 1800.0),
+    PauseChoice("1h", "Pause for 1 h", 3600.0),
+    PauseChoice("2h", "Pause for 2 h", 7200.0),
+    PauseChoice("until_resume", "Pause until I resume", None),
+)
+
+
+@dataclass(frozen=True)
+class Notice:
+    title: str
+    message: str
+    level: str = "info"  # info | warning | critical
+
+
+def today_earned(earnings: Earnings | None, now: float | None = None) -> int | None:
+    """What the coordinator credited today (its days are UTC)."""
+    if earnings is None:
+        return None
+    today = dt.datetime.fromtimestamp(now if now is not None else time.time(), dt.UTC).strftime("%Y-%m-%d")
+    return sum(d.earned for d in earnings.history if d.day == today)
+
+
+def notice_for(event: Event) -> Notice | None:
+    """The notification an event deserves, or None for the many that do not matter to the provider."""
+    topic, data = event.topic, event.data
+    if topic == "node.state":
+        state, previous = str(data.get("state", "")), str(data.get("previous", ""))
+        if state == NodeState.SERVING and previous != NodeState.SERVING:
+            return Notice("Serving", f"{event.source}: {event.reason}")
+        if state == NodeState.FAILED:
+            hint = str(data.get("hint") or "")
+            return Notice(f"{event.source} failed", event.reason + (f"\n{hint}" if hint else ""), "critical")
+        return None
+    where = "All GPUs" if event.source == "all" else event.source
+    if topic == "gpu.paused":
+        return Notice("Paused", f"{where}: {event.reason}", "info")
+    if topic == "gpu.resumed":
+        return Notice("Resumed serving", f"{where}: {event.reason}")
+    if topic == "gpu.vram_not_freed":
+        return Notice("GPU memory still taken", event.reason, "warning")
+    if topic == "gpu.lost":
+        return Notice("GPU lost", event.reason, "critical")
+    if topic == "payout.confirmed":
+        tx = str(data.get("tx_hash") or "")
+        return Notice("Payout confirmed", event.reason + (f"\ntx {tx[:10]}…{tx[-6:]}" if tx else ""))
+    if topic in ("claim.rejected", "claim.failed"):
+        return Notice("Claim not paid", event.reason, "warning")
+    return None
+
+
+class TrayViewModel(QObject):
+    """Follows snapshots and events; the tray widget only mirrors `state`, `tooltip` and the labels."""
+
+    changed = Signal()
+    notify = Signal(object)  # Notice
+
+    def __init__(self, core: CoreApi, tasks: TaskRunner, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.core = core
+        self.tasks = tasks
+        self.busy = False
+        self.state = TrayState.STOPPED
+        self.statuses: list[NodeStatus] = []
+        self.tokens_per_s = 0.0
+        self.earnings: Earnings | None = None
+        self.snoozed = False
+        self.tooltip = "FarNode: stopped"
+
+    # -- inputs ---------------------------------------------------------------------------------------
+    def on_snapshot(self, snapshot: Snapshot) -> None:
+        self.statuses = list(snapshot.statuses)
+        self.tokens_per_s = sum(s.tokens_per_s for s in self.statuses)
+        self.snoozed = snapshot.snoozed or (self.snoozed and self.state is TrayState.PAUSED)
+        self._update()
+
+    def on_earnings(self, earnings: Earnings | None) -> None:
+        self.earnings = earnings
+        self._update()
+
+    def on_event(self, event: Event) -> None:
+        notice = notice_for(event)
+        if notice is not None:
+            self.notify.emit(notice)
+
+    # -- what the tray shows --------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        """Whether the main action is Stop (something runs or wants to) rather than Start."""
+        return any(s.state not in (NodeState.STOPPED, NodeState.FAILED) for s in self.statuses)
+
+    @property
+    def start_stop_label(self) -> str:
+        return "Stop serving" if self.running else "Start serving"
+
+    def pause_label(self, choice: PauseChoice) -> str:
+        """The menu item with what the pause would cost at the current pace (from the last snapshot)."""
+        if self.tokens_per_s <= 0:
+            return choice.label
+        cost = pause_cost(self.tokens_per_s, choice.seconds)
+        if choice.seconds is None:
+            return f"{choice.label}  (≈ {count(cost.tokens)} served tokens per hour)"
+        return f"{choice.label}  (≈ {count(cost.tokens)} served tokens)"
+
+    # -- actions (blocking core calls go through the task runner) -------------------------------------
+    def start_stop(self) -> None:
+        if self.running:
+            self._run(self.core.stop_nodes, "Stopping")
+        else:
+            self.snoozed = False
+            self._run(self.core.start_nodes, "Starting")
+
+    def pause(self, choice: PauseChoice) -> None:
+        self.snoozed = True
+        self._run(lambda: self.core.snooze(choice.key), "Pausing")
+
+    def resume(self) -> None:
+        self.snoozed = False
+        self._run(self.core.end_snooze, "Resuming")
+
+    def _run(self, fn: Callable[[], object], what: str) -> None:
+        def failed(exc: BaseException) -> None:
+            self.busy = False
+            hint = getattr(exc, "hint", "")
+            self.notify.emit(Notice(f"{what} failed", f"{exc}" + (f"\n{hint}" if hint else ""), "warning"))
+            self.changed.emit()
+
+        def done(_: object) -> None:
+            self.busy = False
+            self.changed.emit()
+
+        self.busy = True
+        self.tasks.submit(fn, done, failed)
+        self.changed.emit()
+
+    def _update(self) -> None:
+        state = overall_state(self.statuses)
+        lines = [f"FarNode: {state.value}"]
+        if self.statuses:
+            lines.append(f"Serving {count(self.tokens_per_s)} tokens/s")
+        earned = today_earned(self.earnings)
+        if earned is not None and self.earnings is not None:
+            lines.append(f"Today: {far(earned, self.earnings.decimals, self.earnings.symbol, 4)}")
+        tooltip = "\n".join(lines)
+        if state != self.state or tooltip != self.tooltip:
+            self.state, self.tooltip = state, tooltip
+            self.changed.emit()

@@ -1,0 +1,1 @@
+"""The app's windows: thin widgets bound to their view-models."""

@@ -1,0 +1,130 @@
+"""QtCharts views in the app's theme: served tokens/s over time and earnings per day."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCharts import (
+    QAreaSeries,
+    QBarCategoryAxis,
+    QBarSeries,
+    QBarSet,
+    QChart,
+    QChartView,
+    QDateTimeAxis,
+    QLineSeries,
+    QValueAxis,
+)
+from PySide6.QtCore import QDateTime, QMargins, QPointF, Qt
+from PySide6.QtGui import QBrush, QColor, QLinearGradient, QPainter, QPen
+
+from farnode_desktop.ui.windows.style import ACCENT, CARD_BORDER, MUTED, ORANGE, TEXT, chart_font, qcolor
+
+
+def _themed_chart() -> QChart:
+    chart = QChart()
+    chart.setBackgroundVisible(False)
+    chart.setPlotAreaBackgroundVisible(False)
+    chart.legend().setVisible(False)
+    chart.setMargins(QMargins(0, 6, 6, 0))
+    chart.layout().setContentsMargins(0, 0, 0, 0)
+    chart.setAnimationOptions(QChart.AnimationOption.NoAnimation)
+    return chart
+
+
+def _style_axis(axis: QValueAxis | QDateTimeAxis | QBarCategoryAxis) -> None:
+    axis.setLabelsColor(QColor(MUTED))
+    axis.setLabelsFont(chart_font(9))
+    axis.setGridLineColor(qcolor(CARD_BORDER))
+    axis.setLinePen(QPen(qcolor(CARD_BORDER)))
+    axis.setTitleBrush(QBrush(QColor(TEXT)))
+
+
+def nice_max(value: float) -> float:
+    """A round axis maximum a bit above `value` (1, 2, 5 x 10^n)."""
+    if value <= 0:
+        return 1.0
+    magnitude = 10 ** len(str(int(value * 1.15))) / 10
+    for step in (1, 2, 2.5, 5, 10):
+        if value * 1.15 <= step * magnitude:
+            return step * magnitude
+    return 10 * magnitude
+
+
+class ThroughputChart(QChartView):
+    """Served tokens/s, filled under the line, over the last hour or day."""
+
+    def __init__(self) -> None:
+        chart = _themed_chart()
+        super().__init__(chart)
+        self.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self.setStyleSheet("background: transparent;")
+        self.line = QLineSeries()
+        self.base = QLineSeries()
+        self.area = QAreaSeries(self.line, self.base)
+        pen = QPen(QColor(ACCENT))
+        pen.setWidthF(2.2)
+        self.area.setPen(pen)
+        gradient = QLinearGradient(QPointF(0, 0), QPointF(0, 1))
+        gradient.setCoordinateMode(QLinearGradient.CoordinateMode.ObjectBoundingMode)
+        gradient.setColorAt(0.0, qcolor(ACCENT, 150))
+        gradient.setColorAt(1.0, qcolor(ACCENT, 10))
+        self.area.setBrush(QBrush(gradient))
+        chart.addSeries(self.area)
+        self.x_axis = QDateTimeAxis()
+        self.y_axis = QValueAxis()
+        self.y_axis.setLabelFormat("%.0f")
+        self.y_axis.setTickCount(5)
+        for axis, side in ((self.x_axis, Qt.AlignmentFlag.AlignBottom), (self.y_axis, Qt.AlignmentFlag.AlignLeft)):
+            _style_axis(axis)
+            chart.addAxis(axis, side)
+            self.area.attachAxis(axis)
+        self.setMinimumHeight(200)
+        self.set_points([], 3600.0)
+
+    def set_points(self, points: list[tuple[float, float]], span_s: float, now: float | None = None) -> None:
+        end = now if now is not None else time.time()
+        start = end - span_s
+        shown = [(t, v) for t, v in points if start <= t <= end]
+        self.line.replace([QPointF(t * 1000.0, v) for t, v in shown])
+        self.base.replace([QPointF(t * 1000.0, 0.0) for t, _ in shown])
+        self.x_axis.setFormat("HH:mm")
+        self.x_axis.setTickCount(7 if span_s <= 3600 else 9)
+        self.x_axis.setRange(QDateTime.fromMSecsSinceEpoch(int(start * 1000)),
+                             QDateTime.fromMSecsSinceEpoch(int(end * 1000)))
+        self.y_axis.setRange(0.0, nice_max(max((v for _, v in shown), default=0.0)))
+
+
+class DailyEarningsChart(QChartView):
+    """Earned per day (the coordinator's UTC days), as bars."""
+
+    def __init__(self) -> None:
+        chart = _themed_chart()
+        super().__init__(chart)
+        self.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self.setStyleSheet("background: transparent;")
+        self.bars = QBarSet("earned")
+        self.bars.setColor(QColor(ORANGE))
+        self.bars.setBorderColor(QColor(ORANGE))
+        self.series = QBarSeries()
+        self.series.setBarWidth(0.6)
+        self.series.append(self.bars)
+        chart.addSeries(self.series)
+        self.x_axis = QBarCategoryAxis()
+        self.y_axis = QValueAxis()
+        self.y_axis.setTickCount(5)
+        for axis, side in ((self.x_axis, Qt.AlignmentFlag.AlignBottom), (self.y_axis, Qt.AlignmentFlag.AlignLeft)):
+            _style_axis(axis)
+            chart.addAxis(axis, side)
+            self.series.attachAxis(axis)
+        self.setMinimumHeight(180)
+
+    def set_days(self, days: list[tuple[str, float]], unit: str) -> None:
+        self.bars.remove(0, self.bars.count())
+        self.x_axis.clear()
+        self.x_axis.append([d for d, _ in days] or [""])
+        self.bars.append([v for _, v in days] or [0.0])
+        top = nice_max(max((v for _, v in days), default=0.0))
+        self.y_axis.setRange(0.0, top)
+        self.y_axis.setLabelFormat("%.2g" if top < 1 else "%.1f")
+        self.y_axis.setTitleText(unit)

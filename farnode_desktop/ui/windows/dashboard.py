@@ -1,0 +1,187 @@
+"""The dashboard window: a card per GPU with its node, and served tokens/s over the last hour or day."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from farnode_desktop.ui.icons import app_icon
+from farnode_desktop.ui.viewmodels.dashboard_vm import DashboardViewModel, NodeCard
+from farnode_desktop.ui.viewmodels.tray_vm import TrayViewModel
+from farnode_desktop.ui.windows.charts import ThroughputChart
+from farnode_desktop.ui.windows.style import MUTED, STYLESHEET, bar, card, label, pill, set_pill, state_colour
+
+
+def node_card_widget(data: NodeCard) -> QFrame:
+    frame, layout = card()
+    frame.setObjectName("card")
+    frame.setProperty("cardKey", data.key)
+    top = QHBoxLayout()
+    titles = QVBoxLayout()
+    titles.setSpacing(2)
+    titles.addWidget(label(data.title, "h2"))
+    sub = data.subtitle + ("" if data.live or not data.readings else " · readings stale")
+    titles.addWidget(label(sub, "muted"))
+    top.addLayout(titles, 1)
+    top.addWidget(pill(data.state_text, data.state), 0, Qt.AlignmentFlag.AlignTop)
+    layout.addLayout(top)
+    reason = label(data.reason, wrap=True)
+    reason.setStyleSheet(f"color: {state_colour(data.state) if data.state == 'needs attention' else MUTED};")
+    layout.addWidget(reason)
+    if data.hint:
+        layout.addWidget(label("What to do: " + data.hint, "muted", wrap=True))
+    if data.readings:
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(12)
+        grid.setVerticalSpacing(6)
+        for row, reading in enumerate(data.readings):
+            grid.addWidget(label(reading.label, "muted"), row, 0)
+            if reading.fraction is not None:
+                grid.addWidget(bar(reading.fraction), row, 1)
+            value = label(reading.value)
+            grid.addWidget(value, row, 2)
+        grid.setColumnStretch(1, 1)
+        layout.addLayout(grid)
+    facts = QGridLayout()
+    facts.setHorizontalSpacing(18)
+    facts.setVerticalSpacing(4)
+    for i, (name, value) in enumerate(data.facts):
+        cell = QVBoxLayout()
+        cell.setSpacing(0)
+        cell.addWidget(label(name, "muted"))
+        v = label(value)
+        v.setStyleSheet("font-weight: 600;")
+        cell.addWidget(v)
+        facts.addLayout(cell, i // 3, i % 3)
+    layout.addLayout(facts)
+    layout.addStretch(1)
+    return frame
+
+
+class DashboardWindow(QWidget):
+    """Binds to DashboardViewModel (cards, chart) and, when given, the tray's controls (start, stop, pause)."""
+
+    def __init__(self, vm: DashboardViewModel, controls: TrayViewModel | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.vm = vm
+        self.controls = controls
+        self.setWindowTitle("FarNode · Dashboard")
+        self.setWindowIcon(app_icon())
+        self.setStyleSheet(STYLESHEET)
+        self.resize(980, 760)
+        root = QVBoxLayout(self)
+        root.setContentsMargins(22, 18, 22, 18)
+        root.setSpacing(14)
+
+        head = QHBoxLayout()
+        logo = QLabel()
+        logo.setPixmap(app_icon().pixmap(36, 36))
+        head.addWidget(logo)
+        titles = QVBoxLayout()
+        titles.setSpacing(0)
+        titles.addWidget(label("FarNode", "title"))
+        self.headline = label("", "muted")
+        titles.addWidget(self.headline)
+        head.addLayout(titles, 1)
+        self.state_pill = pill("Stopped", "stopped")
+        head.addWidget(self.state_pill)
+        self.start_stop = QPushButton("Start serving")
+        self.start_stop.setObjectName("primary")
+        head.addWidget(self.start_stop)
+        root.addLayout(head)
+
+        self.cards_host = QWidget()
+        self.cards_grid = QGridLayout(self.cards_host)
+        self.cards_grid.setContentsMargins(0, 0, 0, 0)
+        self.cards_grid.setSpacing(14)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.cards_host)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        root.addWidget(scroll, 3)
+
+        chart_frame, chart_layout = card()
+        row = QHBoxLayout()
+        row.addWidget(label("Served tokens/s", "h2"))
+        row.addStretch(1)
+        self.range_group = QButtonGroup(self)
+        self.range_buttons: dict[str, QPushButton] = {}
+        for name, text in (("hour", "Last hour"), ("day", "Last day")):
+            button = QPushButton(text)
+            button.setObjectName("segment")
+            button.setCheckable(True)
+            button.setChecked(name == vm.range)
+            button.clicked.connect(self._ranger(name))
+            self.range_group.addButton(button)
+            self.range_buttons[name] = button
+            row.addWidget(button)
+        chart_layout.addLayout(row)
+        self.chart = ThroughputChart()
+        chart_layout.addWidget(self.chart)
+        self.chart_note = label("", "muted")
+        chart_layout.addWidget(self.chart_note)
+        root.addWidget(chart_frame, 2)
+
+        vm.cards_changed.connect(self.render_cards)
+        vm.chart_changed.connect(self.render_chart)
+        if controls is not None:
+            self.start_stop.clicked.connect(controls.start_stop)
+            controls.changed.connect(self.render_controls)
+        else:
+            self.start_stop.hide()
+        self.render_cards()
+        self.render_chart()
+        self.render_controls()
+
+    def _ranger(self, name: str) -> object:
+        return lambda: self.vm.set_range(name)
+
+    def render_controls(self) -> None:
+        if self.controls is not None:
+            self.start_stop.setText(self.controls.start_stop_label)
+            self.start_stop.setEnabled(not self.controls.busy)
+
+    def render_cards(self) -> None:
+        while self.cards_grid.count():
+            item = self.cards_grid.takeAt(0)
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.hide()
+                widget.setParent(None)
+                widget.deleteLater()
+        cards = self.vm.cards
+        if not cards:
+            empty, layout = card()
+            layout.addWidget(label("No node yet", "h2"))
+            layout.addWidget(label("FarNode found no GPU that can serve and no demo node. Open Settings or run "
+                                   "the first-run check to see why.", "muted", wrap=True))
+            self.cards_grid.addWidget(empty, 0, 0)
+        columns = 2 if len(cards) > 1 else 1
+        for i, data in enumerate(cards):
+            self.cards_grid.addWidget(node_card_widget(data), i // columns, i % columns)
+        self.headline.setText(self.vm.headline)
+        set_pill(self.state_pill, self.vm.state.value.capitalize(), self.vm.state.value)
+
+    def render_chart(self) -> None:
+        from farnode_desktop.ui.viewmodels.dashboard_vm import RANGES
+
+        span = RANGES[self.vm.range]
+        self.chart.set_points(self.vm.series, span)
+        for name, button in self.range_buttons.items():
+            button.setChecked(name == self.vm.range)
+        if self.vm.series:
+            peak = max(v for _, v in self.vm.series)
+            self.chart_note.setText(f"From this PC's ledger, per minute · peak {peak:,.0f} tokens/s")
+        else:
+            self.chart_note.setText("Nothing served in this period yet: the chart fills as your nodes serve.")
