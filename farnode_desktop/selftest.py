@@ -88,13 +88,27 @@ def check_qt() -> dict[str, Any]:
         "tray_available": QSystemTrayIcon.isSystemTrayAvailable(),
         "icon_pixel": centre.name(),
     }
-    for module in ("PySide6.QtCharts", "PySide6.QtSvg"):
-        try:
-            importlib.import_module(module)
-        except ImportError as exc:
-            raise CheckFailed(f"{module} is missing: {exc}") from exc
+    try:
+        importlib.import_module("PySide6.QtCharts")  # the earnings charts
+    except ImportError as exc:
+        raise CheckFailed(f"PySide6.QtCharts is missing: {exc}") from exc
+    detail.update(_check_text_services())
     del tray
     return detail
+
+
+def _check_text_services() -> dict[str, Any]:
+    """What Qt asks of ICU (whose data the Linux bundle slims): sorting names and international domain names."""
+    from PySide6.QtCore import QCollator, QLocale, QUrl
+
+    collator = QCollator(QLocale("en_US"))
+    ordered = sorted(["node b", "Node C", "node a"], key=collator.sortKey)
+    if ordered != ["node a", "node b", "Node C"]:
+        raise CheckFailed(f"text sorting is broken (ICU collation data): {ordered}")
+    ace = bytes(QUrl("http://bücher.example/").toEncoded().data()).decode()
+    if "xn--bcher-kva" not in ace:
+        raise CheckFailed(f"international domain names do not convert (ICU IDNA data): {ace}")
+    return {"collation": "ok", "idna": "ok"}
 
 
 def check_ui() -> dict[str, Any]:

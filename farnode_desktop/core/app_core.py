@@ -55,6 +55,7 @@ class AppCore:
         supervisor_factory: Callable[[NodeSpec], NodeSupervisor] | None = None,
         sample_gpus: bool = True,
         wallet_service: str | None = None,
+        served_work_period_s: float = SERVED_WORK_PERIOD_S,
     ) -> None:
         self.paths = paths.ensure()
         self.bus = bus or EventBus()
@@ -68,6 +69,7 @@ class AppCore:
         self._sample_gpus = sample_gpus
         self._keystore = keystore
         self._wallet_service = wallet_service
+        self.served_work_period_s = served_work_period_s
         self._policy = policy
         self._factory = supervisor_factory
         self.fleet = Fleet(self.bus, self._make_supervisor)
@@ -143,6 +145,11 @@ class AppCore:
             self._record_served_work(final=True)
             self.sampler.stop()
             self.fleet.close()
+            for supervisor in self.fleet.nodes.values():
+                close = getattr(supervisor, "close", None)
+                if close is not None:
+                    close()
+            self.ledger.close()
 
     # ----- nodes -----
     def node_statuses(self) -> list[NodeStatus]:
@@ -306,7 +313,7 @@ class AppCore:
             if status.name not in self._periods:
                 self._periods[status.name] = (start, base, peer)
             base = min(base, status.served_tokens)  # counters are cumulative per supervisor
-            if final or wall - start >= SERVED_WORK_PERIOD_S:
+            if final or wall - start >= self.served_work_period_s:
                 tokens = status.served_tokens - base
                 if tokens > 0:
                     blocks = (status.end_block or 0) - (status.start_block or 0)

@@ -21,6 +21,7 @@ from farnode_desktop.core.errors import FarNodeError
 from farnode_desktop.core.events import Event, EventBus
 from farnode_desktop.core.keystore import KeyringBackend, KeyringUnavailable, system_keyring
 from farnode_desktop.core.ledger import ClaimRecord, ClaimState
+from farnode_desktop.core.logfile import RotatingLog
 from farnode_desktop.core.node_status import NodeState
 from farnode_desktop.core.nodes import TINY_DEMO
 from farnode_desktop.core.paths import AppPaths
@@ -67,7 +68,7 @@ class DemoNetwork:
 
     def __init__(self, paths: AppPaths, runtime: NodeRuntime, *, keyring: KeyringBackend | None = None,
                  bus: EventBus | None = None, gateway_interval_s: float = 1.0, policy: SupervisorPolicy | None = None,
-                 on_line: Callable[[str], None] | None = None) -> None:
+                 on_line: Callable[[str], None] | None = None, gateway_requests: int = 0) -> None:
         from farnode_desktop.devnet import Devnet, Rules
 
         self.paths = paths.ensure()
@@ -77,9 +78,11 @@ class DemoNetwork:
         self.stats = DemoStats()
         self._keyring = keyring
         self._interval = gateway_interval_s
+        self._gateway_requests = gateway_requests
         self._policy = policy
         self._on_line = on_line
         self._gateway: RunningProcess | None = None
+        self._gateway_log: RotatingLog | None = None
         self._host = OsProcessHost()
         self._lock = threading.Lock()
         self.core: AppCore | None = None
@@ -93,7 +96,7 @@ class DemoNetwork:
             backend.get_password(DEMO_WALLET_SERVICE, "probe")  # a locked or absent Secret Service fails here
             self.stats.keyring = type(backend).__module__
             return backend
-        except (KeyringUnavailable, Exception):  # noqa: BLE001 (any keyring failure: fall back for the demo only)
+        except (KeyringUnavailable, Exception):
             self.stats.keyring = "memory (no OS keyring here: the demo wallet lives only while the demo runs)"
             return MemoryKeyring()
 
@@ -108,7 +111,7 @@ class DemoNetwork:
                             chain_rpc_url=info.rpc_url, public_name="farnode-demo")
         SettingsStore(self.paths.config_file).save(settings)
         core = AppCore(self.paths, bus=self.bus, runtime=self.runtime, keystore=self._choose_keyring(),
-                       policy=self._policy, wallet_service=DEMO_WALLET_SERVICE)
+                       policy=self._policy, wallet_service=DEMO_WALLET_SERVICE, served_work_period_s=5.0)
         self.core = core
         wallet = core.wallet()
         if wallet is None:
@@ -141,15 +144,19 @@ class DemoNetwork:
         model_folder = core.fleet.nodes[status.name].spec.model
         argv = [str(self.runtime.python), "-m", "farnode_desktop.mesh.gateway", model_folder,
                 "--model-name", TINY_DEMO, "--initial-peers", *status.multiaddrs,
-                "--coordinator", coordinator_url, "--interval", str(self._interval)]
+                "--coordinator", coordinator_url, "--interval", str(self._interval),
+                "--requests", str(self._gateway_requests)]
         if status.dht_prefix:
             argv += ["--dht-prefix", status.dht_prefix]
         env = minimal_env({"PYTHONPATH": str(mesh_source_root()), "HF_HUB_OFFLINE": "1",
                            "PETALS_IGNORE_DEPENDENCY_VERSION": "1", "FARNODE_GATEWAY_TOKEN": gateway_token})
         workdir = self.paths.data / "gateway"
+        self._gateway_log = RotatingLog(self.paths.logs / "gateway.log", max_bytes=2 * 1024 * 1024, backups=1)
         self._gateway = self._host.launch(LaunchCommand(argv, workdir, env), self._gateway_line)
 
     def _gateway_line(self, line: str) -> None:
+        if self._gateway_log is not None:
+            self._gateway_log.write_line(line)
         if not line.startswith("{"):
             return
         try:
@@ -164,6 +171,9 @@ class DemoNetwork:
             if "receipt" in body:
                 self.stats.reported += 1
         self.bus.emit(Event("demo.request", "gateway", "inference request served", body))
+
+    def gateway_running(self) -> bool:
+        return self._gateway is not None and self._gateway.poll() is None
 
     def claim(self, timeout_s: float = 60.0) -> ClaimRecord | None:
         """Claim what is claimable, follow it to the on-chain confirmation; None if below the minimum."""
@@ -192,6 +202,9 @@ class DemoNetwork:
                     break
             self._gateway.poll()
             self._gateway = None
+        if self._gateway_log is not None:
+            self._gateway_log.close()
+            self._gateway_log = None
         if self.core is not None:
             self.core.shutdown()
         self.devnet.stop()

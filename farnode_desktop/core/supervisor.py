@@ -458,6 +458,10 @@ class NodeSupervisor:
         """After the app itself was killed, its server may still run: end that group before reusing its identity."""
         end_leftover_group(self.workdir / PID_FILE, self.host, self.clock)
 
+    def close(self) -> None:
+        """Release the log file (after the node has stopped)."""
+        self.log.close()
+
     # ----- what the provider sees -----
     def status(self) -> NodeStatus:
         with self._lock:

@@ -49,7 +49,9 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     token = os.environ.get("FARNODE_GATEWAY_TOKEN", "")
-    client = FarMeshClient.connect(args.model, args.initial_peers, dht_prefix=args.dht_prefix)
+    # a stuck step must not stall the gateway: give up on it after request_timeout and go on
+    client = FarMeshClient.connect(args.model, args.initial_peers, dht_prefix=args.dht_prefix,
+                                   request_timeout=args.request_timeout)
     routes = _record_routes(client.model)
     vocab = int(client.model.config.vocab_size)
     rng = random.Random(args.seed)
@@ -98,6 +100,7 @@ def main() -> None:
     parser.add_argument("--prompt-tokens", type=int, default=8)
     parser.add_argument("--new-tokens", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--request-timeout", type=float, default=30.0)
     code = run(parser.parse_args())
     # hivemind's teardown can hang at interpreter exit; everything is reported already
     os._exit(code)

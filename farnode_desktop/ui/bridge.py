@@ -12,10 +12,10 @@ from farnode_desktop.core.events import Event, EventBus
 class CoreBridge(QObject):
     """Subscribes to the bus; the core emits on its own threads and Qt queues the signal to the GUI thread.
 
-    `event` carries every event; the topic signals below are conveniences for the common ones.
+    `any_event` carries every event; the topic signals below are conveniences for the common ones.
     """
 
-    event = Signal(object)
+    any_event = Signal(object)
     node_state = Signal(object)  # node.state
     gpu_telemetry = Signal(object)  # gpu.telemetry (data["inventory"])
     gpu_pause = Signal(object)  # gpu.paused / gpu.resumed / gpu.vram_*
@@ -36,7 +36,7 @@ class CoreBridge(QObject):
         self._relay.emit(event)
 
     def _dispatch(self, event: Event) -> None:
-        self.event.emit(event)
+        self.any_event.emit(event)
         topic = event.topic
         if topic == "node.state":
             self.node_state.emit(event)

@@ -6,14 +6,18 @@ import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from farnode_desktop.core.catalog import Catalog
 from farnode_desktop.core.claims import ClaimService
 from farnode_desktop.core.coordinator_models import Earnings
+from farnode_desktop.core.eligibility import Eligibility
 from farnode_desktop.core.events import EventBus
 from farnode_desktop.core.gpu import GpuInventory
 from farnode_desktop.core.ledger import Ledger
 from farnode_desktop.core.node_status import NodeStatus
 from farnode_desktop.core.paths import AppPaths
+from farnode_desktop.core.runtime import NodeRuntime
 from farnode_desktop.core.settings import Settings
+from farnode_desktop.core.wallet import Wallet
 
 
 class CoreApi(Protocol):
@@ -24,6 +28,9 @@ class CoreApi(Protocol):
     settings: Settings
     ledger: Ledger
     claims: ClaimService | None
+    runtime: NodeRuntime
+    catalog: Catalog
+    eligibility: Eligibility | None
 
     def start(self) -> None: ...  # blocking
 
@@ -48,6 +55,12 @@ class CoreApi(Protocol):
     def wallet_address(self) -> str | None: ...  # blocking (keyring)
 
     def earnings(self) -> Earnings | None: ...  # blocking (HTTP)
+
+    def wallet_problem(self) -> str | None: ...
+
+    def wallet(self) -> Wallet | None: ...  # blocking (keyring)
+
+    def claim_service(self) -> ClaimService: ...  # blocking (HTTP)
 
     def throughput_history(self, node: str | None, seconds: float) -> list[tuple[float, float]]: ...  # blocking
 

@@ -64,7 +64,7 @@ def _facts(status: NodeStatus | None) -> tuple[tuple[str, str], ...]:
     if status is None:
         return (("Node", "not serving on this GPU"),)
     if status.start_block is not None and status.end_block is not None:
-        blocks = f"{status.start_block}–{status.end_block} ({status.end_block - status.start_block})"
+        blocks = f"{status.start_block}-{status.end_block} ({status.end_block - status.start_block})"
     else:
         blocks = "—"
     running = status.state in (NodeState.SERVING, NodeState.LOADING, NodeState.STARTING)

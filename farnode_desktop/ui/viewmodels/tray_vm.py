@@ -124,7 +124,8 @@ class TrayViewModel(QObject):
     def on_snapshot(self, snapshot: Snapshot) -> None:
         self.statuses = list(snapshot.statuses)
         self.tokens_per_s = sum(s.tokens_per_s for s in self.statuses)
-        self.snoozed = snapshot.snoozed or (self.snoozed and self.state is TrayState.PAUSED)
+        # The provider's own pause lasts while the nodes stay paused (or the core says it is snoozed).
+        self.snoozed = snapshot.snoozed or (self.snoozed and overall_state(self.statuses) is TrayState.PAUSED)
         self._update()
 
     def on_earnings(self, earnings: Earnings | None) -> None:

@@ -16,7 +16,7 @@ from PySide6.QtCharts import (
     QValueAxis,
 )
 from PySide6.QtCore import QDateTime, QMargins, QPointF, Qt
-from PySide6.QtGui import QBrush, QColor, QLinearGradient, QPainter, QPen
+from PySide6.QtGui import QBrush, QColor, QLinearGradient, QPainter, QPen, QResizeEvent, QShowEvent
 
 from farnode_desktop.ui.windows.style import ACCENT, CARD_BORDER, MUTED, ORANGE, TEXT, chart_font, qcolor
 
@@ -40,6 +40,25 @@ def _style_axis(axis: QValueAxis | QDateTimeAxis | QBarCategoryAxis) -> None:
     axis.setTitleBrush(QBrush(QColor(TEXT)))
 
 
+class _ThemedView(QChartView):
+    """Re-applies the value axis on show and resize: labels measured while hidden would stay elided."""
+
+    y_axis: QValueAxis
+
+    def _relabel(self) -> None:
+        top = self.y_axis.max()
+        self.y_axis.setRange(0.0, top + 1.0)
+        self.y_axis.setRange(0.0, top)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._relabel()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._relabel()
+
+
 def nice_max(value: float) -> float:
     """A round axis maximum a bit above `value` (1, 2, 5 x 10^n)."""
     if value <= 0:
@@ -47,11 +66,11 @@ def nice_max(value: float) -> float:
     magnitude = 10 ** len(str(int(value * 1.15))) / 10
     for step in (1, 2, 2.5, 5, 10):
         if value * 1.15 <= step * magnitude:
-            return step * magnitude
-    return 10 * magnitude
+            return float(step * magnitude)
+    return float(10 * magnitude)
 
 
-class ThroughputChart(QChartView):
+class ThroughputChart(_ThemedView):
     """Served tokens/s, filled under the line, over the last hour or day."""
 
     def __init__(self) -> None:
@@ -95,7 +114,7 @@ class ThroughputChart(QChartView):
         self.y_axis.setRange(0.0, nice_max(max((v for _, v in shown), default=0.0)))
 
 
-class DailyEarningsChart(QChartView):
+class DailyEarningsChart(_ThemedView):
     """Earned per day (the coordinator's UTC days), as bars."""
 
     def __init__(self) -> None:

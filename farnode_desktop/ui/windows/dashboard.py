@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QFrame,
@@ -48,18 +49,17 @@ def node_card_widget(data: NodeCard) -> QFrame:
             grid.addWidget(label(reading.label, "muted"), row, 0)
             if reading.fraction is not None:
                 grid.addWidget(bar(reading.fraction), row, 1)
-            value = label(reading.value)
-            grid.addWidget(value, row, 2)
+            grid.addWidget(label(reading.value), row, 2)
         grid.setColumnStretch(1, 1)
         layout.addLayout(grid)
     facts = QGridLayout()
     facts.setHorizontalSpacing(18)
     facts.setVerticalSpacing(4)
-    for i, (name, value) in enumerate(data.facts):
+    for i, (name, text) in enumerate(data.facts):
         cell = QVBoxLayout()
         cell.setSpacing(0)
         cell.addWidget(label(name, "muted"))
-        v = label(value)
+        v = label(text)
         v.setStyleSheet("font-weight: 600;")
         cell.addWidget(v)
         facts.addLayout(cell, i // 3, i % 3)
@@ -70,6 +70,12 @@ def node_card_widget(data: NodeCard) -> QFrame:
 
 class DashboardWindow(QWidget):
     """Binds to DashboardViewModel (cards, chart) and, when given, the tray's controls (start, stop, pause)."""
+
+    closing = Signal()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.closing.emit()
+        super().closeEvent(event)
 
     def __init__(self, vm: DashboardViewModel, controls: TrayViewModel | None = None,
                  parent: QWidget | None = None) -> None:

@@ -1,0 +1,236 @@
+"""Wallet & earnings: the address, estimated/confirmed/claimable/paid, earnings per day, payouts with the
+served work they paid for, and the claim flow (quote with threshold and fee -> confirm -> on-chain)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, Signal
+
+from farnode_desktop.core.claims import ClaimQuote, ClaimService
+from farnode_desktop.core.coordinator_models import Earnings
+from farnode_desktop.core.events import Event
+from farnode_desktop.core.ledger import ClaimRecord, ClaimState
+from farnode_desktop.ui.tasks import TaskRunner
+from farnode_desktop.ui.viewmodels.core_api import CoreApi
+from farnode_desktop.ui.viewmodels.format import count, day_label, far, when
+
+CLAIM_STEPS = (ClaimState.PREPARED, ClaimState.SIGNED, ClaimState.SUBMITTED, ClaimState.PAID, ClaimState.CONFIRMED)
+STEP_TEXT = {
+    ClaimState.PREPARED: "Prepared", ClaimState.SIGNED: "Signed by your wallet",
+    ClaimState.SUBMITTED: "Accepted by the coordinator", ClaimState.PAID: "Payout sent",
+    ClaimState.CONFIRMED: "Confirmed on chain", ClaimState.REJECTED: "Rejected", ClaimState.FAILED: "Failed",
+}
+
+
+@dataclass(frozen=True)
+class WorkRow:
+    """One piece of served work a payout covered (the coordinator's credit, linked to the local ledger)."""
+
+    node: str
+    blocks: str
+    tokens: str
+    amount: str
+    when: str
+    request_id: str
+
+
+@dataclass(frozen=True)
+class PayoutRow:
+    claim_id: str
+    when: str
+    state: str
+    amount: str  # what reached the wallet (net of the fee)
+    fee: str
+    tx_hash: str
+    block: str
+    reason: str
+    work: tuple[WorkRow, ...]
+
+
+@dataclass(frozen=True)
+class WalletData:
+    """Everything the window shows, read together on a worker."""
+
+    address: str | None
+    problem: str
+    earnings: Earnings | None
+    payouts: tuple[PayoutRow, ...]
+
+
+def load_wallet_data(core: CoreApi) -> WalletData:
+    """Keyring, coordinator and ledger reads (blocking: call on a worker)."""
+    address = core.wallet_address()
+    problem = core.wallet_problem() or ""
+    if address is None:
+        return WalletData(None, problem, None, ())
+    earnings = core.earnings()
+    decimals, symbol = (earnings.decimals, earnings.symbol) if earnings else (18, "FAR")
+    rows = [payout_row(core, c, decimals, symbol) for c in reversed(core.ledger.claims(address))]
+    return WalletData(address, problem, earnings, tuple(rows))
+
+
+def payout_row(core: CoreApi, claim: ClaimRecord, decimals: int, symbol: str) -> PayoutRow:
+    payout = core.ledger.payout(claim.id)
+    work = tuple(
+        WorkRow(node=str(c.get("node") or "—"), blocks=f"{c['start_block']}-{c['end_block']}",
+                tokens=count(int(c["tokens"])), amount=far(int(c["amount"]), decimals, symbol),
+                when=when(float(c["credited_at"])), request_id=str(c["request_id"]))
+        for c in core.ledger.claim_credits(claim.id)
+    )
+    return PayoutRow(
+        claim_id=claim.id, when=when(claim.created_at), state=STEP_TEXT.get(claim.state, claim.state.value),
+        amount=far(claim.net_amount, decimals, symbol), fee=far(claim.fee, decimals, symbol),
+        tx_hash=payout.tx_hash if payout else claim.tx_hash, block=str(payout.block_number) if payout else "—",
+        reason=claim.reason, work=work,
+    )
+
+
+@dataclass(frozen=True)
+class QuoteView:
+    amount: str
+    fee: str
+    net: str
+    minimum: str
+    problem: str
+
+
+def quote_view(quote: ClaimQuote) -> QuoteView:
+    e = quote.earnings
+    return QuoteView(far(quote.amount, e.decimals, e.symbol), far(quote.fee, e.decimals, e.symbol),
+                     far(quote.net_amount, e.decimals, e.symbol), far(e.min_claim, e.decimals, e.symbol),
+                     quote.problem)
+
+
+class WalletViewModel(QObject):
+    """The Wallet & earnings window's state. Every keyring, HTTP and chain call goes through the task runner."""
+
+    changed = Signal()
+    claim_changed = Signal()
+    error = Signal(str)
+
+    def __init__(self, core: CoreApi, tasks: TaskRunner, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.core = core
+        self.tasks = tasks
+        self.data: WalletData | None = None
+        self.loading = False
+        self.quote: ClaimQuote | None = None
+        self.claim_state: ClaimState | None = None
+        self.claim_message = ""
+        self.claim_tx = ""
+        self.claiming = False
+        self._service: ClaimService | None = None
+
+    # -- figures --------------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        self.loading = True
+        self.tasks.submit(lambda: load_wallet_data(self.core), self._loaded, self._failed, key="wallet")
+
+    def _loaded(self, data: object) -> None:
+        assert isinstance(data, WalletData)
+        self.data, self.loading = data, False
+        self.changed.emit()
+
+    def _failed(self, exc: BaseException) -> None:
+        self.loading = False
+        hint = getattr(exc, "hint", "")
+        self.error.emit(f"{exc}" + (f" — {hint}" if hint else ""))
+        self.changed.emit()
+
+    @property
+    def address(self) -> str | None:
+        return self.data.address if self.data else None
+
+    def figures(self) -> list[tuple[str, str, str]]:
+        """(title, amount, what it means) for estimated, confirmed, claimable, paid."""
+        e = self.data.earnings if self.data else None
+        if e is None:
+            return [(t, "—", n) for t, n in _FIGURE_NOTES]
+        values = (e.estimated, e.confirmed, e.claimable, e.paid)
+        return [(t, far(v, e.decimals, e.symbol, 4), n) for (t, n), v in zip(_FIGURE_NOTES, values, strict=True)]
+
+    def daily(self, days: int = 14) -> tuple[list[tuple[str, float]], str]:
+        e = self.data.earnings if self.data else None
+        if e is None:
+            return [], "FAR"
+        scale = 10**e.decimals
+        history = sorted(e.history, key=lambda d: d.day)[-days:]
+        return [(day_label(d.day), d.earned / scale) for d in history], e.symbol
+
+    # -- the claim flow -------------------------------------------------------------------------------
+    def request_quote(self) -> None:
+        """Ask the coordinator what a claim would pay now (threshold and fee included)."""
+        self.claim_message = "Asking the coordinator…"
+        self.claim_changed.emit()
+
+        def quote() -> tuple[ClaimService, ClaimQuote]:
+            service = self.core.claims or self.core.claim_service()
+            return service, service.quote()
+
+        self.tasks.submit(quote, self._quoted, self._claim_failed, key="claim")
+
+    def _quoted(self, value: object) -> None:
+        assert isinstance(value, tuple)
+        service, quote = value
+        assert isinstance(service, ClaimService) and isinstance(quote, ClaimQuote)
+        self._service, self.quote = service, quote
+        self.claim_state = None
+        self.claim_message = "" if quote.can_claim else quote.problem
+        self.claim_changed.emit()
+
+    def confirm_claim(self) -> None:
+        """Sign from the keyring, submit, and follow the payout until it is confirmed on chain."""
+        if self.quote is None or self._service is None or not self.quote.can_claim:
+            return
+        service, quote = self._service, self.quote
+        self.claiming = True
+        self.claim_message = "Signing with your wallet…"
+        self.claim_changed.emit()
+        self.tasks.submit(lambda: service.follow(service.start(quote), timeout_s=180.0), self._claim_done,
+                          self._claim_failed, key="claim")
+
+    def on_event(self, event: Event) -> None:
+        """claim.* events arrive while the claim moves on (through the bridge, on the GUI thread)."""
+        if not event.topic.startswith("claim."):
+            return
+        try:
+            state = ClaimState(str(event.data.get("state")))
+        except ValueError:
+            return
+        self.claim_state = state
+        self.claim_tx = str(event.data.get("tx_hash") or "")
+        self.claim_message = f"{STEP_TEXT[state]}: {event.reason}"
+        self.claim_changed.emit()
+
+    def _claim_done(self, record: object) -> None:
+        assert isinstance(record, ClaimRecord)
+        self.claiming = False
+        self.quote = None
+        self.claim_state = record.state
+        self.claim_tx = record.tx_hash
+        self.claim_message = (f"{STEP_TEXT[record.state]}: {record.reason}" if record.finished else
+                              "Still waiting for the payout; FarNode keeps following it and resumes after a restart")
+        self.claim_changed.emit()
+        self.refresh()
+
+    def _claim_failed(self, exc: BaseException) -> None:
+        self.claiming = False
+        hint = getattr(exc, "hint", "")
+        self.claim_message = f"{exc}" + (f" — {hint}" if hint else "")
+        self.claim_changed.emit()
+
+    def step_index(self) -> int:
+        """How far along the claim is (0..5), for the progress row."""
+        if self.claim_state in CLAIM_STEPS:
+            return CLAIM_STEPS.index(self.claim_state) + 1
+        return 0
+
+
+_FIGURE_NOTES = (
+    ("Estimated", "served, still settling"),
+    ("Confirmed", "settled by the coordinator"),
+    ("Claimable", "yours to claim now"),
+    ("Paid", "sent to your wallet on chain"),
+)
+

@@ -1,0 +1,47 @@
+"""UI fixtures: a real AppCore on recorded GPU readings with scripted nodes, and the one task runner."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from farnode_desktop.core.app_core import AppCore
+from farnode_desktop.ui.tasks import TaskRunner
+from tests.ui.fakes import make_core
+
+
+@pytest.fixture
+def tasks(qtbot: QtBot) -> Iterator[TaskRunner]:
+    runner = TaskRunner()
+    yield runner
+    runner.close()
+
+
+@pytest.fixture
+def core(tmp_path: Path) -> Iterator[AppCore]:
+    app_core = make_core(tmp_path / "home")
+    app_core.start()
+    yield app_core
+    app_core.shutdown(timeout_s=5)
+    app_core.ledger.close()
+
+
+def tick_until(core: AppCore, qtbot: QtBot, done: object, timeout_ms: int = 8000) -> None:
+    """Tick the core (as the heartbeat does) until `done()` holds."""
+    assert callable(done)
+
+    def check() -> None:
+        core.tick()
+        assert done()
+
+    qtbot.waitUntil(check, timeout=timeout_ms)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The offscreen platform warns that it cannot propagate size hints whenever a window is shown; harmless.
+    for item in items:
+        if "tests/ui/" in str(item.fspath).replace("\\", "/"):
+            item.add_marker(pytest.mark.qt_log_ignore("propagateSizeHints"))

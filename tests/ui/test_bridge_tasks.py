@@ -1,0 +1,99 @@
+"""The bridge delivers core events on the GUI thread; the task runner runs work off it and reports back on it."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from PySide6.QtCore import QThread
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from farnode_desktop.core.events import Event, EventBus
+from farnode_desktop.ui.bridge import CoreBridge
+from farnode_desktop.ui.tasks import TaskRunner
+
+
+def gui_thread() -> QThread:
+    app = QApplication.instance()
+    assert app is not None
+    return app.thread()
+
+
+def test_an_event_from_a_worker_thread_reaches_slots_on_the_gui_thread(qtbot: QtBot) -> None:
+    bus = EventBus()
+    bridge = CoreBridge(bus)
+    seen: list[tuple[str, bool]] = []
+    bridge.node_state.connect(lambda e: seen.append((e.reason, QThread.currentThread() is gui_thread())))
+    bridge.claim.connect(lambda e: seen.append((e.topic, QThread.currentThread() is gui_thread())))
+    worker = threading.Thread(target=lambda: (
+        bus.emit(Event("node.state", "gpu0", "serving blocks 0-8", {"state": "serving"})),
+        bus.emit(Event("payout.confirmed", "wallet", "paid")),
+        bus.emit(Event("gpu.telemetry", "gpus", "sample")),
+    ))
+    worker.start()
+    worker.join()
+    qtbot.waitUntil(lambda: len(seen) == 2)
+    assert seen == [("serving blocks 0-8", True), ("payout.confirmed", True)]
+    bridge.close()
+    bus.emit(Event("node.state", "gpu0", "after close"))
+    qtbot.wait(50)
+    assert len(seen) == 2
+
+
+def test_work_runs_off_the_gui_thread_and_results_come_back_on_it(qtbot: QtBot) -> None:
+    runner = TaskRunner()
+    where: dict[str, object] = {}
+
+    def work() -> int:
+        where["work_on_gui"] = QThread.currentThread() is gui_thread()
+        return 42
+
+    def done(value: object) -> None:
+        where["value"] = value
+        where["done_on_gui"] = QThread.currentThread() is gui_thread()
+
+    runner.submit(work, done)
+    qtbot.waitUntil(lambda: "value" in where)
+    assert where == {"work_on_gui": False, "value": 42, "done_on_gui": True}
+    runner.close()
+
+
+def test_errors_reach_the_error_callback_and_a_keyed_job_never_stacks(qtbot: QtBot) -> None:
+    runner = TaskRunner()
+    errors: list[BaseException] = []
+    runner.submit(lambda: 1 / 0, None, errors.append)
+    qtbot.waitUntil(lambda: bool(errors))
+    assert isinstance(errors[0], ZeroDivisionError)
+
+    release = threading.Event()
+    assert runner.submit(lambda: release.wait(5), key="tick")
+    assert not runner.submit(lambda: None, key="tick")  # the first is still running
+    release.set()
+    qtbot.waitUntil(lambda: not runner.busy("tick"))
+    assert runner.submit(lambda: None, key="tick")
+    unhandled: list[object] = []
+    runner.failed.connect(unhandled.append)
+    runner.submit(lambda: (_ for _ in ()).throw(RuntimeError("boom")))
+    qtbot.waitUntil(lambda: bool(unhandled))
+    assert str(unhandled[0]) == "boom"
+    assert runner.close()
+
+
+def test_the_gui_thread_stays_responsive_while_a_slow_job_runs(qtbot: QtBot) -> None:
+    runner = TaskRunner()
+    finished: list[object] = []
+    runner.submit(lambda: time.sleep(1.0), finished.append)
+    started = time.monotonic()
+    ticks: list[float] = []
+    from PySide6.QtCore import QTimer
+
+    timer = QTimer()
+    timer.setInterval(20)
+    timer.timeout.connect(lambda: ticks.append(time.monotonic()))
+    timer.start()
+    qtbot.waitUntil(lambda: bool(finished), timeout=5000)
+    timer.stop()
+    assert len(ticks) >= 10, "the event loop did not turn while the job ran"
+    assert max(b - a for a, b in zip([started, *ticks], ticks, strict=False)) < 0.5
+    runner.close()

@@ -1,0 +1,182 @@
+"""Every window in a realistic state, saved to artifacts/screenshots/: earnings, claims and payouts come from a
+real devnet (chain + coordinator over loopback HTTP), the wallet lives in the real Secret Service keyring, and
+usage is reported the way the gateway does. GPUs are recorded readings (no GPU here), with the nodes scripted."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QWidget
+from pytestqt.qtbot import QtBot
+
+from farnode_desktop.core.app_core import AppCore
+from farnode_desktop.core.gpu import GIB
+from farnode_desktop.core.ledger import ClaimState
+from farnode_desktop.core.node_status import NodeState
+from farnode_desktop.core.settings import Settings
+from farnode_desktop.core.wallet import KEY_ENTRY
+from farnode_desktop.devnet import Devnet, Rules
+from farnode_desktop.ui.tasks import TaskRunner
+from farnode_desktop.ui.viewmodels.core_api import take_snapshot
+from farnode_desktop.ui.viewmodels.dashboard_vm import DashboardViewModel
+from farnode_desktop.ui.viewmodels.firstrun_vm import FirstRunViewModel
+from farnode_desktop.ui.viewmodels.logs_vm import LogsViewModel
+from farnode_desktop.ui.viewmodels.settings_vm import SettingsViewModel
+from farnode_desktop.ui.viewmodels.tray_vm import TrayViewModel
+from farnode_desktop.ui.viewmodels.wallet_vm import WalletViewModel
+from farnode_desktop.ui.windows.dashboard import DashboardWindow
+from farnode_desktop.ui.windows.firstrun import FirstRunWindow
+from farnode_desktop.ui.windows.logs import LogsWindow
+from farnode_desktop.ui.windows.settings import SettingsWindow
+from farnode_desktop.ui.windows.wallet import WalletWindow
+from tests.core.test_wallet import PHRASE
+from tests.devnet.helpers import report_usage, secret_service
+from tests.ui.conftest import tick_until
+from tests.ui.fakes import BIG_MODEL, make_core
+
+pytestmark = pytest.mark.keyring
+SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+RATE, FEE = 10**12, 10**13
+
+
+def shoot(widget: QWidget, qtbot: QtBot, name: str) -> Path:
+    widget.show()
+    qtbot.waitExposed(widget)
+    qtbot.wait(150)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / f"{name}.png"
+    assert widget.grab().save(str(path)), path
+    return path
+
+
+def serving_readings(core: AppCore) -> None:
+    """What the two cards read while serving (the recorded idle snapshot plus the node's own load)."""
+    nvml = core.sampler.reader.nvml  # the recorded snapshot behind the GPU boundary
+    for index, used_gib, util, temp, watts, pid in ((0, 19.6, 96, 67, 318_000, 40211), (1, 9.4, 91, 63, 151_000, 40388)):
+        gpu = nvml.gpu(index)
+        total = gpu["memory"]["total"]
+        gpu["memory"]["used"] = int(used_gib * GIB)
+        gpu["memory"]["free"] = total - int(used_gib * GIB)
+        gpu["utilization"] = {"gpu": util, "memory": util - 30}
+        gpu["temperature"], gpu["power"] = temp, watts
+        nvml.set_process(index, "compute", pid, "/home/me/.local/share/FarNode/runtime/bin/python", int((used_gib - 0.6) * GIB))
+    core.sampler.sample_once()
+
+
+@pytest.fixture
+def devnet() -> Iterator[Devnet]:
+    net = Devnet(Rules(rate_per_block_token=RATE, min_claim=10**15, fee=FEE, settle_seconds=0))
+    net.start()
+    yield net
+    net.stop()
+
+
+def test_screenshots_of_every_window_with_devnet_numbers(devnet: Devnet, tmp_path: Path, qtbot: QtBot) -> None:
+    assert devnet.info is not None
+    backend = secret_service()
+    service = f"FarNode screenshots {uuid.uuid4().hex}"
+    settings = Settings(model=BIG_MODEL, new_swarm=True, serve_on_launch=False, public_name="gaming-rig",
+                        coordinator_url=devnet.info.coordinator_url, chain_rpc_url=devnet.info.rpc_url)
+    settings.pause.programs = ["blender.exe", "DaVinciResolve.exe"]
+    settings.pause.schedule = [{"days": [0, 1, 2, 3, 4], "start": "09:00", "end": "17:30"}]
+    core = make_core(tmp_path / "home", settings=settings, keystore=backend, wallet_service=service)
+    tasks = TaskRunner()
+    try:
+        core.start()
+        wallet = core.wallet()
+        assert wallet is not None
+        address = wallet.import_mnemonic(PHRASE)
+        core.start_nodes()
+        tick_until(core, qtbot, lambda: all(s.state is NodeState.SERVING for s in core.node_statuses()))
+        assert sorted(core.bind_nodes()) == sorted(s.peer_id for s in core.node_statuses())  # signed, over HTTP
+        serving_readings(core)
+
+        # An hour of served work in the local ledger at the nodes' pace, then the gateway's usage reports.
+        now = time.time()
+        for i in range(60):
+            for s, wobble in zip(core.node_statuses(), (1.0, 0.9), strict=True):
+                rate = s.tokens_per_s * wobble * (0.8 + 0.35 * ((i * 7) % 11) / 10)
+                core.ledger.record_served_work(s.name, s.peer_id or "", period_start=now - 3600 + 60 * i,
+                                               period_end=now - 3540 + 60 * i, tokens=int(rate * 60),
+                                               blocks=(s.end_block or 0) - (s.start_block or 0))
+        peers = [(s.peer_id, s.start_block, s.end_block) for s in core.node_statuses()]
+        for i in range(12):
+            peer, start, end = peers[i % 2]
+            status, _ = report_usage(devnet.info, [{"peer_id": peer, "start_block": start, "end_block": end,
+                                                    "tokens": 400 + 25 * i}], request_id=f"req-{i:03d}")
+            assert status == 200
+        claims = core.claim_service()
+        record = claims.follow(claims.start(claims.quote()), timeout_s=30)
+        assert record.state is ClaimState.CONFIRMED, record.reason
+        for i in range(12, 18):  # served since the payout: claimable again
+            peer, start, end = peers[i % 2]
+            report_usage(devnet.info, [{"peer_id": peer, "start_block": start, "end_block": end, "tokens": 380}],
+                         request_id=f"req-{i:03d}")
+        core.tick()
+        snap = take_snapshot(core)
+
+        tray = TrayViewModel(core, tasks)
+        dash_vm = DashboardViewModel(core, tasks)
+        tray.on_snapshot(snap)
+        dash_vm.on_snapshot(snap)
+        qtbot.waitUntil(lambda: len(dash_vm.series) >= 50)
+        dashboard = DashboardWindow(dash_vm, tray)
+        qtbot.addWidget(dashboard)
+        assert dashboard.headline.text() == "Serving on 2 nodes · 1,160 tokens/s"
+        shoot(dashboard, qtbot, "dashboard")
+
+        wallet_vm = WalletViewModel(core, tasks)
+        wallet_window = WalletWindow(wallet_vm)
+        qtbot.addWidget(wallet_window)
+        with qtbot.waitSignal(wallet_vm.changed, timeout=20_000):
+            wallet_vm.refresh()
+        with qtbot.waitSignal(wallet_vm.claim_changed, timeout=20_000):
+            wallet_vm.request_quote()
+        qtbot.waitUntil(lambda: wallet_vm.quote is not None, timeout=20_000)
+        data = wallet_vm.data
+        assert data is not None and data.address == address and data.earnings is not None
+        assert data.earnings.paid == record.amount  # the devnet's own figure (the fee included)
+        assert wallet_vm.quote is not None and wallet_vm.quote.amount == data.earnings.claimable > 0
+        [payout] = data.payouts
+        assert payout.tx_hash == record.tx_hash and len(payout.work) == 12
+        assert wallet_window.history.topLevelItem(0).text(4).startswith(record.tx_hash[:10])  # type: ignore[union-attr]
+        assert wallet_window.address_label.text() == address
+        shoot(wallet_window, qtbot, "wallet")
+
+        settings_window = SettingsWindow(SettingsViewModel(core, tasks))
+        qtbot.addWidget(settings_window)
+        shoot(settings_window, qtbot, "settings")
+
+        first = FirstRunViewModel(core, tasks)
+        first_window = FirstRunWindow(first)
+        qtbot.addWidget(first_window)
+        first_window.show()
+        qtbot.waitUntil(lambda: first.check_result is not None, timeout=10_000)
+        qtbot.waitUntil(lambda: not first.busy)
+        shoot(first_window, qtbot, "firstrun")
+
+        (core.paths.logs / "app.log").write_text(
+            "".join(f"2026-11-22 14:{m:02d}:05 INFO farnode.app: {line}\n" for m, line in enumerate([
+                "tray icon shown 0.61 s after launch", "node.state gpu0: started by the provider",
+                "node.state gpu1: started by the provider", f"wallet {address} bound to the nodes",
+                "node.state gpu0: serving blocks 0-41", "node.state gpu1: serving blocks 12-29",
+                f"claim.confirmed wallet: payout confirmed on chain (tx {record.tx_hash})"])))
+        logs_vm = LogsViewModel(core, tasks)
+        logs_window = LogsWindow(logs_vm)
+        qtbot.addWidget(logs_window)
+        logs_window.show()
+        qtbot.waitUntil(lambda: len(logs_vm.lines) >= 7)
+        text = logs_window.text.toPlainText()
+        assert address not in text and f"{address[:6]}…{address[-4:]}" in text
+        shoot(logs_window, qtbot, "logs")
+    finally:
+        tasks.close()
+        core.shutdown(timeout_s=5)
+        for entry in (KEY_ENTRY, "address"):
+            with contextlib.suppress(Exception):
+                backend.delete_password(service, entry)

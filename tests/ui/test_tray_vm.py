@@ -1,0 +1,103 @@
+"""The tray's view-model: one state for the PC, the tooltip, pause costs, notifications, and its actions
+driving a real AppCore (on recorded GPU readings, with scripted nodes)."""
+
+from __future__ import annotations
+
+from pytestqt.qtbot import QtBot
+
+from farnode_desktop.core.app_core import AppCore
+from farnode_desktop.core.events import Event
+from farnode_desktop.core.node_status import NodeState, NodeStatus
+from farnode_desktop.ui.tasks import TaskRunner
+from farnode_desktop.ui.viewmodels.core_api import take_snapshot
+from farnode_desktop.ui.viewmodels.tray_vm import (
+    PAUSE_CHOICES,
+    TrayState,
+    TrayViewModel,
+    notice_for,
+    overall_state,
+)
+from tests.ui.conftest import tick_until
+
+
+def st(state: NodeState, name: str = "gpu0") -> NodeStatus:
+    return NodeStatus(name=name, state=state, reason="")
+
+
+def test_the_pc_state_puts_attention_first_then_serving_starting_paused() -> None:
+    assert overall_state([]) is TrayState.STOPPED
+    assert overall_state([st(NodeState.SERVING), st(NodeState.FAILED, "gpu1")]) is TrayState.ATTENTION
+    assert overall_state([st(NodeState.BACKOFF)]) is TrayState.ATTENTION
+    assert overall_state([st(NodeState.SERVING), st(NodeState.PAUSED, "gpu1")]) is TrayState.SERVING
+    assert overall_state([st(NodeState.LOADING), st(NodeState.PAUSED, "gpu1")]) is TrayState.STARTING
+    assert overall_state([st(NodeState.PROVISIONING)]) is TrayState.STARTING
+    assert overall_state([st(NodeState.PAUSED), st(NodeState.STOPPED, "gpu1")]) is TrayState.PAUSED
+    assert overall_state([st(NodeState.STOPPING)]) is TrayState.STOPPED
+
+
+def test_notifications_only_for_changes_that_matter() -> None:
+    serving = notice_for(Event("node.state", "gpu0", "serving blocks 0-8", {"state": "serving", "previous": "loading blocks"}))
+    assert serving is not None and serving.title == "Serving" and "blocks 0-8" in serving.message
+    failed = notice_for(Event("node.state", "gpu1", "out of GPU memory", {"state": "failed", "hint": "lower the blocks"}))
+    assert failed is not None and failed.level == "critical" and "lower the blocks" in failed.message
+    paused = notice_for(Event("gpu.paused", "gpu0", "Cyberpunk2077.exe is using the GPU"))
+    assert paused is not None and "Cyberpunk2077.exe" in paused.message
+    resumed = notice_for(Event("gpu.resumed", "all", "resumed by you"))
+    assert resumed is not None and resumed.message.startswith("All GPUs")
+    payout = notice_for(Event("payout.confirmed", "wallet", "payout confirmed on chain in block 12",
+                              {"tx_hash": "0x" + "ab" * 32}))
+    assert payout is not None and "block 12" in payout.message and "0xabababab" in payout.message
+    for quiet in (Event("gpu.telemetry", "gpus", "sample"), Event("claim.signed", "wallet", "signed"),
+                  Event("node.state", "gpu0", "loading", {"state": "loading blocks", "previous": "starting"})):
+        assert notice_for(quiet) is None
+
+
+def test_start_pause_resume_stop_from_the_tray(qtbot: QtBot, core: AppCore, tasks: TaskRunner) -> None:
+    vm = TrayViewModel(core, tasks)
+    notices: list[object] = []
+    vm.notify.connect(notices.append)
+    core.bus.subscribe(vm.on_event)  # (the app goes through the bridge; here the GUI thread ticks)
+    vm.on_snapshot(take_snapshot(core))
+    assert vm.state is TrayState.STOPPED and vm.start_stop_label == "Start serving"
+    assert all(vm.pause_label(c) == c.label for c in PAUSE_CHOICES)  # nothing served: no cost to show
+
+    vm.start_stop()
+    qtbot.waitUntil(lambda: not vm.busy)
+    tick_until(core, qtbot, lambda: all(s.state is NodeState.SERVING for s in core.node_statuses()))
+    vm.on_snapshot(take_snapshot(core))
+    assert vm.state is TrayState.SERVING and vm.start_stop_label == "Stop serving"
+    assert "Serving 1,160 tokens/s" in vm.tooltip  # 850 + 310 from the two scripted nodes
+    two_hours = next(c for c in PAUSE_CHOICES if c.key == "2h")
+    assert vm.pause_label(two_hours) == "Pause for 2 h  (≈ 8.4 M served tokens)"  # 1160 x 7200
+    assert [n.title for n in notices].count("Serving") == 2  # type: ignore[attr-defined]
+
+    vm.pause(two_hours)
+    qtbot.waitUntil(lambda: not vm.busy)
+    assert {s.state for s in core.node_statuses()} == {NodeState.PAUSED}
+    vm.on_snapshot(take_snapshot(core))
+    assert vm.state is TrayState.PAUSED and vm.snoozed
+    assert any(n.title == "Paused" for n in notices)  # type: ignore[attr-defined]
+
+    vm.resume()
+    qtbot.waitUntil(lambda: not vm.busy)
+    tick_until(core, qtbot, lambda: all(s.state is NodeState.SERVING for s in core.node_statuses()))
+    vm.on_snapshot(take_snapshot(core))
+    assert not vm.snoozed and vm.state is TrayState.SERVING
+
+    vm.start_stop()
+    qtbot.waitUntil(lambda: not vm.busy)
+    vm.on_snapshot(take_snapshot(core))
+    assert vm.state is TrayState.STOPPED
+
+
+def test_a_failed_node_turns_the_tray_red_and_explains(qtbot: QtBot, core: AppCore, tasks: TaskRunner) -> None:
+    vm = TrayViewModel(core, tasks)
+    notices: list[object] = []
+    vm.notify.connect(notices.append)
+    core.bus.subscribe(vm.on_event)
+    core.start_nodes()
+    core.scripted[1].fail("CUDA out of memory while loading block 20", "lower the blocks in Settings")  # type: ignore[attr-defined]
+    vm.on_snapshot(take_snapshot(core))
+    assert vm.state is TrayState.ATTENTION
+    failed = [n for n in notices if n.level == "critical"]  # type: ignore[attr-defined]
+    assert failed and "lower the blocks in Settings" in failed[0].message  # type: ignore[attr-defined]
