@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import http.client
 import importlib
 import json
 import os
@@ -11,6 +12,7 @@ import platform
 import secrets
 import sys
 import time
+import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -193,23 +195,45 @@ def check_cli() -> dict[str, Any]:
 
 
 def check_devnet() -> dict[str, Any]:
-    """The local demo chain (eth-tester) starts, if its packages are included; leaving them out is a state."""
+    """The local demo network (`farnode demo` / `devnet`) starts on loopback and answers over HTTP, if its
+    packages are included; leaving them out is a reported state."""
     try:
-        from eth_tester import EthereumTester  # noqa: F401
-        from web3 import EthereumTesterProvider, Web3
+        for name in ("eth_tester", "fastapi", "uvicorn"):
+            importlib.import_module(name)
     except ImportError as exc:
         return {"state": "not included", "missing": exc.name}
-    from farnode_desktop.devnet.chain import contract_artifact
+    from farnode_desktop.devnet import Devnet
 
-    w3 = Web3(EthereumTesterProvider())
-    accounts = list(w3.eth.accounts)
-    if not accounts or int(w3.eth.get_balance(accounts[0])) <= 0:
-        raise CheckFailed("the in-process chain started without funded accounts")
-    if not contract_artifact().get("abi"):
-        raise CheckFailed("the payout token's contract artifact has no ABI")
-    for name in ("fastapi", "uvicorn"):
-        importlib.import_module(name)
-    return {"state": "ok", "accounts": len(accounts)}
+    devnet = Devnet()
+    info = devnet.start()
+    try:
+        network = _loopback_json(f"{info.coordinator_url}/v1/network")
+        reply = _loopback_json(info.rpc_url, {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []})
+        chain_id = int(reply["result"], 16)
+    finally:
+        devnet.stop()
+    if not isinstance(network, dict):
+        raise CheckFailed(f"the demo coordinator answered {network!r}")
+    return {"state": "ok", "chain_id": chain_id}
+
+
+def _loopback_json(url: str, body: dict[str, Any] | None = None) -> Any:
+    """GET (or POST `body` as JSON to) one of the devnet's own http://127.0.0.1 URLs."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme != "http" or parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+        raise CheckFailed(f"the devnet gave a non-loopback URL: {url}")
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    try:
+        data = json.dumps(body).encode() if body is not None else None
+        connection.request("POST" if data else "GET", parts.path or "/", body=data,
+                           headers={"Content-Type": "application/json"})
+        response = connection.getresponse()
+        payload = response.read()
+        if response.status != 200:
+            raise CheckFailed(f"{url} answered HTTP {response.status}")
+        return json.loads(payload)
+    finally:
+        connection.close()
 
 
 def make_runtime_check(require_runtime: bool) -> Callable[[], dict[str, Any]]:

@@ -105,6 +105,8 @@ class NativeBackend:
         if spec.is_local_model:
             env["HF_HUB_OFFLINE"] = "1"
         if spec.cuda_visible_devices is not None:
+            # NVML numbers GPUs in PCI bus order; CUDA's default is fastest first: make them agree
+            env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID"
             env["CUDA_VISIBLE_DEVICES"] = spec.cuda_visible_devices
         argv = [
             str(self.runtime_python),
@@ -146,7 +148,8 @@ class WslBackend:
             "env",
             f"PYTHONPATH={self.mesh_source_root}",
             "PETALS_IGNORE_DEPENDENCY_VERSION=1",
-            *([f"CUDA_VISIBLE_DEVICES={spec.cuda_visible_devices}"] if spec.cuda_visible_devices else []),
+            *([f"CUDA_VISIBLE_DEVICES={spec.cuda_visible_devices}", "CUDA_DEVICE_ORDER=PCI_BUS_ID"]
+              if spec.cuda_visible_devices else []),
             self.runtime_python,
             "-m",
             "farnode_desktop.mesh.serve",

@@ -162,7 +162,8 @@ class NodeRuntime:
                                                 keep=("PATH", "HOME", "LANG", "TMPDIR", "PIP_INDEX_URL",
                                                       "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_CERT",
                                                       "PIP_DEFAULT_TIMEOUT", "SSL_CERT_FILE", "HTTPS_PROXY",
-                                                      "HTTP_PROXY", "NO_PROXY")))
+                                                      "HTTP_PROXY", "NO_PROXY", "PIP_NO_CACHE_DIR", "PIP_RETRIES",
+                                                      "PIP_TIMEOUT", "PIP_CONFIG_FILE", "PIP_CACHE_DIR")))
         assert proc.stdout is not None
         for line in proc.stdout:
             output.append(line.rstrip())

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from farnode_desktop.ui.icons import tray_icon
 from farnode_desktop.ui.viewmodels.tray_vm import PAUSE_CHOICES, Notice, PauseChoice, TrayViewModel
+from farnode_desktop.ui.windows.style import STYLESHEET
 
 _LEVELS = {
     "info": QSystemTrayIcon.MessageIcon.Information,
@@ -28,6 +29,7 @@ class Tray(QObject):
         self.icon = QSystemTrayIcon(tray_icon(vm.state), self)
         self.menu = QMenu()
         self.menu.setObjectName("trayMenu")
+        self.menu.setStyleSheet(STYLESHEET)
         self.header = self.menu.addAction("FarNode")
         self.header.setEnabled(False)
         self.menu.addSeparator()

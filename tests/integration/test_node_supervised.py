@@ -196,3 +196,30 @@ def test_next_start_ends_the_leftovers_of_a_killed_app(farnode_home: Path, runti
     finally:
         sup.stop()
         sup.wait_until(lambda s: s in (NodeState.STOPPED, NodeState.FAILED), 60)
+
+
+def test_cli_start_status_stop(farnode_home: Path, runtime: NodeRuntime, tiny_model: Path) -> None:
+    def farnode(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "farnode_desktop", *args], capture_output=True, text=True,
+                              timeout=timeout, check=False, env=dict(os.environ, FARNODE_HOME=str(farnode_home)))
+
+    started = farnode("node", "start", "--new-swarm", "--model", str(tiny_model), "--name", "cli")
+    assert started.returncode == 0, started.stdout + started.stderr
+    assert "serving" in started.stdout
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        body = json.loads(farnode("node", "status", "--json", "--name", "cli").stdout)
+        if body.get("end_block") is not None:
+            break
+        time.sleep(0.5)
+    assert body["state"] == "serving" and body["start_block"] == 0 and body["end_block"] == 4
+    assert body["peer_id"] and body["multiaddrs"] and body["dht_prefix"] == "tiny-demo-hf"
+    for key in ("pid", "served_tokens", "tokens_per_s", "uptime_s", "reason"):
+        assert key in body
+    text = farnode("node", "status", "--name", "cli").stdout
+    assert "node cli: serving" in text and "served tokens:" in text
+    pgid = body["pid"]
+    stopped = farnode("node", "stop", "--name", "cli")
+    assert stopped.returncode == 0 and "stopped" in stopped.stdout
+    assert group_pids(pgid) == []
+    assert json.loads(farnode("node", "status", "--json", "--name", "cli").stdout)["state"] == "stopped"

@@ -152,13 +152,16 @@ def test_screenshots_of_every_window_with_devnet_numbers(devnet: Devnet, tmp_pat
         qtbot.addWidget(settings_window)
         shoot(settings_window, qtbot, "settings")
 
-        first = FirstRunViewModel(core, tasks)
+        fresh = make_core(tmp_path / "fresh")  # a first run happens on an idle PC, before any node runs
+        first = FirstRunViewModel(fresh, tasks)
         first_window = FirstRunWindow(first)
         qtbot.addWidget(first_window)
         first_window.show()
         qtbot.waitUntil(lambda: first.check_result is not None, timeout=10_000)
         qtbot.waitUntil(lambda: not first.busy)
         shoot(first_window, qtbot, "firstrun")
+        assert first.check_result is not None and first.check_result.ok
+        fresh.ledger.close()
 
         (core.paths.logs / "app.log").write_text(
             "".join(f"2026-11-22 14:{m:02d}:05 INFO farnode.app: {line}\n" for m, line in enumerate([

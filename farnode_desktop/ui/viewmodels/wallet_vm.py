@@ -3,6 +3,8 @@ served work they paid for, and the claim flow (quote with threshold and fee -> c
 
 from __future__ import annotations
 
+import datetime as dt
+import time
 from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Signal
@@ -150,13 +152,16 @@ class WalletViewModel(QObject):
         values = (e.estimated, e.confirmed, e.claimable, e.paid)
         return [(t, far(v, e.decimals, e.symbol, 4), n) for (t, n), v in zip(_FIGURE_NOTES, values, strict=True)]
 
-    def daily(self, days: int = 14) -> tuple[list[tuple[str, float]], str]:
+    def daily(self, days: int = 7, now: float | None = None) -> tuple[list[tuple[str, float]], str]:
+        """The last `days` UTC days (the coordinator's), today last; a day without earnings shows as 0."""
         e = self.data.earnings if self.data else None
         if e is None:
             return [], "FAR"
         scale = 10**e.decimals
-        history = sorted(e.history, key=lambda d: d.day)[-days:]
-        return [(day_label(d.day), d.earned / scale) for d in history], e.symbol
+        earned = {d.day: d.earned for d in e.history}
+        today = dt.datetime.fromtimestamp(now if now is not None else time.time(), dt.UTC).date()
+        keys = [(today - dt.timedelta(days=n)).isoformat() for n in range(days - 1, -1, -1)]
+        return [(day_label(k), earned.get(k, 0) / scale) for k in keys], e.symbol
 
     # -- the claim flow -------------------------------------------------------------------------------
     def request_quote(self) -> None:

@@ -145,5 +145,5 @@ class DailyEarningsChart(_ThemedView):
         self.bars.append([v for _, v in days] or [0.0])
         top = nice_max(max((v for _, v in days), default=0.0))
         self.y_axis.setRange(0.0, top)
-        self.y_axis.setLabelFormat("%.2g" if top < 1 else "%.1f")
+        self.y_axis.setLabelFormat("%.2f" if top < 1 else "%.1f")
         self.y_axis.setTitleText(unit)

@@ -91,6 +91,13 @@ class WalletWindow(QWidget):
             self.steps_row.addWidget(step)
             self.step_labels.append(step)
         claim_layout.addLayout(self.steps_row)
+        captions = QHBoxLayout()
+        for text in ("Prepared", "Signed", "Accepted", "Sent", "On chain"):
+            caption = label(text, "muted")
+            caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            caption.setStyleSheet("font-size: 11px;")
+            captions.addWidget(caption)
+        claim_layout.addLayout(captions)
         self.claim_message = label("", "muted", wrap=True)
         claim_layout.addWidget(self.claim_message)
         claim_layout.addStretch(1)
