@@ -1,0 +1,175 @@
+"""Served tokens/s through the supervised FarMesh node vs a bare Petals `run_server`, same tiny model, one run.
+
+Rounds alternate (supervised, bare, supervised, bare, ...) so both see the same machine load. Each round starts a
+server, sends the same inference workload through a real FarMesh client, and measures served tokens/s from the
+client's side (tokens x blocks / wall seconds). Also reports the time from `start` to `serving`.
+Run: `.venv/bin/python benchmarks/bench_serving.py [--rounds 3]`; writes benchmarks/results/serving.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from farnode_desktop.core.events import EventBus  # noqa: E402
+from farnode_desktop.core.node_spec import NodeSpec, free_port  # noqa: E402
+from farnode_desktop.core.node_status import NodeState  # noqa: E402
+from farnode_desktop.core.nodes import dht_prefix_for, ensure_tiny_model, make_supervisor  # noqa: E402
+from farnode_desktop.core.paths import AppPaths  # noqa: E402
+from farnode_desktop.core.process import minimal_env  # noqa: E402
+from farnode_desktop.core.runtime import NodeRuntime, mesh_source_root  # noqa: E402
+from farnode_desktop.core.supervisor import SupervisorPolicy  # noqa: E402
+from tests.runtime_env import ensure_runtime  # noqa: E402
+
+BATCH, PROMPT, NEW, REPEAT, BLOCKS = 4, 16, 32, 6, 4
+
+
+def workload(runtime: NodeRuntime, model: str, peers: list[str], prefix: str) -> float:
+    """Served tokens/s for REPEAT generations (the first, which warms up the route, is not counted)."""
+    argv = [str(runtime.python), "-m", "farnode_desktop.mesh.generate", model, "--initial-peers", *peers,
+            "--dht-prefix", prefix, "--batch", str(BATCH), "--new-tokens", str(NEW), "--repeat", str(REPEAT + 1),
+            "--prompt", ",".join(str(i % 200 + 1) for i in range(PROMPT))]
+    env = minimal_env({"PYTHONPATH": str(mesh_source_root()), "HF_HUB_OFFLINE": "1",
+                       "PETALS_IGNORE_DEPENDENCY_VERSION": "1"})
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
+                            start_new_session=True)
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("FARMESH-RESULT "):
+                results = json.loads(line.removeprefix("FARMESH-RESULT "))[1:]
+                break
+        else:
+            raise RuntimeError("the client produced no result")
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    tokens = sum(BATCH * (PROMPT + NEW - 1) * BLOCKS for _ in results)
+    return tokens / sum(r["seconds"] for r in results)
+
+
+def supervised_round(runtime: NodeRuntime, model: Path, home: Path) -> tuple[float, float]:
+    paths = AppPaths.under(home)
+    spec = NodeSpec(name="bench", model=str(model), dht_prefix=dht_prefix_for(str(model)), new_swarm=True,
+                    listen_host="127.0.0.1", device="cpu", num_blocks=BLOCKS, torch_dtype="float32",
+                    throughput="1.0", num_handlers=2)
+    sup = make_supervisor(spec, paths, EventBus(), runtime, policy=SupervisorPolicy(stop_grace_s=15))
+    started = time.monotonic()
+    sup.start()
+    assert sup.wait_until(lambda s: s in (NodeState.SERVING, NodeState.FAILED), 300) is NodeState.SERVING
+    to_serving = time.monotonic() - started
+    sup.wait_until(lambda s: bool(sup.status().multiaddrs), 30)
+    status = sup.status()
+    # the supervisor keeps ticking (status probes, p2pd checks) while the workload runs, as in the app
+    import threading
+
+    done = threading.Event()
+
+    def tick() -> None:
+        while not done.is_set():
+            sup.transition(time.monotonic())
+            time.sleep(0.5)
+
+    ticker = threading.Thread(target=tick, daemon=True)
+    ticker.start()
+    try:
+        rate = workload(runtime, str(model), status.multiaddrs, spec.dht_prefix or "")
+    finally:
+        done.set()
+        ticker.join()
+        sup.stop()
+        sup.wait_until(lambda s: s is NodeState.STOPPED, 60)
+        sup.close()
+    return rate, to_serving
+
+
+def bare_round(runtime: NodeRuntime, model: Path, home: Path) -> tuple[float, float]:
+    """Petals' own run_server with only the hivemind bridge it needs to import (no counters, no status, no supervisor)."""
+    port = free_port()
+    prefix = dht_prefix_for(str(model))
+    code = "from farnode_desktop.mesh import bridge; bridge.install(); from petals.cli import run_server; run_server.main()"
+    argv = [str(runtime.python), "-c", code, str(model), "--dht_prefix", prefix, "--new_swarm", "--device", "cpu",
+            "--torch_dtype", "float32", "--host_maddrs", f"/ip4/127.0.0.1/tcp/{port}", "--num_blocks", str(BLOCKS),
+            "--throughput", "1.0", "--num_handlers", "2", "--identity_path", str(home / "bare.id")]
+    env = minimal_env({"PYTHONPATH": str(mesh_source_root()), "HF_HUB_OFFLINE": "1",
+                       "PETALS_IGNORE_DEPENDENCY_VERSION": "1"})
+    home.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    proc = subprocess.Popen(argv, cwd=home, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                            start_new_session=True)
+    peer = None
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if "Running a server on [" in line:
+                peer = line.split("['", 1)[1].split("'", 1)[0]
+            if line.rstrip().endswith("[INFO] Started"):
+                break
+        to_serving = time.monotonic() - started
+        assert peer is not None
+        import threading
+
+        threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
+        rate = workload(runtime, str(model), [peer], prefix)
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            pass
+        os.killpg(proc.pid, signal.SIGKILL) if proc.poll() is None else None
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return rate, to_serving
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    runtime = ensure_runtime()
+    with tempfile.TemporaryDirectory(prefix="farnode-bench-") as tmp:
+        root = Path(tmp)
+        model = ensure_tiny_model(AppPaths.under(root / "models"), runtime)
+        supervised, bare, starts, bare_starts = [], [], [], []
+        for i in range(args.rounds):
+            rate, start = supervised_round(runtime, model, root / f"sup{i}")
+            supervised.append(rate)
+            starts.append(start)
+            rate, start = bare_round(runtime, model, root / f"bare{i}")
+            bare.append(rate)
+            bare_starts.append(start)
+            print(f"round {i + 1}: supervised {supervised[-1]:.1f} tok/s, bare {bare[-1]:.1f} tok/s", flush=True)
+    result = {
+        "workload": {"batch": BATCH, "prompt_tokens": PROMPT, "new_tokens": NEW, "requests_per_round": REPEAT,
+                     "blocks": BLOCKS, "model": "tiny random Llama (4 blocks, hidden 64), CPU"},
+        "supervised_tokens_per_s": [round(x, 1) for x in supervised],
+        "bare_tokens_per_s": [round(x, 1) for x in bare],
+        "median_supervised": round(statistics.median(supervised), 1),
+        "median_bare": round(statistics.median(bare), 1),
+        "ratio_supervised_over_bare": round(statistics.median(supervised) / statistics.median(bare), 3),
+        "start_to_serving_s": [round(x, 1) for x in starts],
+        "bare_start_to_started_s": [round(x, 1) for x in bare_starts],
+        "machine": f"{os.cpu_count()} CPU cores, no GPU",
+    }
+    out = REPO / "benchmarks" / "results" / "serving.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
