@@ -1,0 +1,141 @@
+"""AppCore, the headless object the UI drives: one node per eligible GPU, snooze, settings that restart only what
+they must, served work into the ledger. NVML is replayed from fixtures; supervisors are recorded fakes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from farnode_desktop.core.app_core import AppCore
+from farnode_desktop.core.clock import ManualClock
+from farnode_desktop.core.events import EventLog
+from farnode_desktop.core.gpu_fake import FakeNvml
+from farnode_desktop.core.node_spec import NodeSpec
+from farnode_desktop.core.node_status import NodeState, NodeStatus
+from farnode_desktop.core.paths import AppPaths
+from farnode_desktop.core.settings import Settings, SettingsStore
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "nvml"
+
+
+class RecordedSupervisor:
+    """Does what the real supervisor's controls do to its state, without processes."""
+
+    def __init__(self, spec: NodeSpec) -> None:
+        self.spec = spec
+        self.state = NodeState.STOPPED
+        self.reason = ""
+        self.served = 0
+        self.calls: list[str] = []
+
+    def start(self) -> None:
+        self.calls.append("start")
+        self.state = NodeState.SERVING
+
+    def stop(self) -> None:
+        self.calls.append("stop")
+        self.state = NodeState.STOPPED
+
+    def pause(self, reason: str) -> None:
+        self.calls.append(f"pause: {reason}")
+        self.state, self.reason = NodeState.PAUSED, reason
+
+    def resume(self, reason: str) -> None:
+        self.calls.append(f"resume: {reason}")
+        self.state, self.reason = NodeState.SERVING, reason
+
+    def transition(self, now: float) -> None:
+        return
+
+    def status(self) -> NodeStatus:
+        return NodeStatus(name=self.spec.name, state=self.state, reason=self.reason, peer_id=f"Qm{self.spec.name}",
+                          served_tokens=self.served, start_block=0, end_block=self.spec.num_blocks or 1,
+                          tokens_per_s=100.0 if self.state is NodeState.SERVING else 0.0)
+
+
+def make_core(tmp_path: Path, fixture: str, settings: Settings) -> tuple[AppCore, dict[str, RecordedSupervisor]]:
+    paths = AppPaths.under(tmp_path)
+    SettingsStore(paths.ensure().config_file).save(settings)
+    made: dict[str, RecordedSupervisor] = {}
+
+    def factory(spec: NodeSpec) -> Any:
+        made[spec.name] = RecordedSupervisor(spec)
+        return made[spec.name]
+
+    import json
+
+    nvml = FakeNvml(json.loads((FIXTURES / fixture).read_text()))
+    core = AppCore(paths, nvml=nvml, clock=ManualClock(), supervisor_factory=factory, sample_gpus=False)
+    return core, made
+
+
+def test_one_node_per_eligible_gpu_and_left_out_gpus_stay_out(tmp_path: Path) -> None:
+    import json
+
+    snapshot = json.loads((FIXTURES / "linux_rtx4090_rtx3060.json").read_text())
+    second_uuid = snapshot["gpus"][1]["uuid"]
+    settings = Settings(model="meta-llama/Llama-2-70b-chat-hf", initial_peers=["/ip4/1.2.3.4/tcp/1/p2p/QmX"])
+    core, made = make_core(tmp_path / "a", "linux_rtx4090_rtx3060.json", settings)
+    core.start()
+    assert sorted(made) == ["gpu0", "gpu1"]
+    assert made["gpu0"].spec.cuda_visible_devices == "0" and made["gpu1"].spec.cuda_visible_devices == "1"
+    assert made["gpu0"].spec.num_blocks and made["gpu0"].spec.num_blocks > (made["gpu1"].spec.num_blocks or 0)
+    assert all(s.calls == ["start"] for s in made.values())
+
+    settings.excluded_gpus = [second_uuid]
+    core2, made2 = make_core(tmp_path / "b", "linux_rtx4090_rtx3060.json", settings)
+    core2.start()
+    assert sorted(made2) == ["gpu0"]
+
+
+def test_snooze_pauses_every_node_with_the_reason_and_resume_undoes_it(tmp_path: Path) -> None:
+    core, made = make_core(tmp_path, "linux_rtx4090.json",
+                           Settings(model="meta-llama/Llama-2-70b-chat-hf", initial_peers=["/ip4/1.2.3.4/tcp/1/p2p/QmX"]))
+    log = EventLog()
+    core.bus.subscribe(log, "gpu.")
+    core.start()
+    assert core.pause_cost(7200) == "a 2 h pause = about 720,000 served tokens"
+    core.snooze("2h")
+    assert made["gpu0"].state is NodeState.PAUSED and made["gpu0"].reason == "paused by you for 2 h"
+    assert log.events[-1].topic == "gpu.paused"
+    assert core.pause_cost(60) == "nothing is being served right now, so pausing costs nothing"
+    core.end_snooze()
+    assert made["gpu0"].state is NodeState.SERVING and log.events[-1].topic == "gpu.resumed"
+    with pytest.raises(Exception, match="unknown pause length"):
+        core.snooze("3 days")
+
+
+def test_settings_restart_nodes_only_when_launch_arguments_change(tmp_path: Path) -> None:
+    base = Settings(model="meta-llama/Llama-2-70b-chat-hf", initial_peers=["/ip4/1.2.3.4/tcp/1/p2p/QmX"])
+    core, made = make_core(tmp_path, "linux_rtx4090.json", base)
+    core.start()
+    first = made["gpu0"]
+    changed = Settings(**{**base.__dict__, "log_level": "DEBUG", "start_at_login": True})
+    assert core.apply_settings(changed) == []
+    assert first.calls == ["start"]
+    assert SettingsStore(core.paths.config_file).load().log_level == "DEBUG"
+    fewer = Settings(**{**changed.__dict__, "blocks": 3})
+    assert core.apply_settings(fewer) == ["gpu0"]
+    assert first.calls == ["start", "stop"]
+    assert made["gpu0"] is not first and made["gpu0"].spec.num_blocks == 3 and made["gpu0"].calls == ["start"]
+
+
+def test_served_work_is_recorded_in_one_minute_periods(tmp_path: Path) -> None:
+    core, made = make_core(tmp_path, "linux_rtx4090.json",
+                           Settings(model="meta-llama/Llama-2-70b-chat-hf", initial_peers=["/ip4/1.2.3.4/tcp/1/p2p/QmX"]))
+    core.start()
+    clock = core.clock
+    assert isinstance(clock, ManualClock)
+    core.tick()
+    made["gpu0"].served = 6000
+    clock.advance(61)
+    core.tick()
+    made["gpu0"].served = 9000
+    clock.advance(61)
+    core.tick()
+    work = core.ledger.served_work("gpu0")
+    assert [w.tokens for w in work] == [6000, 3000]
+    history = core.throughput_history("gpu0", 3600)
+    assert [round(rate) for _, rate in history] == [98, 49]
