@@ -9,6 +9,7 @@ Run: `.venv/bin/python benchmarks/bench_serving.py [--rounds 3]`; writes benchma
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -124,15 +125,10 @@ def bare_round(runtime: NodeRuntime, model: Path, home: Path) -> tuple[float, fl
         rate = workload(runtime, str(model), [peer], prefix)
     finally:
         os.killpg(proc.pid, signal.SIGINT)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            pass
-        os.killpg(proc.pid, signal.SIGKILL) if proc.poll() is None else None
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # the DHT child and p2pd too
     return rate, to_serving
 
 

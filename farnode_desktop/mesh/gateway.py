@@ -35,7 +35,7 @@ def _record_routes(model: Any) -> list[list[Any]]:
 
 
 def report_usage(coordinator: str, token: str, body: dict[str, Any], timeout_s: float = 10.0) -> dict[str, Any]:
-    request = urllib.request.Request(
+    request = urllib.request.Request(  # noqa: S310 (the configured coordinator)
         coordinator.rstrip("/") + "/v1/gateway/usage", data=json.dumps(body).encode(), method="POST",
         headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
     with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310 (the configured coordinator)
@@ -44,9 +44,9 @@ def report_usage(coordinator: str, token: str, body: dict[str, Any], timeout_s: 
 
 
 def run(args: argparse.Namespace) -> int:
-    from farnode_desktop.mesh.client import FarMeshClient
-
     import torch
+
+    from farnode_desktop.mesh.client import FarMeshClient
 
     token = os.environ.get("FARNODE_GATEWAY_TOKEN", "")
     # a stuck step must not stall the gateway: give up on it after request_timeout and go on

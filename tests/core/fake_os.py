@@ -72,8 +72,7 @@ class FakeHost:
     def signal_group(self, pgid: int, sig: int) -> bool:
         self.signals.append(("group", pgid, sig))
         if pgid in self.extra_groups:
-            if sig == signal.SIGKILL or sig not in set():
-                self.extra_groups[pgid] = []
+            self.extra_groups[pgid] = []  # a leftover group obeys SIGTERM
             return True
         proc = self._proc(pgid)
         if proc is None:
