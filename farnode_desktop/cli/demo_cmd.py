@@ -33,7 +33,7 @@ def has_display() -> bool:
 def cmd_demo(args: argparse.Namespace) -> int:
     if not args.headless and has_display():
         try:
-            from farnode_desktop.ui.app import run_demo_app  # type: ignore[attr-defined]
+            from farnode_desktop.ui.app import run_demo_app
         except ImportError:
             print("the desktop app is not available here; running the demo headless", file=sys.stderr)
         else:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from farnode_desktop.core.catalog import Catalog
@@ -19,8 +20,8 @@ from farnode_desktop.core.eligibility import Eligibility, assess, detect_wsl
 from farnode_desktop.core.errors import FarNodeError
 from farnode_desktop.core.events import Event, EventBus
 from farnode_desktop.core.fleet import Fleet, FleetOptions, build_specs
-from farnode_desktop.core.games_first import GamesFirst
-from farnode_desktop.core.gpu import GpuInventory, GpuReader
+from farnode_desktop.core.games_first import GamesFirst, process_tree
+from farnode_desktop.core.gpu import GpuInventory, GpuReader, with_free
 from farnode_desktop.core.gpu_sampler import GpuSampler
 from farnode_desktop.core.ledger import Ledger
 from farnode_desktop.core.node_spec import NodeSpec
@@ -157,6 +158,30 @@ class AppCore:
 
     def gpu_inventory(self) -> GpuInventory | None:
         return self.sampler.latest()
+
+    def planning_inventory(self) -> GpuInventory | None:
+        """The GPUs as the planner should see them: VRAM held by FarNode's own nodes counts as free.
+
+        Planning from live free memory while a node serves would otherwise count that node against itself.
+        """
+        inventory = self.sampler.latest()
+        if inventory is None:
+            return None
+        ours: set[int] = set()
+        for supervisor in self.fleet.nodes.values():
+            pid = supervisor.status().pid
+            if pid:
+                ours |= process_tree(pid)
+        gpus = []
+        for gpu in inventory.gpus:
+            held = sum(p.used_bytes or 0 for p in gpu.processes if p.pid in ours)
+            gpus.append(with_free(gpu, min(gpu.total_bytes, gpu.free_bytes + held)) if held else gpu)
+        return replace(inventory, gpus=tuple(gpus))
+
+    @property
+    def snoozed(self) -> bool:
+        """True while the provider's own pause (30 min / 1 h / 2 h / until resumed) is in force."""
+        return self._snoozed_until is not None and self.clock.wall() < self._snoozed_until
 
     def start_nodes(self) -> None:
         self._snoozed_until = None

@@ -54,9 +54,9 @@ class SingleInstance(QObject):
             socket = self.server.nextPendingConnection()
             # The request is one short line written right after connecting: wait for it briefly here
             # rather than keep per-socket slots alive past the socket.
-            if socket.bytesAvailable() or socket.waitForReadyRead(500):
-                if bytes(socket.readAll().data()).startswith(RAISE.strip()):
-                    self.raise_requested.emit()
+            ready = bool(socket.bytesAvailable()) or socket.waitForReadyRead(500)
+            if ready and bytes(socket.readAll().data()).startswith(RAISE.strip()):
+                self.raise_requested.emit()
             socket.abort()
             socket.deleteLater()
 

@@ -139,3 +139,33 @@ def test_served_work_is_recorded_in_one_minute_periods(tmp_path: Path) -> None:
     assert [w.tokens for w in work] == [6000, 3000]
     history = core.throughput_history("gpu0", 3600)
     assert [round(rate) for _, rate in history] == [98, 49]
+
+
+def test_planning_counts_the_vram_our_own_node_holds_as_free(tmp_path: Path) -> None:
+    import json
+    import os
+
+    snapshot = json.loads((FIXTURES / "linux_rtx4090.json").read_text())
+    gpu = snapshot["gpus"][0]
+    held = 18 * 1024**3  # a serving node holds 18 GiB
+    gpu["memory"]["free"] -= held
+    gpu["memory"]["used"] += held
+    gpu["compute_processes"] = [{"pid": os.getpid(), "name": "python", "used_memory": held}]
+    paths = AppPaths.under(tmp_path)
+    SettingsStore(paths.ensure().config_file).save(
+        Settings(model="meta-llama/Llama-2-70b-chat-hf", initial_peers=["/ip4/1.2.3.4/tcp/1/p2p/QmX"]))
+
+    class Serving(RecordedSupervisor):
+        def status(self) -> NodeStatus:
+            status = super().status()
+            status.pid = os.getpid()  # this test process stands for the node's server process
+            return status
+
+    core = AppCore(paths, nvml=FakeNvml(snapshot), clock=ManualClock(), supervisor_factory=Serving,
+                   sample_gpus=False)
+    core.start()
+    live = core.gpu_inventory()
+    planning = core.planning_inventory()
+    assert live is not None and planning is not None
+    assert planning.gpus[0].free_bytes == live.gpus[0].free_bytes + held
+    assert live.gpus[0].free_bytes < 8 * 1024**3  # live numbers, as the dashboard shows them, are untouched

@@ -64,7 +64,8 @@ def serving_readings(core: AppCore) -> None:
         gpu["memory"]["free"] = total - int(used_gib * GIB)
         gpu["utilization"] = {"gpu": util, "memory": util - 30}
         gpu["temperature"], gpu["power"] = temp, watts
-        nvml.set_process(index, "compute", pid, "/home/me/.local/share/FarNode/runtime/bin/python", int((used_gib - 0.6) * GIB))
+        runtime_python = "/home/me/.local/share/FarNode/runtime/bin/python"
+        nvml.set_process(index, "compute", pid, runtime_python, int((used_gib - 0.6) * GIB))
     core.sampler.sample_once()
 
 

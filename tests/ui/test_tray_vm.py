@@ -36,7 +36,8 @@ def test_the_pc_state_puts_attention_first_then_serving_starting_paused() -> Non
 
 
 def test_notifications_only_for_changes_that_matter() -> None:
-    serving = notice_for(Event("node.state", "gpu0", "serving blocks 0-8", {"state": "serving", "previous": "loading blocks"}))
+    serving = notice_for(Event("node.state", "gpu0", "serving blocks 0-8",
+                               {"state": "serving", "previous": "loading blocks"}))
     assert serving is not None and serving.title == "Serving" and "blocks 0-8" in serving.message
     failed = notice_for(Event("node.state", "gpu1", "out of GPU memory", {"state": "failed", "hint": "lower the blocks"}))
     assert failed is not None and failed.level == "critical" and "lower the blocks" in failed.message

@@ -13,6 +13,7 @@ from PySide6.QtCore import QPoint
 from PySide6.QtWidgets import QSystemTrayIcon
 from pytestqt.qtbot import QtBot
 
+from farnode_desktop.core.demo import MemoryKeyring
 from farnode_desktop.core.node_status import NodeState
 from farnode_desktop.core.settings import Settings
 from farnode_desktop.ui.app import FarNodeApp
@@ -31,7 +32,10 @@ SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 
 def test_the_tray_icon_shows_the_state_and_the_menu(qtbot: QtBot, tmp_path: Path) -> None:
     assert QSystemTrayIcon.isSystemTrayAvailable(), "no tray host on this display (is trayer running?)"
-    core = make_core(tmp_path / "home", settings=Settings(model=BIG_MODEL, new_swarm=True, serve_on_launch=True))
+    # The wallet is not what this test is about: an in-memory keyring keeps the display session's
+    # (locked) Secret Service from prompting.
+    core = make_core(tmp_path / "home", settings=Settings(model=BIG_MODEL, new_swarm=True, serve_on_launch=True),
+                     keystore=MemoryKeyring())
     app = FarNodeApp(core)
     assert app.use_tray
     app.launch()

@@ -104,7 +104,8 @@ class SettingsViewModel(QObject):
 
     def plan_text(self) -> str:
         """The planner's arithmetic for each GPU with the draft's model, blocks and headroom."""
-        inventory = self.core.gpu_inventory()
+        planning = getattr(self.core, "planning_inventory", None)
+        inventory = planning() if planning is not None else self.core.gpu_inventory()
         if inventory is None:
             return "GPUs not read yet."
         try:

@@ -1,0 +1,32 @@
+"""The whole app offscreen: no tray exists there, so the dashboard is a normal window, and closing it quits
+after every node has stopped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import QSystemTrayIcon
+from pytestqt.qtbot import QtBot
+
+from farnode_desktop.core.demo import MemoryKeyring
+from farnode_desktop.core.node_status import NodeState
+from farnode_desktop.core.settings import Settings
+from farnode_desktop.ui.app import FarNodeApp
+from farnode_desktop.ui.windows.dashboard import DashboardWindow
+from tests.ui.fakes import BIG_MODEL, make_core
+
+
+def test_without_a_tray_the_dashboard_is_the_main_window(qtbot: QtBot, tmp_path: Path) -> None:
+    assert not QSystemTrayIcon.isSystemTrayAvailable()  # offscreen has no tray
+    core = make_core(tmp_path / "home", settings=Settings(model=BIG_MODEL, new_swarm=True, serve_on_launch=True),
+                     keystore=MemoryKeyring())
+    app = FarNodeApp(core)
+    app.launch()
+    assert app.tray is None
+    window = app.windows["dashboard"]
+    assert isinstance(window, DashboardWindow) and window.isVisible()
+    qtbot.waitUntil(lambda: window.headline.text() == "Serving on 2 nodes · 1,160 tokens/s", timeout=15_000)
+    assert app.heartbeat.ticks > 0
+    window.close()
+    qtbot.waitUntil(lambda: all(s.state is NodeState.STOPPED for s in core.node_statuses()), timeout=10_000)
+    assert app._quitting
