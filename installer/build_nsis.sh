@@ -19,6 +19,7 @@ if [ -z "$stage" ]; then
     cp "$root"/resources/runtime/*.txt "$stage/_internal/resources/runtime/"
     cp "$root"/farnode_desktop/mesh/*.py "$stage/_internal/mesh_src/farnode_desktop/mesh/"
 fi
+stage=$(cd "$stage" && pwd)  # makensis runs from the script's folder: paths must be absolute
 mkdir -p "$(dirname "$output")"
 output=$(cd "$(dirname "$output")" && pwd)/$(basename "$output")
 makensis -V2 -WX "-DSTAGE_DIR=$stage" "-DVERSION=$version" "-DOUTFILE=$output" "$here/nsis/farnode.nsi"

@@ -84,7 +84,9 @@ def cmd_start(args: argparse.Namespace) -> int:
 
 
 def _start_background(args: argparse.Namespace, paths: AppPaths) -> int:
-    argv = [sys.executable, "-m", "farnode_desktop", "node", "start", "--foreground", "--name", args.name]
+    # the frozen app is its own entry point; from source, run the package
+    me = [sys.executable] if getattr(sys, "frozen", False) else [sys.executable, "-m", "farnode_desktop"]
+    argv = [*me, "node", "start", "--foreground", "--name", args.name]
     for flag, value in (("--model", args.model), ("--num-blocks", args.num_blocks), ("--dht-prefix", args.dht_prefix)):
         if value is not None:
             argv += [flag, str(value)]

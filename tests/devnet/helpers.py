@@ -103,6 +103,9 @@ def keyring_session(script: str, env: dict[str, str], *, unlock: bool = True, st
     home = tempfile.mkdtemp(prefix="farnode-keyring-home-")
     full_env = {**os.environ, **env, "HOME": home, "FARNODE": f"{sys.executable} -m farnode_desktop"}
     full_env.pop("DBUS_SESSION_BUS_ADDRESS", None)
+    # a headless session: with a display, a locked keyring would open an unlock prompt nobody answers
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "XAUTHORITY"):
+        full_env.pop(name, None)
     return subprocess.run(["dbus-run-session", "--", "sh", "-c", f"{start}\n{script}"], input=stdin,
                           capture_output=True, text=True, env=full_env, timeout=timeout)
 

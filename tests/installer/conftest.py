@@ -23,7 +23,9 @@ def run_with_secret_service(script: str, home: Path, env: dict[str, str] | None 
                             timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """Run `script` (sh) inside dbus-run-session with an unlocked gnome-keyring, HOME=`home`."""
     need_tools("dbus-run-session", "gnome-keyring-daemon")
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("DBUS_")}
+    # a fresh, headless machine: no runtime from the test run (FARNODE_RUNTIME_DIR), no display to prompt on
+    dropped = ("FARNODE_RUNTIME_DIR", "DISPLAY", "WAYLAND_DISPLAY", "XAUTHORITY")
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("DBUS_") and k not in dropped}
     full_env.update({"HOME": str(home), "QT_QPA_PLATFORM": "offscreen", **(env or {})})
     wrapped = f"printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null && {script}"
     return subprocess.run(["dbus-run-session", "--", "sh", "-c", wrapped], env=full_env, capture_output=True,

@@ -50,7 +50,7 @@ def test_bundle_ships_the_node_sources_as_files_and_the_resources(build: Path) -
     for name in ("models.json", "runtime/lock-linux-x86_64-cpu.txt", "contracts/FarToken.json", "icons/farnode.svg"):
         assert (internal / "resources" / name).is_file(), name
     # The runtime's interpreter imports the shipped sources with nothing but PYTHONPATH.
-    probe = subprocess.run([sys.executable, "-I", "-c", "import sys; sys.path.insert(0, sys.argv[1]); "
+    probe = subprocess.run([sys.executable, "-I", "-B", "-c", "import sys; sys.path.insert(0, sys.argv[1]); "
                             "import farnode_desktop.mesh.status as s; print(s.__file__)", str(internal / "mesh_src")],
                            capture_output=True, text=True, check=True)
     assert probe.stdout.strip().startswith(str(internal / "mesh_src"))

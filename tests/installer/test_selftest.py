@@ -26,7 +26,7 @@ def test_self_test_passes_and_never_touches_the_wallet_entry(tmp_path: Path) -> 
     keyring_py = shlex.join([sys.executable, "-c",
                              "import keyring, sys; k = keyring.get_keyring(); "
                              "print(k.get_password(sys.argv[1], 'wallet')) if sys.argv[2] == 'get' "
-                             f"else k.set_password(sys.argv[1], 'wallet', 'the-wallet-key')"])
+                             "else k.set_password(sys.argv[1], 'wallet', 'the-wallet-key')"])
     script = (f"{keyring_py} {shlex.quote(WALLET_SERVICE)} set && {_selftest_cmd(report)} >/dev/null && "
               f"{keyring_py} {shlex.quote(WALLET_SERVICE)} get")
     result = run_with_secret_service(script, tmp_path, {"FARNODE_HOME": str(tmp_path / "farnode")})
