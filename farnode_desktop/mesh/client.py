@@ -15,6 +15,51 @@ from petals.server.server import Server as FarMeshServer  # noqa: E402
 __all__ = ["FarMeshClient", "FarMeshServer"]
 
 
+def _fix_session_close_deadlock() -> None:
+    """Petals 2.2 closes an inference session in `__del__` by blocking on the client's event-loop thread.
+
+    When the garbage collector runs that `__del__` on the event-loop thread itself (inside a future's
+    callback), the thread waits on itself forever and every later request hangs. Seen here: a gateway
+    stuck in `_ServerInferenceSession.close` <- `__del__` <- `_chain_future` on `_run_event_loop`. On that
+    thread the close is scheduled on the running loop instead of waited for.
+    """
+    import asyncio
+    import contextlib
+    import threading
+
+    from hivemind.moe.client.remote_expert_worker import RemoteExpertWorker
+    from hivemind.proto import runtime_pb2
+    from petals.client import inference_session
+
+    session_cls = inference_session._ServerInferenceSession
+    if getattr(session_cls, "_farnode_close_fixed", False):
+        return
+    blocking_close = session_cls.close
+
+    async def finish(stream: Any, queue: Any, stepped: bool) -> None:
+        if stepped:
+            await queue.put(runtime_pb2.ExpertRequest())  # an empty request ends the session on the server
+            with contextlib.suppress(StopAsyncIteration):
+                await anext(stream)
+
+    def close(self: Any) -> None:
+        if self._outputs_stream is None:
+            return
+        if threading.current_thread() is RemoteExpertWorker._event_thread:
+            stream, queue, stepped = self._outputs_stream, self._inputs_queue, self.stepped
+            self._outputs_stream = self._inputs_queue = None
+            self.closed = True
+            asyncio.get_running_loop().create_task(finish(stream, queue, stepped))
+            return
+        blocking_close(self)
+
+    session_cls.close = close
+    session_cls._farnode_close_fixed = True
+
+
+_fix_session_close_deadlock()
+
+
 class FarMeshClient:
     """A model whose transformer blocks run on FarMesh servers; the embeddings and head run locally."""
 
