@@ -20,11 +20,16 @@ tray=$!
 trap 'kill $tray 2>/dev/null' EXIT
 sleep 1
 status=0
+out=artifacts/test-output.txt
 # Everything but the real-tray tests, offscreen Qt.
-.venv/bin/pytest -m "not tray" -p no:cacheprovider "$@" || status=$?
+.venv/bin/pytest -m "not tray" -p no:cacheprovider "$@" 2>&1 | tee "$out"
+main_status=${PIPESTATUS[0]}
 # The tray tests need the X display with the tray host.
-FARNODE_TEST_DISPLAY=1 .venv/bin/pytest -m tray -p no:cacheprovider "$@"
-tray_status=$?
+FARNODE_TEST_DISPLAY=1 .venv/bin/pytest -m tray -p no:cacheprovider "$@" 2>&1 | tee -a "$out"
+tray_status=${PIPESTATUS[0]}
 # pytest exits 5 when no test matched: the tray suite must exist and run
+[ $main_status -ne 0 ] && status=$main_status
 [ $tray_status -ne 0 ] && status=$tray_status
+count() { grep -E '^=+ .* in [0-9.]+s' "$out" | grep -oE "[0-9]+ $1" | awk '{n += $1} END {print n + 0}'; }
+echo "total: $(count passed) passed, $(( $(count failed) + $(count error) )) failed"
 exit $status
