@@ -17,13 +17,13 @@ from farnode_desktop.core.runtime import NodeRuntime, mesh_source_root
 REPO = Path(__file__).resolve().parent.parent
 
 
-def test_runtime_dir() -> Path:
+def runtime_dir_for_tests() -> Path:
     """`make test` installs the runtime once here (FARNODE_RUNTIME_DIR); tests reuse it."""
     return Path(os.environ.get("FARNODE_RUNTIME_DIR") or REPO / ".farnode-test" / "runtime")
 
 
 def ensure_runtime() -> NodeRuntime:
-    runtime = NodeRuntime(test_runtime_dir())
+    runtime = NodeRuntime(runtime_dir_for_tests())
     if not runtime.is_installed():
         runtime.install()
     return runtime

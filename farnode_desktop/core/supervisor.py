@@ -325,6 +325,8 @@ class NodeSupervisor:
         remote_state = body.get("state")
         if remote_state == NodeState.SERVING.value and self._state is not NodeState.SERVING:
             self._set(NodeState.SERVING, f"serving blocks {self._blocks_text()}")
+        elif self._state is NodeState.SERVING and self._reason.startswith("serving blocks of "):
+            self._reason = f"serving blocks {self._blocks_text()}"  # the block numbers are known now
         elif remote_state == NodeState.LOADING.value and self._state is NodeState.STARTING:
             self._set(NodeState.LOADING, "loading blocks")
 
@@ -435,10 +437,11 @@ class NodeSupervisor:
         return self._fatal
 
     def _blocks_text(self) -> str:
+        model = Path(self.spec.model).name if self.spec.is_local_model else self.spec.model
         start, end = self._remote.get("start_block"), self._remote.get("end_block")
         if start is None or end is None:
-            return f"of {self.spec.model}"
-        return f"{start}-{int(end) - 1} of {self.spec.model}"
+            return f"of {model}"
+        return f"{start}-{int(end) - 1} of {model}"
 
     def _kept_port(self) -> int:
         """A node keeps its port across restarts, so the swarm finds it where it was."""

@@ -88,7 +88,10 @@ class FarMeshClient:
                 for span in spans]
 
     def close(self) -> None:
-        try:
-            self.model.transformer.h.sequence_manager.shutdown()
-        except Exception:  # best effort: the process is ending anyway
-            return
+        """End the client's background work, its DHT child process (and its p2pd) included."""
+        manager = self.model.transformer.h.sequence_manager
+        for step in (manager.shutdown, manager.dht.shutdown):
+            try:
+                step()
+            except Exception:  # best effort: the process is ending anyway
+                continue

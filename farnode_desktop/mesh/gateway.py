@@ -84,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
         if args.requests == 0 or sent < args.requests:
             time.sleep(args.interval)
     sys.stdout.flush()
+    client.close()
     return 0
 
 

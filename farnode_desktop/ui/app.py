@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import logging.handlers
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -209,6 +210,23 @@ def make_qapp(argv: list[str] | None = None) -> QApplication:
     return qapp
 
 
+def quit_on_signals(quit_fn: Callable[[], None]) -> QTimer:
+    """Ctrl-C and SIGTERM quit cleanly (nodes stopped) instead of being swallowed by Qt's event loop.
+
+    Python runs signal handlers only between bytecodes, so a short no-op timer keeps it waking up.
+    """
+
+    def handler(signum: int, frame: object) -> None:
+        QTimer.singleShot(0, quit_fn)
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+    waker = QTimer()
+    waker.timeout.connect(lambda: None)
+    waker.start(300)
+    return waker
+
+
 def run_app(args: argparse.Namespace | None = None) -> int:
     """`farnode` / `farnode app`: the tray app. A second launch raises the running one and exits."""
     qapp = make_qapp()
@@ -232,7 +250,9 @@ def run_app(args: argparse.Namespace | None = None) -> int:
     app.launch(start_core=not first_run)
     if first_run:
         app.open_window("firstrun")
+    waker = quit_on_signals(app.quit)
     code = int(qapp.exec())
+    waker.stop()
     instance.release()
     return code
 
@@ -300,9 +320,19 @@ def run_demo_app(args: argparse.Namespace) -> int:
         log.error("demo failed: %s", exc)
         tasks.submit(demo.stop, lambda _r: None, lambda _e: None)
 
+    def quit_demo() -> None:
+        if "app" in holder:
+            holder["app"].quit()  # stops the node, gateway and devnet, then leaves the event loop
+        else:
+            qapp.quit()  # still starting: the network is stopped below, once the start has returned
+
     tasks.submit(demo.start, started, failed)
+    waker = quit_on_signals(quit_demo)
     code = int(qapp.exec())
+    waker.stop()
     tasks.close()
+    if "app" not in holder:
+        demo.stop()
     instance.release()
     return code
 

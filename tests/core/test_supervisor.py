@@ -68,7 +68,7 @@ def test_start_to_serving_with_a_reason_on_every_change(tmp_path: Path) -> None:
     assert (status.peer_id, status.start_block, status.end_block) == ("QmPeer", 0, 4)
     assert rig.states() == ["starting", "loading blocks", "serving"]
     assert all(e.reason for e in rig.log.events)
-    assert rig.log.events[-1].reason == "serving blocks 0-3 of /models/tiny"
+    assert rig.log.events[-1].reason == "serving blocks 0-3 of tiny"
 
 
 def test_the_child_environment_is_an_allowlist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,12 +10,12 @@ import pytest
 from farnode_desktop.core.nodes import ensure_tiny_model
 from farnode_desktop.core.paths import AppPaths
 from farnode_desktop.core.runtime import NodeRuntime
-from tests.runtime_env import ensure_runtime, test_runtime_dir
+from tests.runtime_env import ensure_runtime, runtime_dir_for_tests
 
 
 @pytest.fixture(scope="session")
 def runtime() -> NodeRuntime:
-    os.environ["FARNODE_RUNTIME_DIR"] = str(test_runtime_dir())
+    os.environ["FARNODE_RUNTIME_DIR"] = str(runtime_dir_for_tests())
     return ensure_runtime()
 
 

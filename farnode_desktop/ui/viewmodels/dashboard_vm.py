@@ -64,7 +64,8 @@ def _facts(status: NodeStatus | None) -> tuple[tuple[str, str], ...]:
     if status is None:
         return (("Node", "not serving on this GPU"),)
     if status.start_block is not None and status.end_block is not None:
-        blocks = f"{status.start_block}-{status.end_block} ({status.end_block - status.start_block})"
+        # end_block is exclusive, as Petals reports it: blocks 0-3 are four blocks
+        blocks = f"{status.start_block}-{status.end_block - 1} ({status.end_block - status.start_block})"
     else:
         blocks = "—"
     running = status.state in (NodeState.SERVING, NodeState.LOADING, NodeState.STARTING)
