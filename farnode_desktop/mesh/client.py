@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -91,7 +92,5 @@ class FarMeshClient:
         """End the client's background work, its DHT child process (and its p2pd) included."""
         manager = self.model.transformer.h.sequence_manager
         for step in (manager.shutdown, manager.dht.shutdown):
-            try:
+            with contextlib.suppress(Exception):  # best effort: the process is ending anyway
                 step()
-            except Exception:  # best effort: the process is ending anyway
-                continue
