@@ -223,3 +223,24 @@ def test_cli_start_status_stop(farnode_home: Path, runtime: NodeRuntime, tiny_mo
     assert stopped.returncode == 0 and "stopped" in stopped.stdout
     assert group_pids(pgid) == []
     assert json.loads(farnode("node", "status", "--json", "--name", "cli").stdout)["state"] == "stopped"
+
+
+def test_the_watchdog_restarts_a_frozen_server(farnode_home: Path, runtime: NodeRuntime, tiny_model: Path) -> None:
+    policy = SupervisorPolicy(stop_grace_s=5, term_grace_s=3, backoff_base_s=0.5, watchdog_interval_s=1,
+                              watchdog_timeout_s=6)
+    sup = make_supervisor(tiny_spec(tiny_model), AppPaths.default(), EventBus(), runtime, policy=policy)
+    sup.start()
+    try:
+        serving(sup)
+        frozen = sup.status().pid
+        assert frozen is not None
+        os.kill(frozen, signal.SIGSTOP)  # alive, but answers nothing: a hung server
+        assert sup.wait_until(lambda s: s is NodeState.BACKOFF, 60) is NodeState.BACKOFF
+        assert "status endpoint stopped answering" in sup.status().reason
+        assert group_pids(frozen) == []  # the frozen group was killed, not left behind
+        serving(sup)
+        assert sup.status().pid != frozen and sup.status().restarts == 1
+    finally:
+        sup.stop()
+        sup.wait_until(lambda s: s in (NodeState.STOPPED, NodeState.FAILED), 60)
+        sup.close()
