@@ -84,6 +84,7 @@ class AppCore:
         self._last_games_first = 0.0
         self._periods: dict[str, tuple[float, int, str]] = {}  # node -> (period start, tokens at start, peer)
         self._snoozed_until: float | None = None
+        self._gpu_snoozes: dict[int, float] = {}
         self._started = False
 
     # ----- lifecycle -----
@@ -127,6 +128,7 @@ class AppCore:
                 return
             now = self.clock.monotonic()
             self.fleet.transition(now)
+            self._end_expired_snoozes()
             if now - self._last_games_first >= GAMES_FIRST_PERIOD_S:
                 self._last_games_first = now
                 self.games_first.tick()
@@ -191,25 +193,57 @@ class AppCore:
     def stop_nodes(self) -> None:
         self.fleet.stop_all()
 
-    def snooze(self, choice: str) -> None:
-        """Pause every node for a while ("30m", "1h", "2h", "until_resume"); games-first applies it."""
+    def snooze(self, choice: str, gpu: int | None = None) -> None:
+        """Pause every node, or one GPU's node, for a while ("30m", "1h", "2h", "until_resume")."""
         if choice not in SNOOZE_CHOICES:
             raise FarNodeError(f"unknown pause length {choice!r}", hint="choose 30m, 1h, 2h or until_resume")
-        self.games_first.snooze(SNOOZE_CHOICES[choice])
+        targets = self._targets(gpu)
+        self.games_first.snooze(SNOOZE_CHOICES[choice], gpu)
         seconds = SNOOZE_SECONDS.get(choice)
-        self._snoozed_until = self.clock.wall() + seconds if seconds else float("inf")
+        until = self.clock.wall() + seconds if seconds else float("inf")
+        if gpu is None:
+            self._snoozed_until = until
+        else:
+            self._gpu_snoozes[gpu] = until
         label = "until you resume" if seconds is None else f"for {SNOOZE_CHOICES[choice]}"
-        for supervisor in self.fleet.nodes.values():
+        for supervisor in targets:
             supervisor.pause(f"paused by you {label}")
-        self.bus.emit(Event("gpu.paused", "all", f"paused by you {label}", {"choice": choice}))
+        self.bus.emit(Event("gpu.paused", "all" if gpu is None else f"gpu{gpu}", f"paused by you {label}",
+                            {"choice": choice}))
 
-    def end_snooze(self) -> None:
-        self._snoozed_until = None
-        self.games_first.end_snooze()
-        for supervisor in self.fleet.nodes.values():
+    def end_snooze(self, gpu: int | None = None) -> None:
+        """Resume what `snooze` paused (every node, or one GPU's node)."""
+        if gpu is None:
+            self._snoozed_until = None
+            self._gpu_snoozes.clear()
+        else:
+            self._gpu_snoozes.pop(gpu, None)
+        self.games_first.end_snooze(gpu)
+        for supervisor in self._targets(gpu):
             if supervisor.status().state is NodeState.PAUSED:
                 supervisor.resume("resumed by you")
-        self.bus.emit(Event("gpu.resumed", "all", "resumed by you"))
+        self.bus.emit(Event("gpu.resumed", "all" if gpu is None else f"gpu{gpu}", "resumed by you"))
+
+    def snoozed_gpus(self) -> dict[int, float]:
+        """GPU index -> when its own pause ends (wall time; inf = until resumed)."""
+        return dict(self._gpu_snoozes)
+
+    def _targets(self, gpu: int | None) -> list[Any]:
+        if gpu is None:
+            return list(self.fleet.nodes.values())
+        node = self.fleet.by_gpu().get(gpu)
+        if node is None:
+            raise FarNodeError(f"there is no node on GPU {gpu}", hint="see the dashboard for the GPUs that serve")
+        return [node]
+
+    def _end_expired_snoozes(self) -> None:
+        """A timed pause ends by itself (games-first resumes GPU nodes; the CPU node is resumed here)."""
+        wall = self.clock.wall()
+        if self._snoozed_until is not None and wall >= self._snoozed_until:
+            self.end_snooze()
+        for gpu, until in list(self._gpu_snoozes.items()):
+            if wall >= until:
+                self.end_snooze(gpu)
 
     def tokens_per_s(self) -> float:
         return sum(s.tokens_per_s for s in self.node_statuses() if s.state in RUNNING_STATES)

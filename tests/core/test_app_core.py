@@ -169,3 +169,24 @@ def test_planning_counts_the_vram_our_own_node_holds_as_free(tmp_path: Path) -> 
     assert live is not None and planning is not None
     assert planning.gpus[0].free_bytes == live.gpus[0].free_bytes + held
     assert live.gpus[0].free_bytes < 8 * 1024**3  # live numbers, as the dashboard shows them, are untouched
+
+
+def test_a_timed_pause_ends_by_itself_and_one_gpu_can_be_paused_alone(tmp_path: Path) -> None:
+    core, made = make_core(tmp_path, "linux_rtx4090_rtx3060.json",
+                           Settings(model="meta-llama/Llama-2-70b-chat-hf", initial_peers=["/ip4/1.2.3.4/tcp/1/p2p/QmX"]))
+    core.start()
+    clock = core.clock
+    assert isinstance(clock, ManualClock)
+    core.snooze("30m", gpu=1)
+    assert made["gpu1"].state is NodeState.PAUSED and made["gpu0"].state is NodeState.SERVING
+    assert set(core.snoozed_gpus()) == {1} and not core.snoozed
+    clock.advance(29 * 60)
+    core.tick()
+    assert made["gpu1"].state is NodeState.PAUSED
+    clock.advance(2 * 60)
+    core.tick()
+    assert made["gpu1"].state is NodeState.SERVING  # games-first or the expiry resumed it, with its reason
+    assert made["gpu1"].reason.startswith(("Snooze ended", "resumed by you"))
+    assert core.snoozed_gpus() == {}
+    with pytest.raises(Exception, match="no node on GPU 7"):
+        core.snooze("1h", gpu=7)
