@@ -29,7 +29,7 @@ from farnode_desktop.core.node_status import RUNNING_STATES, NodeState, NodeStat
 from farnode_desktop.core.nodes import TINY_DEMO, dht_prefix_for, make_supervisor, resolve_model
 from farnode_desktop.core.paths import AppPaths
 from farnode_desktop.core.payouts import ChainReader
-from farnode_desktop.core.runtime import NodeRuntime
+from farnode_desktop.core.runtime import NodeRuntime, runtime_flavour
 from farnode_desktop.core.settings import Settings, SettingsStore
 from farnode_desktop.core.supervisor import NodeSupervisor, SupervisorPolicy
 from farnode_desktop.core.wallet import Wallet
@@ -63,6 +63,7 @@ class AppCore:
         self.clock = clock or SystemClock()
         self.store = SettingsStore(paths.config_file)
         self.settings: Settings = Settings()
+        self._runtime_injected = runtime is not None
         self.runtime = runtime or NodeRuntime(paths.runtime)
         self.ledger = Ledger(paths.ledger_file)
         self.catalog = Catalog.load()
@@ -101,6 +102,8 @@ class AppCore:
                 self.fleet.start_all()
 
     def _build_fleet(self, inventory: GpuInventory) -> None:
+        if not self._runtime_injected:  # the runtime's torch build follows the hardware: CUDA for NVIDIA GPUs
+            self.runtime = NodeRuntime(self.paths.runtime, flavour=runtime_flavour(bool(inventory.gpus)))
         model = self.catalog.get(self.settings.model)
         self.eligibility = assess(inventory, model, self.settings, wsl=detect_wsl())
         source, prefix = None, None

@@ -85,6 +85,17 @@ def lock_file(flavour: str = "cpu") -> Path:
     return mesh_source_root() / "resources" / "runtime" / name
 
 
+FLAVOUR_ENV = "FARNODE_RUNTIME_FLAVOUR"
+
+
+def runtime_flavour(has_nvidia_gpu: bool) -> str:
+    """Which torch build the node runtime needs: CUDA where an NVIDIA GPU serves, else CPU (the demo)."""
+    chosen = os.environ.get(FLAVOUR_ENV, "auto")
+    if chosen in ("cpu", "cuda"):
+        return chosen
+    return "cuda" if has_nvidia_gpu else "cpu"
+
+
 @dataclass
 class RuntimeReport:
     """What `farnode runtime check` found; `ok` only when every problem list is empty."""
@@ -139,6 +150,12 @@ class NodeRuntime:
     def install(self, progress: Progress | None = None, force: bool = False) -> bool:
         """Create or complete the runtime; returns False when it was already installed (idempotent)."""
         say = progress or (lambda msg, done, total: None)
+        if not self.lock.exists() and self.flavour == "cuda":
+            raise FarNodeError(
+                "the GPU (CUDA) build of the node runtime is not available in this version of FarNode: its "
+                f"pinned lock ({self.lock.name}) has not been made yet",
+                hint=f"serve on the CPU meanwhile with {FLAVOUR_ENV}=cpu, or update FarNode",
+            )
         if not self.lock.exists():
             raise FarNodeError(f"no node runtime lock for this platform ({self.lock.name})",
                                hint="this platform is not supported natively; on Windows use the WSL2 backend")

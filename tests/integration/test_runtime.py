@@ -86,3 +86,16 @@ def test_an_unreachable_registry_is_a_plain_error(tmp_path: Path, monkeypatch: p
         rt.install()
     assert "run the install again" in err.value.hint
     assert not rt.is_installed()
+
+
+def test_the_runtime_build_follows_the_hardware(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from farnode_desktop.core.runtime import FLAVOUR_ENV, runtime_flavour
+
+    monkeypatch.delenv(FLAVOUR_ENV, raising=False)
+    assert runtime_flavour(has_nvidia_gpu=True) == "cuda" and runtime_flavour(has_nvidia_gpu=False) == "cpu"
+    monkeypatch.setenv(FLAVOUR_ENV, "cpu")
+    assert runtime_flavour(has_nvidia_gpu=True) == "cpu"
+    with pytest.raises(FarNodeError, match=r"GPU \(CUDA\) build of the node runtime is not available") as err:
+        NodeRuntime(tmp_path / "rt", flavour="cuda").install()
+    assert FLAVOUR_ENV in err.value.hint
+    assert not (tmp_path / "rt").exists()
