@@ -85,7 +85,7 @@ class ScriptedSupervisor:
             if self._state is NodeState.STARTING and elapsed >= self.load_s:
                 self._set(NodeState.LOADING, f"loading blocks {self.start_block}-{self.end_block}")
             elif self._state is NodeState.LOADING and elapsed >= self.serve_s:
-                self._set(NodeState.SERVING, f"serving blocks {self.start_block}-{self.end_block}")
+                self._set(NodeState.SERVING, f"serving blocks {self.start_block}-{self.end_block - 1}")
             if self._state is NodeState.SERVING:
                 self._served += self.rate * max(0.0, now - self._last)
             self._last = now

@@ -168,7 +168,7 @@ def test_screenshots_of_every_window_with_devnet_numbers(devnet: Devnet, tmp_pat
             "".join(f"2026-11-22 14:{m:02d}:05 INFO farnode.app: {line}\n" for m, line in enumerate([
                 "tray icon shown 0.61 s after launch", "node.state gpu0: started by the provider",
                 "node.state gpu1: started by the provider", f"wallet {address} bound to the nodes",
-                "node.state gpu0: serving blocks 0-41", "node.state gpu1: serving blocks 12-29",
+                "node.state gpu0: serving blocks 0-40", "node.state gpu1: serving blocks 12-28",
                 f"claim.confirmed wallet: payout confirmed on chain (tx {record.tx_hash})"])))
         logs_vm = LogsViewModel(core, tasks)
         logs_window = LogsWindow(logs_vm)

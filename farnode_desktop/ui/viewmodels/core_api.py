@@ -44,9 +44,11 @@ class CoreApi(Protocol):
 
     def stop_nodes(self) -> None: ...  # blocking
 
-    def snooze(self, choice: str) -> None: ...  # blocking
+    def snooze(self, choice: str, gpu: int | None = None) -> None: ...  # blocking
 
-    def end_snooze(self) -> None: ...  # blocking
+    def end_snooze(self, gpu: int | None = None) -> None: ...  # blocking
+
+    def snoozed_gpus(self) -> dict[int, float]: ...
 
     def pause_cost(self, seconds: float) -> str: ...
 
@@ -75,9 +77,10 @@ class Snapshot:
     inventory: GpuInventory | None = None
     snoozed: bool = False
     at: float = field(default_factory=time.time)
+    snoozed_gpus: dict[int, float] = field(default_factory=dict)  # GPU index -> the provider's pause ends (inf: never)
 
 
 def take_snapshot(core: CoreApi) -> Snapshot:
     """Read the core's state (call on a worker: a supervisor's lock may be held by a slow transition)."""
     snoozed = bool(getattr(core, "snoozed", False))
-    return Snapshot(tuple(core.node_statuses()), core.gpu_inventory(), snoozed)
+    return Snapshot(tuple(core.node_statuses()), core.gpu_inventory(), snoozed, snoozed_gpus=core.snoozed_gpus())

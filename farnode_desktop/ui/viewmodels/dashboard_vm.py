@@ -1,8 +1,10 @@
-"""The dashboard's state: a card per GPU (readings + its node) and the served-tokens/s chart from the ledger."""
+"""The dashboard's state: a card per GPU (readings, its node, its own pause) and the served-tokens/s chart."""
 
 from __future__ import annotations
 
+import math
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Signal
@@ -10,9 +12,9 @@ from PySide6.QtCore import QObject, Signal
 from farnode_desktop.core.gpu import GpuInfo, GpuInventory
 from farnode_desktop.core.node_status import NodeState, NodeStatus
 from farnode_desktop.ui.tasks import TaskRunner
-from farnode_desktop.ui.viewmodels.core_api import CoreApi, Snapshot
-from farnode_desktop.ui.viewmodels.format import count, duration, gib, short_id
-from farnode_desktop.ui.viewmodels.tray_vm import TrayState, overall_state
+from farnode_desktop.ui.viewmodels.core_api import CoreApi, Snapshot, take_snapshot
+from farnode_desktop.ui.viewmodels.format import count, duration, gib, short_id, when
+from farnode_desktop.ui.viewmodels.tray_vm import PAUSE_CHOICES, TrayState, overall_state, pause_label
 
 RANGES = {"hour": 3600.0, "day": 86_400.0}
 LIVE_WITHIN_S = 10.0  # a GPU reading older than this is shown as stale
@@ -23,6 +25,18 @@ class Reading:
     label: str
     value: str
     fraction: float | None = None  # 0..1 for a bar, None for plain text
+
+
+@dataclass(frozen=True)
+class PauseControl:
+    """A GPU card's own pause button: a menu of pauses with their cost, or Resume while the provider paused it."""
+
+    gpu: int
+    choices: tuple[tuple[str, str], ...]  # (AppCore.snooze choice, menu label with what it costs this GPU)
+    paused_until: float | None  # the provider's pause of this GPU ends (wall time; inf = until resumed); None: none
+    note: str  # "Paused by you until 14:32", "" when not paused
+    button_text: str
+    enabled: bool
 
 
 @dataclass(frozen=True)
@@ -39,6 +53,7 @@ class NodeCard:
     reason: str
     hint: str
     facts: tuple[tuple[str, str], ...]  # (label, value): blocks, peer id, uptime, served
+    pause: PauseControl | None = None  # only a GPU with a node: the CPU demo node and lost GPUs have none
 
 
 def _state_of(status: NodeStatus | None) -> TrayState:
@@ -78,15 +93,38 @@ def _facts(status: NodeStatus | None) -> tuple[tuple[str, str], ...]:
     )
 
 
-def build_cards(statuses: tuple[NodeStatus, ...], inventory: GpuInventory | None, now: float) -> list[NodeCard]:
-    """A card per GPU the driver reports, plus one per node without a GPU (the CPU demo node)."""
+def _pause_control(gpu: int, status: NodeStatus, until: float | None, busy: str | None, now: float) -> PauseControl:
+    choices = tuple((c.key, pause_label(c, status.tokens_per_s)) for c in PAUSE_CHOICES)
+    note = ""
+    if until is not None:
+        note = "Paused by you until you resume it" if math.isinf(until) else f"Paused by you until {when(until, now)}"
+    if busy is not None:
+        return PauseControl(gpu, choices, until, note, busy, False)
+    if until is not None:
+        return PauseControl(gpu, choices, until, note, f"Resume GPU {gpu}", True)
+    # A stopped node has nothing to pause, and resuming it later would start what the provider stopped.
+    idle = status.state in (NodeState.STOPPED, NodeState.FAILED)
+    return PauseControl(gpu, choices, None, note, "Pause this GPU", not idle)
+
+
+def build_cards(statuses: tuple[NodeStatus, ...], inventory: GpuInventory | None, now: float,
+                snoozed_gpus: Mapping[int, float] | None = None, busy: Mapping[int, str] | None = None) -> list[NodeCard]:
+    """A card per GPU the driver reports, plus one per node without a GPU (the CPU demo node).
+
+    `snoozed_gpus` are the provider's own per-GPU pauses (AppCore.snoozed_gpus); `busy` the GPUs whose pause or
+    resume is under way, with the button's text meanwhile.
+    """
+    snoozed_gpus = snoozed_gpus or {}
+    busy = busy or {}
     by_name = {s.name: s for s in statuses}
     cards: list[NodeCard] = []
     for gpu in inventory.gpus if inventory is not None else ():
         status = by_name.pop(gpu.node_name, None)
+        pause = (_pause_control(gpu.index, status, snoozed_gpus.get(gpu.index), busy.get(gpu.index), now)
+                 if status is not None else None)
         cards.append(_card(gpu.node_name, f"GPU {gpu.index} · {gpu.name.removeprefix('NVIDIA ')}",
                            f"{gib(gpu.total_bytes)} GiB VRAM", _gpu_readings(gpu),
-                           now - gpu.read_at <= LIVE_WITHIN_S if gpu.read_at else False, status))
+                           now - gpu.read_at <= LIVE_WITHIN_S if gpu.read_at else False, status, pause))
     for lost in inventory.lost if inventory is not None else ():
         status = by_name.pop(f"gpu{lost.index}", None)
         cards.append(NodeCard(f"gpu{lost.index}", f"GPU {lost.index} · {lost.name or 'unknown'}", "not answering",
@@ -99,18 +137,22 @@ def build_cards(statuses: tuple[NodeStatus, ...], inventory: GpuInventory | None
 
 
 def _card(key: str, title: str, subtitle: str, readings: tuple[Reading, ...], live: bool,
-          status: NodeStatus | None) -> NodeCard:
+          status: NodeStatus | None, pause: PauseControl | None = None) -> NodeCard:
     state = _state_of(status)
     state_text = status.state.value.capitalize() if status is not None else "Not serving"
     reason = status.reason if status is not None else "this GPU is left out or cannot serve the model"
     hint = status.hint if status is not None else ""
     if status is not None and status.state is NodeState.BACKOFF and status.retry_in_s:
         state_text = f"Restarting in {status.retry_in_s:.0f} s"
-    return NodeCard(key, title, subtitle, readings, live, state.value, state_text, reason, hint, _facts(status))
+    return NodeCard(key, title, subtitle, readings, live, state.value, state_text, reason, hint, _facts(status),
+                    pause)
 
 
 class DashboardViewModel(QObject):
-    """Cards follow every snapshot; the chart is read from the ledger on a worker, at most every 30 s."""
+    """Cards follow every snapshot; the chart is read from the ledger on a worker, at most every 30 s.
+
+    A GPU card's pause and resume go through the task runner; the card shows the result from a fresh snapshot.
+    """
 
     cards_changed = Signal()
     chart_changed = Signal()
@@ -126,10 +168,19 @@ class DashboardViewModel(QObject):
         self.state = TrayState.STOPPED
         self.range = "hour"
         self.series: list[tuple[float, float]] = []
+        self.busy_gpus: dict[int, str] = {}  # GPU index -> "Pausing…" / "Resuming…" while the core works on it
+        self._snapshot = Snapshot()
         self._chart_at = 0.0
 
     def on_snapshot(self, snapshot: Snapshot) -> None:
-        cards = build_cards(snapshot.statuses, snapshot.inventory, snapshot.at)
+        self._snapshot = snapshot
+        self._render()
+        if time.monotonic() - self._chart_at >= self.CHART_REFRESH_S:
+            self.refresh_chart()
+
+    def _render(self) -> None:
+        snapshot = self._snapshot
+        cards = build_cards(snapshot.statuses, snapshot.inventory, snapshot.at, snapshot.snoozed_gpus, self.busy_gpus)
         state = overall_state(list(snapshot.statuses))
         rate = sum(s.tokens_per_s for s in snapshot.statuses)
         serving = sum(1 for s in snapshot.statuses if s.state is NodeState.SERVING)
@@ -140,8 +191,42 @@ class DashboardViewModel(QObject):
         if cards != self.cards or headline != self.headline:
             self.cards, self.headline, self.state = cards, headline, state
             self.cards_changed.emit()
-        if time.monotonic() - self._chart_at >= self.CHART_REFRESH_S:
-            self.refresh_chart()
+
+    # -- one GPU's own pause --------------------------------------------------------------------------
+    def pause_gpu(self, gpu: int, choice: str) -> None:
+        """Pause this GPU's node ("30m", "1h", "2h", "until_resume"); the other GPUs keep serving."""
+        if choice not in {c.key for c in PAUSE_CHOICES}:
+            raise ValueError(f"unknown pause length {choice!r}")
+        self._act(gpu, "Pausing…", lambda: self.core.snooze(choice, gpu=gpu))
+
+    def resume_gpu(self, gpu: int) -> None:
+        """End the provider's pause of this GPU."""
+        self._act(gpu, "Resuming…", lambda: self.core.end_snooze(gpu=gpu))
+
+    def _act(self, gpu: int, doing: str, fn: Callable[[], object]) -> None:
+        if gpu in self.busy_gpus:
+            return
+
+        def failed(exc: BaseException) -> None:
+            self.busy_gpus.pop(gpu, None)
+            self._render()
+            self.tasks.default_error(exc)  # the app shows it as a notification
+
+        def fresh(snapshot: object) -> None:
+            assert isinstance(snapshot, Snapshot)
+            self.busy_gpus.pop(gpu, None)
+            self.on_snapshot(snapshot)
+
+        def done(_: object) -> None:
+            if not self.tasks.submit(lambda: take_snapshot(self.core), fresh, failed):
+                self.busy_gpus.pop(gpu, None)
+                self._render()
+
+        self.busy_gpus[gpu] = doing
+        self._render()
+        if not self.tasks.submit(fn, done, failed):
+            self.busy_gpus.pop(gpu, None)
+            self._render()
 
     def set_range(self, name: str) -> None:
         if name not in RANGES:

@@ -59,6 +59,16 @@ PAUSE_CHOICES = (
 )
 
 
+def pause_label(choice: PauseChoice, tokens_per_s: float) -> str:
+    """A pause menu item with what the pause would cost at `tokens_per_s` (the PC's, or one GPU's)."""
+    if tokens_per_s <= 0:
+        return choice.label
+    cost = pause_cost(tokens_per_s, choice.seconds)
+    if choice.seconds is None:
+        return f"{choice.label}  (≈ {count(cost.tokens)} served tokens per hour)"
+    return f"{choice.label}  (≈ {count(cost.tokens)} served tokens)"
+
+
 @dataclass(frozen=True)
 class Notice:
     title: str
@@ -149,12 +159,7 @@ class TrayViewModel(QObject):
 
     def pause_label(self, choice: PauseChoice) -> str:
         """The menu item with what the pause would cost at the current pace (from the last snapshot)."""
-        if self.tokens_per_s <= 0:
-            return choice.label
-        cost = pause_cost(self.tokens_per_s, choice.seconds)
-        if choice.seconds is None:
-            return f"{choice.label}  (≈ {count(cost.tokens)} served tokens per hour)"
-        return f"{choice.label}  (≈ {count(cost.tokens)} served tokens)"
+        return pause_label(choice, self.tokens_per_s)
 
     # -- actions (blocking core calls go through the task runner) -------------------------------------
     def start_stop(self) -> None:

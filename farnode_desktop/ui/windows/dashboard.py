@@ -1,6 +1,8 @@
-"""The dashboard window: a card per GPU with its node, and served tokens/s over the last hour or day."""
+"""The dashboard window: a card per GPU with its node and its own pause, and served tokens/s over an hour or day."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent
@@ -10,6 +12,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QPushButton,
     QScrollArea,
     QVBoxLayout,
@@ -17,13 +20,32 @@ from PySide6.QtWidgets import (
 )
 
 from farnode_desktop.ui.icons import app_icon
-from farnode_desktop.ui.viewmodels.dashboard_vm import DashboardViewModel, NodeCard
+from farnode_desktop.ui.viewmodels.dashboard_vm import DashboardViewModel, NodeCard, PauseControl
 from farnode_desktop.ui.viewmodels.tray_vm import TrayViewModel
 from farnode_desktop.ui.windows.charts import ThroughputChart
 from farnode_desktop.ui.windows.style import MUTED, STYLESHEET, bar, card, label, pill, set_pill, state_colour
 
+PauseClicked = Callable[[QPushButton, PauseControl], None]
 
-def node_card_widget(data: NodeCard) -> QFrame:
+
+def pause_row(control: PauseControl, on_click: PauseClicked | None) -> QHBoxLayout:
+    """The card's foot: until when the provider paused this GPU, and its Pause / Resume button."""
+    row = QHBoxLayout()
+    note = label(control.note, wrap=True)
+    note.setStyleSheet(f"color: {state_colour('paused')}; font-weight: 600;")
+    row.addWidget(note, 1)
+    button = QPushButton(control.button_text)
+    button.setProperty("gpuPause", control.gpu)
+    if control.paused_until is not None:
+        button.setObjectName("primary")  # resuming is the one thing the provider came here to do
+    button.setEnabled(control.enabled)
+    if on_click is not None:
+        button.clicked.connect(lambda: on_click(button, control))
+    row.addWidget(button, 0, Qt.AlignmentFlag.AlignRight)
+    return row
+
+
+def node_card_widget(data: NodeCard, on_pause: PauseClicked | None = None) -> QFrame:
     frame, layout = card()
     frame.setObjectName("card")
     frame.setProperty("cardKey", data.key)
@@ -65,6 +87,8 @@ def node_card_widget(data: NodeCard) -> QFrame:
         facts.addLayout(cell, i // 3, i % 3)
     layout.addLayout(facts)
     layout.addStretch(1)
+    if data.pause is not None:
+        layout.addLayout(pause_row(data.pause, on_pause))
     return frame
 
 
@@ -82,6 +106,8 @@ class DashboardWindow(QWidget):
         super().__init__(parent)
         self.vm = vm
         self.controls = controls
+        # One menu per GPU, owned by the window: cards are rebuilt on every snapshot, an open menu must survive.
+        self.pause_menus: dict[int, QMenu] = {}
         self.setWindowTitle("FarNode · Dashboard")
         self.setWindowIcon(app_icon())
         self.setStyleSheet(STYLESHEET)
@@ -158,6 +184,31 @@ class DashboardWindow(QWidget):
             self.start_stop.setText(self.controls.start_stop_label)
             self.start_stop.setEnabled(not self.controls.busy)
 
+    def pause_menu(self, control: PauseControl) -> QMenu:
+        """The GPU's pause menu, its items labelled with what each pause costs this GPU now."""
+        menu = self.pause_menus.get(control.gpu)
+        if menu is None:
+            menu = QMenu(self)
+            menu.setObjectName(f"pauseGpu{control.gpu}")
+            for key, _ in control.choices:
+                action = menu.addAction(key)
+                action.setData(key)
+                action.triggered.connect(self._pauser(control.gpu, key))
+            self.pause_menus[control.gpu] = menu
+        for action, (_, text) in zip(menu.actions(), control.choices, strict=True):
+            action.setText(text)
+        return menu
+
+    def _pauser(self, gpu: int, choice: str) -> Callable[[], None]:
+        return lambda: self.vm.pause_gpu(gpu, choice)
+
+    def _pause_clicked(self, button: QPushButton, control: PauseControl) -> None:
+        if control.paused_until is not None:
+            self.vm.resume_gpu(control.gpu)
+        else:
+            # popup, not QPushButton.setMenu: a nested exec would hold the button while a snapshot rebuilds the card
+            self.pause_menu(control).popup(button.mapToGlobal(button.rect().bottomLeft()))
+
     def render_cards(self) -> None:
         while self.cards_grid.count():
             item = self.cards_grid.takeAt(0)
@@ -175,7 +226,9 @@ class DashboardWindow(QWidget):
             self.cards_grid.addWidget(empty, 0, 0)
         columns = 2 if len(cards) > 1 else 1
         for i, data in enumerate(cards):
-            self.cards_grid.addWidget(node_card_widget(data), i // columns, i % columns)
+            self.cards_grid.addWidget(node_card_widget(data, self._pause_clicked), i // columns, i % columns)
+            if data.pause is not None and data.pause.gpu in self.pause_menus:
+                self.pause_menu(data.pause)  # an open menu follows the GPU's current cost
         self.headline.setText(self.vm.headline)
         set_pill(self.state_pill, self.vm.state.value.capitalize(), self.vm.state.value)
 
