@@ -24,9 +24,9 @@ from farnode_desktop.core.node_status import NodeState, NodeStatus
 from farnode_desktop.core.nodes import TINY_DEMO, local_spec, make_supervisor
 from farnode_desktop.core.paths import AppPaths
 from farnode_desktop.core.process import OsProcessHost
+from farnode_desktop.core.process_group import PID_FILE, end_leftover_group
 from farnode_desktop.core.runtime import NodeRuntime
 from farnode_desktop.core.settings import SettingsStore
-from farnode_desktop.core.supervisor import PID_FILE, end_leftover_group
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -174,7 +174,8 @@ class AppCore:
             return None
         ours: set[int] = set()
         for supervisor in self.fleet.nodes.values():
-            pid = supervisor.status().pid
+            # the settings window asks on the GUI thread: do not wait for a supervisor's tick to let go
+            pid = supervisor.server_pid if hasattr(supervisor, "server_pid") else supervisor.status().pid
             if pid:
                 ours |= process_tree(pid)
         gpus = []

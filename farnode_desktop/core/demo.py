@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from farnode_desktop.core.node_status import NodeState
 from farnode_desktop.core.nodes import TINY_DEMO
 from farnode_desktop.core.paths import AppPaths
 from farnode_desktop.core.process import LaunchCommand, OsProcessHost, RunningProcess, minimal_env
+from farnode_desktop.core.process_group import end_group
 from farnode_desktop.core.runtime import NodeRuntime, mesh_source_root
 from farnode_desktop.core.settings import Settings, SettingsStore
 from farnode_desktop.core.supervisor import SupervisorPolicy
@@ -191,15 +191,7 @@ class DemoNetwork:
     def stop(self) -> None:
         """Stop the gateway, the node (no process left), and the devnet."""
         if self._gateway is not None:
-            for sig in (signal.SIGTERM, signal.SIGKILL):
-                self._host.signal_group(self._gateway.pgid, sig)
-                clock = SystemClock()
-                deadline = clock.monotonic() + 5
-                while self._host.group_members(self._gateway.pgid) and clock.monotonic() < deadline:
-                    self._gateway.poll()
-                    clock.sleep(0.1)
-                if not self._host.group_members(self._gateway.pgid):
-                    break
+            end_group(self._host, self._gateway.pgid, SystemClock())
             self._gateway.poll()
             self._gateway = None
         if self._gateway_log is not None:

@@ -19,6 +19,7 @@ from farnode_desktop.core.supervisor import NodeSupervisor
 STATE_FILE = "state.json"
 SERVICE_PID_FILE = "supervisor.pid"
 TICK_S = 0.5
+REFRESH_S = 2.0
 
 
 def state_file(paths: AppPaths, name: str) -> Path:
@@ -60,6 +61,7 @@ class NodeService:
         self.name = supervisor.spec.name
         self._stop_requested = threading.Event()
         self._last: dict[str, object] | None = None
+        self._last_written = 0.0
 
     def request_stop(self, *_: object) -> None:
         self._stop_requested.set()
@@ -75,9 +77,10 @@ class NodeService:
         status = self.supervisor.status()
         body = status.to_json()
         comparable = {k: v for k, v in body.items() if k != "updated_at"}
-        if comparable != self._last or int(status.updated_at) % 2 == 0:
+        # write on every change, and every few seconds anyway so readers see the file is fresh
+        if comparable != self._last or status.updated_at - self._last_written >= REFRESH_S:
             write_atomic(state_file(self.paths, self.name), json.dumps(body, indent=1), mode=0o644)
-            self._last = comparable
+            self._last, self._last_written = comparable, status.updated_at
         return status
 
     def run(self, until_stopped: bool = True) -> NodeStatus:

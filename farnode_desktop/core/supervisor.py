@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import collections
-import json
 import signal
 import threading
 from collections.abc import Callable
@@ -26,10 +25,10 @@ from farnode_desktop.core.node_status import (
 )
 from farnode_desktop.core.paths import AppPaths
 from farnode_desktop.core.process import OsProcessHost, ProcessHost, RunningProcess
+from farnode_desktop.core.process_group import PID_FILE, end_leftover_group, write_pid_file
 
-__all__ = ["NodeSpec", "NodeState", "NodeStatus", "NodeSupervisor", "SupervisorPolicy"]
+__all__ = ["PID_FILE", "NodeSpec", "NodeState", "NodeStatus", "NodeSupervisor", "SupervisorPolicy"]
 
-PID_FILE = "server.pid"
 PORT_FILE = "port"
 
 
@@ -151,6 +150,12 @@ class NodeSupervisor:
     def state(self) -> NodeState:
         return self._state
 
+    @property
+    def server_pid(self) -> int | None:
+        """The running server's pid, read without the lock (a tick may hold it through a status probe)."""
+        proc = self._proc
+        return proc.pid if proc is not None else None
+
     def wait_until(self, done: Callable[[NodeState], bool], timeout_s: float, tick_s: float = 0.2) -> NodeState:
         """Tick until `done(state)` or the timeout (for the CLI and tests; the app ticks from a timer)."""
         deadline = self.clock.monotonic() + timeout_s
@@ -261,7 +266,7 @@ class NodeSupervisor:
             self._set(NodeState.FAILED, f"the node server could not be launched: {exc}",
                       "check the node runtime with `farnode runtime check`")
             return
-        self._write_pid_file(self._proc)
+        write_pid_file(self.workdir / PID_FILE, self._proc, self.host.create_time(self._proc.pid))
         self._launched_at = now
         self._last_probe_at = self._last_probe_ok = now
         self._set(NodeState.STARTING, reason)
@@ -453,10 +458,6 @@ class NodeSupervisor:
             port_file.write_text(str(port))
             return port
 
-    def _write_pid_file(self, proc: RunningProcess) -> None:
-        record = {"pid": proc.pid, "pgid": proc.pgid, "create_time": self.host.create_time(proc.pid)}
-        (self.workdir / PID_FILE).write_text(json.dumps(record))
-
     def _end_leftovers(self) -> None:
         """After the app itself was killed, its server may still run: end that group before reusing its identity."""
         end_leftover_group(self.workdir / PID_FILE, self.host, self.clock)
@@ -497,28 +498,3 @@ class NodeSupervisor:
                 updated_at=self.clock.wall(),
             )
 
-
-def end_leftover_group(pid_file: Path, host: ProcessHost, clock: Clock, grace_s: float = 5.0) -> list[int]:
-    """End the process group recorded in `pid_file` if any of it still runs; returns the pids that were ended."""
-    try:
-        record = json.loads(pid_file.read_text())
-        pgid, created = int(record["pgid"]), record.get("create_time")
-    except (OSError, ValueError, KeyError, TypeError):
-        pid_file.unlink(missing_ok=True)
-        return []
-    # Only processes started with or after the recorded server: a reused pgid number is someone else's.
-    floor = float(created) - 1.0 if created else 0.0
-    members = [m for m in host.group_members(pgid) if m.create_time >= floor]
-    ended = [m.pid for m in members]
-    if members:
-        host.signal_group(pgid, signal.SIGTERM)
-        deadline = clock.monotonic() + grace_s
-        while [m for m in host.group_members(pgid) if m.create_time >= floor] and clock.monotonic() < deadline:
-            clock.sleep(0.1)
-        if [m for m in host.group_members(pgid) if m.create_time >= floor]:
-            host.signal_group(pgid, signal.SIGKILL)
-            deadline = clock.monotonic() + grace_s
-            while [m for m in host.group_members(pgid) if m.create_time >= floor] and clock.monotonic() < deadline:
-                clock.sleep(0.1)
-    pid_file.unlink(missing_ok=True)
-    return ended

@@ -6,6 +6,7 @@ Run as `python -m farnode_desktop.mesh.serve --endpoint-file FILE -- <petals run
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import threading
 import time
@@ -49,7 +50,7 @@ class NodeProcess:
         server = self.server
         body: dict[str, Any] = {
             "state": self.state(),
-            "pid": _pid(),
+            "pid": os.getpid(),
             "uptime_s": round(time.time() - self.started_at, 3),
             "peer_id": None,
             "multiaddrs": [],
@@ -75,12 +76,6 @@ class NodeProcess:
                     body["start_block"], body["end_block"] = min(blocks), max(blocks) + 1
         body.update(counters.SERVED.snapshot())
         return body
-
-
-def _pid() -> int:
-    import os
-
-    return os.getpid()
 
 
 NODE = NodeProcess()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,20 +24,13 @@ from farnode_desktop.core.events import EventBus, EventLog
 from farnode_desktop.core.ledger import ClaimState, Ledger
 from farnode_desktop.core.paths import AppPaths
 from farnode_desktop.core.payouts import ChainReader
-from farnode_desktop.devnet import Devnet, Rules
+from farnode_desktop.devnet import Devnet
+from tests.devnet.helpers import DEVNET_FEE as FEE
+from tests.devnet.helpers import DEVNET_RATE as RATE
 from tests.devnet.helpers import KeySigner, report_usage
 
 PEER = "12D3KooWClaimsPeer"
-RATE = 10**12
-FEE = 10**13
 
-
-@pytest.fixture
-def devnet() -> Iterator[Devnet]:
-    net = Devnet(Rules(rate_per_block_token=RATE, min_claim=10**15, fee=FEE, settle_seconds=0))
-    net.start()
-    yield net
-    net.stop()
 
 
 def _earn(devnet: Devnet, signer: KeySigner, tokens: int = 1000) -> CoordinatorClient:

@@ -8,7 +8,6 @@ import contextlib
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,21 +20,15 @@ from farnode_desktop.core.paths import AppPaths
 from farnode_desktop.core.payouts import ChainReader
 from farnode_desktop.core.settings import Settings, SettingsStore
 from farnode_desktop.core.wallet import KEY_ENTRY, Wallet
-from farnode_desktop.devnet import Devnet, Rules
+from farnode_desktop.devnet import Devnet
 from tests.core.test_wallet import PHRASE, PHRASE_ADDRESS, PHRASE_KEY
+from tests.devnet.helpers import DEVNET_FEE as FEE
+from tests.devnet.helpers import DEVNET_RATE as RATE
 from tests.devnet.helpers import clean_stderr, keyring_session, report_usage, secret_service
 
 pytestmark = pytest.mark.keyring
 PEER = "12D3KooWEndToEndNode"
-RATE, FEE = 10**12, 10**13
 
-
-@pytest.fixture
-def devnet() -> Iterator[Devnet]:
-    net = Devnet(Rules(rate_per_block_token=RATE, min_claim=10**15, fee=FEE, settle_seconds=0))
-    net.start()
-    yield net
-    net.stop()
 
 
 def _secret_forms() -> list[bytes]:

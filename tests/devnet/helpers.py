@@ -35,6 +35,12 @@ class KeySigner:
         return "0x" + bytes(Account.sign_typed_data(self.key, full_message=full_message).signature).hex()
 
 
+# The devnet rules of the shared `devnet` fixture (tests/conftest.py), in wei.
+DEVNET_RATE = 10**12  # per block-token
+DEVNET_FEE = 10**13
+DEVNET_MIN_CLAIM = 10**15
+
+
 def secret_service() -> Any:
     """The real Secret Service keyring backend, or a skip (with the reason) when none is reachable."""
     required = os.environ.get("FARNODE_REQUIRE_KEYRING") == "1"  # set by `make test`: never skip there

@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,7 @@ from farnode_desktop.core.ledger import ClaimState
 from farnode_desktop.core.node_status import NodeState
 from farnode_desktop.core.settings import Settings
 from farnode_desktop.core.wallet import KEY_ENTRY
-from farnode_desktop.devnet import Devnet, Rules
+from farnode_desktop.devnet import Devnet
 from farnode_desktop.ui.tasks import TaskRunner
 from farnode_desktop.ui.viewmodels.core_api import take_snapshot
 from farnode_desktop.ui.viewmodels.dashboard_vm import DashboardViewModel
@@ -41,7 +40,6 @@ from tests.ui.fakes import BIG_MODEL, make_core
 
 pytestmark = pytest.mark.keyring
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
-RATE, FEE = 10**12, 10**13
 
 
 def shoot(widget: QWidget, qtbot: QtBot, name: str) -> Path:
@@ -68,13 +66,6 @@ def serving_readings(core: AppCore) -> None:
         nvml.set_process(index, "compute", pid, runtime_python, int((used_gib - 0.6) * GIB))
     core.sampler.sample_once()
 
-
-@pytest.fixture
-def devnet() -> Iterator[Devnet]:
-    net = Devnet(Rules(rate_per_block_token=RATE, min_claim=10**15, fee=FEE, settle_seconds=0))
-    net.start()
-    yield net
-    net.stop()
 
 
 def test_screenshots_of_every_window_with_devnet_numbers(devnet: Devnet, tmp_path: Path, qtbot: QtBot) -> None:
