@@ -40,9 +40,13 @@ system-packages:
 
 python-env: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# The venv comes from the hashed dev lock (the build lock plus test tools), so a build next month is this build.
+# Change versions on purpose: edit installer/*.in, then installer/lock_build_requirements.sh.
+$(VENV)/.installed: pyproject.toml installer/dev-requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q -e '.[dev]' pyinstaller==6.22.3
+	$(BIN)/pip install -q --require-hashes -r installer/dev-requirements.txt
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
+	$(BIN)/pip check
 	touch $@
 
 node-env: node_modules/.package-lock.json
