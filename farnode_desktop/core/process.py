@@ -63,6 +63,7 @@ class _PopenProcess:
         self.pgid = popen.pid  # start_new_session: the server leads its own group
         self._lines: queue.SimpleQueue[str] = queue.SimpleQueue()
         self._on_line = on_line
+        self._joined = False
         self._reader = threading.Thread(target=self._read, name=f"node-output-{self.pid}", daemon=True)
         self._reader.start()
 
@@ -76,8 +77,11 @@ class _PopenProcess:
 
     def poll(self) -> int | None:
         code = self._popen.poll()
-        if code is not None:
-            self._reader.join(timeout=2)  # every line the process wrote is read before its exit is reported
+        if code is not None and not self._joined:
+            # every line the process wrote is read before its exit is reported; once only, because children that
+            # outlive the server keep the pipe open and every later poll would block (and make the tick's time stale)
+            self._reader.join(timeout=2)
+            self._joined = True
         return code
 
     def read_lines(self) -> list[str]:

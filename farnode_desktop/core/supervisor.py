@@ -267,8 +267,7 @@ class NodeSupervisor:
                       "check the node runtime with `farnode runtime check`")
             return
         write_pid_file(self.workdir / PID_FILE, self._proc, self.host.create_time(self._proc.pid))
-        self._launched_at = now
-        self._last_probe_at = self._last_probe_ok = now
+        self._launched_at = self._last_probe_at = self._last_probe_ok = self.clock.monotonic()
         self._set(NodeState.STARTING, reason)
 
     def _tick_running(self, now: float) -> None:
@@ -414,7 +413,9 @@ class NodeSupervisor:
             if self._desire is _Desire.STOP:
                 self._set(NodeState.STOPPED, "stopped by the provider")
                 return
-            self._retry_at = now + self._retry_delay
+            # the clock read now, not the tick's start: a tick's blocking calls (poll, probe, process table) take
+            # seconds, and a stale `now` made "restarting in 2 s" wait 0.5 s
+            self._retry_at = self.clock.monotonic() + self._retry_delay
         if state is NodeState.FAILED:
             self._desire = _Desire.STOP
         self._set(state, reason, hint)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from farnode_desktop.core.clock import ManualClock
 from farnode_desktop.core.process import GroupMember, LaunchCommand
 
 
@@ -23,8 +24,12 @@ class FakeProcess:
     code: int | None = None
     children: list[GroupMember] = field(default_factory=list)
     ignores: set[int] = field(default_factory=set)  # signals this process (and its group) ignores
+    host: FakeHost | None = None
 
     def poll(self) -> int | None:
+        if self.code is not None and self.host is not None and self.host.clock is not None:
+            # a real poll of an exited server blocks while its children still hold the output pipe
+            self.host.clock.advance(self.host.exited_poll_cost_s)
         return self.code
 
     def read_lines(self) -> list[str]:
@@ -41,7 +46,9 @@ class FakeProcess:
 
 
 class FakeHost:
-    def __init__(self) -> None:
+    def __init__(self, clock: ManualClock | None = None, exited_poll_cost_s: float = 0.0) -> None:
+        self.clock = clock
+        self.exited_poll_cost_s = exited_poll_cost_s
         self.launched: list[FakeProcess] = []
         self.signals: list[tuple[str, int, int]] = []
         self.extra_groups: dict[int, list[GroupMember]] = {}
@@ -51,7 +58,8 @@ class FakeHost:
     def launch(self, command: LaunchCommand, on_line: Callable[[str], None]) -> FakeProcess:
         self._next += 10
         proc = FakeProcess(self._next, self._next, command,
-                           children=[GroupMember(self._next + 1, "python", 10.0), GroupMember(self._next + 2, "p2pd", 10.0)])
+                           children=[GroupMember(self._next + 1, "python", 10.0), GroupMember(self._next + 2, "p2pd", 10.0)],
+                           host=self)
         self.launched.append(proc)
         if self.on_launch:
             self.on_launch(proc)

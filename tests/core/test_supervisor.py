@@ -237,3 +237,22 @@ def test_served_tokens_add_up_across_restarts_and_give_a_rate(tmp_path: Path) ->
     rig.probe.body = dict(SERVING_BODY, served_tokens=50)
     rig.tick(1)
     assert rig.sup.status().served_tokens == 2050
+
+
+def test_backoff_waits_what_it_says_even_when_a_tick_blocks(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    rig.host.clock, rig.host.exited_poll_cost_s = rig.clock, 1.5  # each poll of an exited server blocks 1.5 s
+    rig.sup.start()
+    waited: list[tuple[float, float]] = []
+    for _ in range(3):
+        rig.host.launched[-1].exit(1)
+        while rig.tick(0.1) is not NodeState.BACKOFF:
+            pass
+        backoff = rig.log.events[-1]
+        announced = float(backoff.reason.rsplit("restarting in ", 1)[1].split(" s")[0])
+        while rig.tick(0.1) is NodeState.BACKOFF:
+            pass
+        waited.append((announced, rig.log.events[-1].at - backoff.at))
+    for announced, actual in waited:
+        assert announced - 0.01 <= actual <= announced + 0.15, waited
+    assert [a for a, _ in waited] == [2.0, 4.0, 8.0]
