@@ -11,7 +11,7 @@ import time
 from types import FrameType
 
 from farnode_desktop.core.coordinator_models import format_tokens
-from farnode_desktop.core.demo import DemoNetwork, demo_paths
+from farnode_desktop.core.demo import DemoCancelled, DemoNetwork, demo_paths
 from farnode_desktop.core.errors import FarNodeError
 from farnode_desktop.core.events import Event
 from farnode_desktop.core.paths import AppPaths
@@ -43,7 +43,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def run_headless(args: argparse.Namespace) -> int:
     real = AppPaths.default().ensure()
-    paths = demo_paths(real)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -51,7 +50,12 @@ def run_headless(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    demo = DemoNetwork(paths, NodeRuntime(real.runtime), on_line=lambda text: print(f"demo: {text}", flush=True))
+
+    def say(text: str) -> None:
+        print(f"demo: {text}", flush=True)
+
+    paths = demo_paths(real, say=say)
+    demo = DemoNetwork(paths, NodeRuntime(real.runtime), on_line=say)
 
     def show(event: Event) -> None:
         if event.topic == "node.state":
@@ -62,7 +66,7 @@ def run_headless(args: argparse.Namespace) -> int:
     demo.bus.subscribe(show)
     code = 0
     try:
-        core = demo.start()
+        core = demo.start(cancelled=stop.is_set)
         started = time.monotonic()
         last_claim = started
         last_print = 0.0
@@ -87,16 +91,28 @@ def run_headless(args: argparse.Namespace) -> int:
             if args.duration and now - started >= args.duration:
                 break
             stop.wait(0.5)
+    except DemoCancelled as exc:
+        print(f"demo: {exc}", flush=True)
     except FarNodeError as exc:
-        print(f"farnode demo: {exc}", file=sys.stderr)
-        if exc.hint:
-            print(f"  what to do: {exc.hint}", file=sys.stderr)
+        _print_error(exc)
         code = 1
     finally:
+        # the last figures are read while the ledger is still open; stopping closes it
+        last = _status_line(demo)
         print("demo: stopping (node, gateway, devnet)...", flush=True)
-        demo.stop()
-        print(f"demo: stopped. {_status_line(demo)}", flush=True)
+        try:
+            demo.stop()
+        except FarNodeError as exc:
+            _print_error(exc)
+            code = 1
+        print(f"demo: stopped. {last}", flush=True)
     return code
+
+
+def _print_error(exc: FarNodeError) -> None:
+    print(f"farnode demo: {exc}", file=sys.stderr)
+    if exc.hint:
+        print(f"  what to do: {exc.hint}", file=sys.stderr)
 
 
 def _status_line(demo: DemoNetwork) -> str:

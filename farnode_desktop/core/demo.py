@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,12 +26,14 @@ from farnode_desktop.core.node_status import NodeState
 from farnode_desktop.core.nodes import TINY_DEMO
 from farnode_desktop.core.paths import AppPaths
 from farnode_desktop.core.process import LaunchCommand, OsProcessHost, RunningProcess, minimal_env
-from farnode_desktop.core.process_group import end_group
+from farnode_desktop.core.process_group import PID_FILE, end_group, end_leftover_group, write_pid_file
 from farnode_desktop.core.runtime import NodeRuntime, mesh_source_root
 from farnode_desktop.core.settings import Settings, SettingsStore
 from farnode_desktop.core.supervisor import SupervisorPolicy
 
 DEMO_WALLET_SERVICE = "FarNode Desktop demo wallet"  # never the provider's own wallet entry
+GATEWAY_PID_FILE = "gateway.pid"
+KEEP_ARCHIVES = 5  # earlier demo ledgers kept under <demo home>/archive
 
 
 class MemoryKeyring:
@@ -100,8 +103,11 @@ class DemoNetwork:
             self.stats.keyring = "memory (no OS keyring here: the demo wallet lives only while the demo runs)"
             return MemoryKeyring()
 
-    def start(self, wait_serving_s: float = 300.0) -> AppCore:
-        """Bring the network up; returns once the node serves and its peer id is bound to the demo wallet."""
+    def start(self, wait_serving_s: float = 300.0, cancelled: Callable[[], bool] = lambda: False) -> AppCore:
+        """Bring the network up; returns once the node serves and its peer id is bound to the demo wallet.
+
+        `cancelled` is asked while waiting for the node (Ctrl-C during a start): it ends the wait with DemoCancelled.
+        """
         if not self.runtime.is_installed():
             self._say("installing the node runtime (first run only, a few minutes)")
             self.runtime.install(progress=lambda msg, done, total: self._say(f"runtime {done}/{total}: {msg}"))
@@ -123,6 +129,8 @@ class DemoNetwork:
         clock = SystemClock()
         deadline = clock.monotonic() + wait_serving_s
         while clock.monotonic() < deadline:
+            if cancelled():
+                raise DemoCancelled("the demo was stopped before its node started serving")
             core.tick()
             states = [s.state for s in core.node_statuses()]
             if states and all(s is NodeState.SERVING for s in states) and all(
@@ -153,6 +161,8 @@ class DemoNetwork:
         workdir = self.paths.data / "gateway"
         self._gateway_log = RotatingLog(self.paths.logs / "gateway.log", max_bytes=2 * 1024 * 1024, backups=1)
         self._gateway = self._host.launch(LaunchCommand(argv, workdir, env), self._gateway_line)
+        # a demo that is killed leaves its gateway running: the next demo ends it through this file
+        write_pid_file(workdir / GATEWAY_PID_FILE, self._gateway, self._host.create_time(self._gateway.pid))
 
     def _gateway_line(self, line: str) -> None:
         if self._gateway_log is not None:
@@ -189,39 +199,104 @@ class DemoNetwork:
         return record
 
     def stop(self) -> None:
-        """Stop the gateway, the node (no process left), and the devnet."""
+        """Stop the node first (no process left), then the gateway and the devnet.
+
+        Each step runs even when an earlier one fails (a full disk, a database error), so a failure never leaves
+        processes behind; the first failure is raised afterwards with its real cause.
+        """
+        errors: list[BaseException] = []
+
+        def step(action: Callable[[], None]) -> None:
+            try:
+                action()
+            except Exception as exc:
+                errors.append(exc)
+
+        if self.core is not None:
+            step(self.core.shutdown)
         if self._gateway is not None:
-            end_group(self._host, self._gateway.pgid, SystemClock())
-            self._gateway.poll()
+            gateway = self._gateway
+            step(lambda: self._end_gateway(gateway))
             self._gateway = None
         if self._gateway_log is not None:
-            self._gateway_log.close()
+            step(self._gateway_log.close)
             self._gateway_log = None
-        if self.core is not None:
-            self.core.shutdown()
-        self.devnet.stop()
+        step(self.devnet.stop)
+        if errors:
+            first = errors[0]
+            if isinstance(first, FarNodeError):
+                raise first
+            raise FarNodeError(f"the demo stopped, but not cleanly: {type(first).__name__}: {first}") from first
+
+    def _end_gateway(self, gateway: RunningProcess) -> None:
+        end_group(self._host, gateway.pgid, SystemClock())
+        gateway.poll()
+        (self.paths.data / "gateway" / GATEWAY_PID_FILE).unlink(missing_ok=True)
 
     def _say(self, text: str) -> None:
         if self._on_line is not None:
             self._on_line(text)
 
 
-def demo_paths(base: AppPaths | None = None, fresh: bool = True) -> AppPaths:
+class DemoCancelled(FarNodeError):
+    """The provider stopped the demo while it was still starting."""
+
+
+def demo_paths(base: AppPaths | None = None, fresh: bool = True,
+               say: Callable[[str], None] | None = None) -> AppPaths:
     """The demo keeps its own settings, ledger and nodes, apart from the provider's real ones.
 
-    Each run starts a new chain, so `fresh` clears the last run's ledger and settings (the model is kept).
+    Each run starts a new chain, so `fresh` starts from a clean folder (the model is kept). Before anything is
+    cleared, what an earlier demo left running (a killed demo's node and gateway) is ended through its pid files,
+    and its ledger is archived under `archive/`, never deleted: its claims were on a chain that is gone, but the
+    record of them stays readable.
     """
     root = Path(os.environ.get("FARNODE_DEMO_HOME") or (base or AppPaths.default()).data / "demo")
     paths = AppPaths.under(root)
     if fresh and root.exists():
+        end_leftovers(paths, say)
+        archived = archive_ledger(paths)
+        if archived is not None and say is not None:
+            say(f"the previous demo's ledger was archived to {archived}")
         for child in root.iterdir():
             if child.name == "data":
                 for item in child.iterdir():
                     if item.name != "models":
                         _remove(item)
-            else:
+            elif child.name != "archive":
                 _remove(child)
     return paths
+
+
+def end_leftovers(paths: AppPaths, say: Callable[[str], None] | None = None) -> list[int]:
+    """End every process group an earlier demo recorded (its nodes' servers, its gateway); returns their pids."""
+    host, clock = OsProcessHost(), SystemClock()
+    pid_files = [*sorted((paths.data / "nodes").glob(f"*/{PID_FILE}")), paths.data / "gateway" / GATEWAY_PID_FILE]
+    ended: list[int] = []
+    for pid_file in pid_files:
+        if pid_file.is_file():
+            ended += end_leftover_group(pid_file, host, clock)
+    if ended and say is not None:
+        say(f"ended {len(ended)} process(es) an earlier demo left running")
+    return ended
+
+
+def archive_ledger(paths: AppPaths, keep: int = KEEP_ARCHIVES) -> Path | None:
+    """Move the last demo's ledger (and its SQLite journal files) to archive/<time>/; keep the newest `keep`."""
+    ledger = paths.ledger_file
+    if not ledger.is_file():
+        return None
+    archive_root = paths.data.parent / "archive"
+    now_ns = time.time_ns()  # names sort in the order the runs ended
+    target = archive_root / f"{time.strftime('%Y%m%d-%H%M%S', time.gmtime(now_ns / 1e9))}.{now_ns % 10**9:09d}"
+    target.mkdir(parents=True)
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        part = ledger.with_name(ledger.name + suffix)
+        if part.exists():
+            os.replace(part, target / part.name)
+    for old in sorted(p for p in archive_root.iterdir() if p.is_dir())[:-keep]:
+        _remove(old)
+    return target / ledger.name
 
 
 def _remove(path: Path) -> None:

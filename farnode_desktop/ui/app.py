@@ -7,6 +7,7 @@ import logging
 import logging.handlers
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 
@@ -277,7 +278,7 @@ def run_demo_app(args: argparse.Namespace) -> int:
         print("the FarNode demo is already running: showing it", file=sys.stderr)
         return 0
     real = AppPaths.default().ensure()
-    paths = demo_paths(real)
+    paths = demo_paths(real, say=lambda text: log.info("demo: %s", text))
     setup_logging(paths.ensure())
     lines = _Lines()
     demo = DemoNetwork(paths, NodeRuntime(real.runtime), on_line=lines.line.emit)
@@ -320,19 +321,26 @@ def run_demo_app(args: argparse.Namespace) -> int:
         log.error("demo failed: %s", exc)
         tasks.submit(demo.stop, lambda _r: None, lambda _e: None)
 
+    cancel = threading.Event()
+
     def quit_demo() -> None:
         if "app" in holder:
             holder["app"].quit()  # stops the node, gateway and devnet, then leaves the event loop
         else:
-            qapp.quit()  # still starting: the network is stopped below, once the start has returned
+            cancel.set()  # still starting: the start gives up, and the network is stopped below
+            qapp.quit()
 
-    tasks.submit(demo.start, started, failed)
+    tasks.submit(lambda: demo.start(cancelled=cancel.is_set), started, failed)
     waker = quit_on_signals(quit_demo)
     code = int(qapp.exec())
     waker.stop()
     tasks.close()
     if "app" not in holder:
-        demo.stop()
+        try:
+            demo.stop()
+        except FarNodeError as exc:
+            log.error("the demo did not stop cleanly: %s", exc)
+            code = code or 1
     instance.release()
     return code
 
