@@ -136,13 +136,10 @@ def check_ui() -> dict[str, Any]:
 
 def check_keyring() -> dict[str, Any]:
     """The OS keyring is a secure one and round-trips a throwaway secret (the wallet entry is never touched)."""
-    import keyring
+    from farnode_desktop.core.keystore import KeyringUnavailable, backend_name, system_keyring
 
-    from farnode_desktop.core.keystore import KeyringUnavailable, backend_name, require_secure
-
-    chosen = keyring.get_keyring()
     try:
-        backend = require_secure(chosen)
+        backend = system_keyring()  # the allow-listed OS keyring, as the wallet gets it
     except KeyringUnavailable as exc:
         raise CheckFailed(f"{exc} ({exc.hint})") from exc
     user = f"probe-{secrets.token_hex(4)}"

@@ -7,12 +7,13 @@ import argparse
 import getpass
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 from farnode_desktop.core.errors import UserInputError
 from farnode_desktop.core.keystore import system_keyring
-from farnode_desktop.core.wallet import Wallet
+from farnode_desktop.core.wallet import MAX_KEYSTORE_BYTES, Wallet, read_keystore_file
+
+MAX_STDIN_LINE = MAX_KEYSTORE_BYTES
 
 
 def open_wallet() -> Wallet:
@@ -23,9 +24,15 @@ def _read_secret(prompt: str) -> str:
     """A hidden prompt on a terminal; otherwise one line from stdin (for scripts and pipes)."""
     if sys.stdin.isatty():
         return getpass.getpass(prompt)
-    line = sys.stdin.readline()
+    try:
+        line = sys.stdin.readline(MAX_STDIN_LINE + 1)  # bounded: a pipe from /dev/zero must not fill the memory
+    except UnicodeDecodeError:
+        raise UserInputError(f"what was given on stdin is not text ({prompt.strip().rstrip(':')})") from None
     if not line:
         raise UserInputError(f"nothing was given on stdin ({prompt.strip().rstrip(':')})")
+    if len(line) > MAX_STDIN_LINE:
+        raise UserInputError(f"the line given on stdin is too long ({prompt.strip().rstrip(':')})",
+                             hint=f"a key, phrase, password or keystore fits in {MAX_STDIN_LINE // 1024} KiB")
     return line.rstrip("\r\n")
 
 
@@ -43,17 +50,14 @@ def cmd_create(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    wallet = open_wallet()
     kind = args.kind
+    keystore_json = ""
     if args.keystore_file is not None:
         kind = "keystore"
+        keystore_json = read_keystore_file(args.keystore_file)  # a regular file, bounded in size; checked first
+    wallet = open_wallet()
     if kind == "keystore":
-        if args.keystore_file is not None:
-            try:
-                keystore_json = Path(args.keystore_file).read_text(encoding="utf-8")
-            except OSError as exc:
-                raise UserInputError(f"cannot read the keystore file: {exc.strerror}") from None
-        else:
+        if args.keystore_file is None:
             keystore_json = _read_secret("Keystore JSON (one line): ")
         password = _read_secret("Keystore password: ")
         address = wallet.import_keystore(keystore_json, password)

@@ -4,7 +4,9 @@ signatures, never the key."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 from typing import Any
 
 from eth_account import Account
@@ -92,16 +94,104 @@ def _key_from_mnemonic(phrase: str, passphrase: str, path: str) -> str:
     return str(acct.key.to_0x_hex())
 
 
+MAX_KEYSTORE_BYTES = 64 * 1024  # a keystore is about 500 bytes; a file the provider points at is read only this far
+# Key derivation cost a keystore may ask for before it is decrypted (geth's standard is scrypt n=2^18, r=8, p=1 and
+# pbkdf2 c=262144): beyond these a file could make the app spend gigabytes of memory or minutes of CPU.
+MAX_SCRYPT_N = 2**20
+MAX_SCRYPT_WORK = 2**23  # n * r * p: at most 1 GiB of scrypt memory, about 3 s on a desktop CPU
+MAX_PBKDF2_C = 2**22  # about 1 s of hmac-sha256
+_NOT_A_KEYSTORE = "that file is not an Ethereum keystore (JSON with a 'crypto' section)"
+_EXPORT_HINT = "export a keystore / UTC JSON file from your wallet app and import that"
+
+
+def read_keystore_file(path: str | os.PathLike[str]) -> str:
+    """The text of a keystore file the provider points at: a regular file, read at most MAX_KEYSTORE_BYTES."""
+    # O_NONBLOCK: opening a FIFO must not hang; the type is checked on the opened file, not on the name.
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise UserInputError(f"cannot read the keystore file {os.fspath(path)!r}: {exc.strerror}") from None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise UserInputError(
+                f"{os.fspath(path)!r} is not a regular file, so it cannot be a keystore", hint=_EXPORT_HINT
+            )
+        raw = handle.read(MAX_KEYSTORE_BYTES + 1)
+    if len(raw) > MAX_KEYSTORE_BYTES:
+        raise UserInputError(
+            f"that file is too large to be an Ethereum keystore (more than {MAX_KEYSTORE_BYTES // 1024} KiB)",
+            hint=_EXPORT_HINT,
+        )
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UserInputError(f"{_NOT_A_KEYSTORE}: it is not text", hint=_EXPORT_HINT) from None
+
+
+def _lower_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k).lower(): _lower_keys(v) for k, v in value.items()}
+    return value
+
+
+def _bounded_int(params: dict[str, Any], name: str, low: int, high: int) -> int:
+    value = params.get(name)
+    if type(value) is not int or not low <= value <= high:
+        raise UserInputError(
+            f"the keystore asks for key derivation parameter {name}={str(value)[:20]}, outside {low}..{high}",
+            hint="FarNode decrypts keystores made with standard settings (geth, MetaMask, MyEtherWallet); "
+            "export the key again from your wallet app",
+        )
+    return value
+
+
+def check_kdf(data: dict[str, Any]) -> None:
+    """Refuse a keystore whose key derivation would cost more than a standard one, before deriving anything."""
+    crypto = _lower_keys(data).get("crypto")
+    if not isinstance(crypto, dict):
+        raise UserInputError(_NOT_A_KEYSTORE, hint=_EXPORT_HINT)
+    kdf: Any = crypto.get("kdf")
+    params: Any = crypto.get("kdfparams")
+    if isinstance(kdf, dict):  # keystore version 4
+        kdf, params = kdf.get("function"), kdf.get("params")
+    if not isinstance(params, dict) or kdf not in ("scrypt", "pbkdf2"):
+        raise UserInputError(
+            f"the keystore uses an unsupported key derivation ({str(kdf)[:20]!r}); FarNode reads scrypt and pbkdf2",
+            hint=_EXPORT_HINT,
+        )
+    _bounded_int(params, "dklen", 32, 64)
+    salt = params.get("salt")
+    if not isinstance(salt, str) or len(salt) > 256:
+        raise UserInputError("the keystore's salt is damaged", hint=_EXPORT_HINT)
+    if kdf == "scrypt":
+        n = _bounded_int(params, "n", 2, MAX_SCRYPT_N)
+        if n & (n - 1):
+            raise UserInputError(f"the keystore's scrypt n={n} is not a power of two: the file is damaged")
+        r = _bounded_int(params, "r", 1, 64)
+        p = _bounded_int(params, "p", 1, 64)
+        if n * r * p > MAX_SCRYPT_WORK:
+            raise UserInputError(
+                f"the keystore asks for scrypt n={n}, r={r}, p={p}: more work than FarNode allows "
+                f"(n*r*p up to {MAX_SCRYPT_WORK})",
+                hint="export the key again from your wallet app with standard settings",
+            )
+    else:
+        _bounded_int(params, "c", 1, MAX_PBKDF2_C)
+        if params.get("prf") != "hmac-sha256":
+            raise UserInputError("the keystore's pbkdf2 uses a hash other than hmac-sha256", hint=_EXPORT_HINT)
+
+
 def _key_from_keystore(keystore_json: str, password: str) -> str:
+    if len(keystore_json) > MAX_KEYSTORE_BYTES:
+        raise UserInputError("that is too large to be an Ethereum keystore", hint=_EXPORT_HINT)
     try:
         data = json.loads(keystore_json)
-        if not isinstance(data, dict) or "crypto" not in {k.lower() for k in data}:
+        if not isinstance(data, dict) or "crypto" not in {str(k).lower() for k in data}:
             raise ValueError("no crypto section")
-    except ValueError:
-        raise UserInputError(
-            "that file is not an Ethereum keystore (JSON with a 'crypto' section)",
-            hint="export a keystore / UTC JSON file from your wallet app and import that",
-        ) from None
+    except (ValueError, RecursionError):
+        raise UserInputError(_NOT_A_KEYSTORE, hint=_EXPORT_HINT) from None
+    check_kdf(data)
     try:
         raw = Account.decrypt(data, password)
     except ValueError:
