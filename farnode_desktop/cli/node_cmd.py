@@ -136,7 +136,8 @@ def cmd_stop(args: argparse.Namespace) -> int:
             if service_pid(paths, name) is not None:
                 os.kill(pid, signal.SIGKILL)
         # Whatever the service did or did not finish, no server process of this node may survive.
-        ended = end_leftover_group(paths.node_dir(name) / PID_FILE, OsProcessHost(), SystemClock())
+        ended = end_leftover_group(paths.node_dir(name) / PID_FILE, OsProcessHost(), SystemClock(),
+                                   report=lambda message, name=name: print(f"node {name}: {message}", file=sys.stderr))
         note = f" (ended {len(ended)} leftover processes)" if ended else ""
         if pid is not None or ended:
             print(f"node {name}: stopped{note}")
