@@ -8,12 +8,12 @@ import json
 import logging
 import os
 import signal
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from farnode_desktop.core.checked_files import loads_bounded, set_aside
 from farnode_desktop.core.clock import Clock
 from farnode_desktop.core.process import ProcessHost, RunningProcess
 
@@ -37,6 +37,8 @@ def end_group(host: ProcessHost, pgid: int, clock: Clock, grace_s: float = 5.0, 
     for sig in (signal.SIGTERM, signal.SIGKILL):
         if not members():
             break
+        if sig == signal.SIGTERM:
+            host.signal_group(pgid, signal.SIGCONT)  # a frozen (SIGSTOPped) member acts on SIGTERM only once resumed
         host.signal_group(pgid, sig)
         deadline = clock.monotonic() + grace_s
         while members() and clock.monotonic() < deadline:
@@ -75,7 +77,7 @@ def read_pid_record(pid_file: Path) -> PidRecord:
             raw = handle.read(MAX_PID_FILE_BYTES + 1)
         if len(raw) > MAX_PID_FILE_BYTES:
             raise BadPidFile("it is far too large")
-        record = json.loads(raw.decode("utf-8"))
+        record = loads_bounded(raw.decode("utf-8"))
     except (OSError, ValueError, RecursionError) as exc:
         raise BadPidFile(str(exc) if isinstance(exc, BadPidFile) else f"it is not readable JSON ({type(exc).__name__})"
                          ) from None
@@ -90,17 +92,6 @@ def read_pid_record(pid_file: Path) -> PidRecord:
     if hasattr(os, "getpgrp") and pgid == os.getpgrp():
         raise BadPidFile(f"it names FarNode's own process group {pgid}")
     return PidRecord(pid, pgid, float(created))
-
-
-def _set_aside(pid_file: Path) -> Path | None:
-    aside = pid_file.with_name(f"{pid_file.name}.bad-{time.strftime('%Y%m%d-%H%M%S')}")
-    try:
-        pid_file.replace(aside)
-    except OSError:
-        with contextlib.suppress(OSError):
-            pid_file.unlink()
-        return None
-    return aside
 
 
 def end_leftover_group(pid_file: Path, host: ProcessHost, clock: Clock, grace_s: float = 5.0,
@@ -121,7 +112,10 @@ def end_leftover_group(pid_file: Path, host: ProcessHost, clock: Clock, grace_s:
     try:
         record = read_pid_record(pid_file)
     except BadPidFile as exc:
-        aside = _set_aside(pid_file)
+        aside = set_aside(pid_file)
+        if aside is None:
+            with contextlib.suppress(OSError):
+                pid_file.unlink()
         where = f"it was moved to {aside.name}" if aside else "it was removed"
         say(f"the server pid file {pid_file} was not usable ({exc}); {where} and no process was ended")
         return []

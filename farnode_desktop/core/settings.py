@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from farnode_desktop.core.atomic import write_atomic
-from farnode_desktop.core.errors import UserInputError
+from farnode_desktop.core.checked_files import (
+    BadValue,
+    check_value,
+    checked_dataclass,
+    field_types,
+    read_json_object,
+    set_aside,
+    shown,
+)
+from farnode_desktop.core.errors import FarNodeError, UserInputError
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+log = logging.getLogger("farnode.settings")
 
 
 @dataclass
@@ -63,17 +75,51 @@ class Settings:
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Settings:
-        known = {f.name for f in dataclasses.fields(cls)}
-        values = {k: v for k, v in raw.items() if k in known}
-        pause_raw = values.pop("pause", {}) or {}
-        pause_known = {f.name for f in dataclasses.fields(PauseRules)}
-        pause = PauseRules(**{k: v for k, v in pause_raw.items() if k in pause_known})
+        """Settings from a JSON object, every field type-checked and validated; UserInputError names the field."""
         try:
-            settings = cls(pause=pause, **values)
-        except TypeError as exc:
-            raise UserInputError(f"the settings file has a value of the wrong kind: {exc}") from exc
+            settings = checked_dataclass(cls, raw)
+        except BadValue as exc:
+            raise UserInputError(f"a setting has a value of the wrong kind: {exc}") from None
         settings.validate()
         return settings
+
+    @classmethod
+    def from_file_json(cls, raw: dict[str, Any]) -> tuple[Settings, list[str]]:
+        """Settings from a file's JSON object, each unusable value replaced by its default; returns what was replaced.
+
+        Fields are taken one at a time (pause rules one rule at a time), so one bad value costs only itself.
+        """
+        settings, problems = cls(), []
+        for name, tp in field_types(cls).items():
+            if name not in raw:
+                continue
+            if name == "pause" and isinstance(raw[name], dict):
+                for rule, rule_tp in field_types(PauseRules).items():
+                    if rule in raw[name]:
+                        problem = _take(settings, settings.pause, rule, raw[name][rule], rule_tp)
+                        if problem:
+                            problems.append(f"pause.{problem}")
+                continue
+            problem = _take(settings, settings, name, raw[name], tp)
+            if problem:
+                problems.append(problem)
+        return settings, problems
+
+
+def _take(settings: Settings, target: object, name: str, value: Any, tp: Any) -> str | None:
+    """Set `target.name` to `value` if it has the declared type and the settings stay valid; else say why not."""
+    try:
+        checked = check_value(value, tp)
+    except BadValue as exc:
+        return f"{name}: {exc}"
+    before = getattr(target, name)
+    setattr(target, name, checked)
+    try:
+        settings.validate()
+    except UserInputError as exc:
+        setattr(target, name, before)
+        return f"{name}: {shown(value)} ({exc})"
+    return None
 
 
 class SettingsStore:
@@ -81,22 +127,30 @@ class SettingsStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.problem: str | None = None  # what the last load found wrong with the file, in plain words
 
     def load(self) -> Settings:
-        if not self.path.exists():
+        """The stored settings. Never raises for a damaged file: unusable values fall back to their defaults, the
+        file is moved to `settings.json.bad-<time>` and `problem` (also logged) says what happened."""
+        self.problem = None
+        if not self.path.exists() and not self.path.is_symlink():
             return Settings()
         try:
-            raw = json.loads(self.path.read_text(encoding="utf-8"))
-            if not isinstance(raw, dict):
-                raise ValueError("not a JSON object")
-        except ValueError as exc:
-            backup = self.path.with_suffix(".damaged.json")
-            self.path.replace(backup)
-            raise UserInputError(
-                f"the settings file {self.path} could not be read ({exc})",
-                hint=f"it was moved to {backup}; FarNode will start with default settings",
-            ) from exc
-        return Settings.from_json(raw)
+            settings, problems = Settings.from_file_json(read_json_object(self.path))
+        except (OSError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            settings, problems = Settings(), [f"the file could not be read: {reason}"]
+        if not problems:
+            return settings
+        aside = set_aside(self.path)
+        kept = f"the file was moved to {aside.name}" if aside else "the file could not be moved aside"
+        self.problem = (f"the settings file {self.path} had values FarNode could not use ({'; '.join(problems)}); "
+                        f"defaults are used for those and {kept}")
+        log.warning("%s", self.problem)
+        if aside is not None:
+            with contextlib.suppress(OSError, FarNodeError):
+                self.save(settings)  # the values that were fine are kept
+        return settings
 
     def save(self, settings: Settings) -> None:
         settings.validate()

@@ -3,7 +3,6 @@ signatures, never the key."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import stat
@@ -12,6 +11,7 @@ from typing import Any
 from eth_account import Account
 from eth_utils.address import is_checksum_address, to_checksum_address
 
+from farnode_desktop.core.checked_files import loads_bounded
 from farnode_desktop.core.errors import FarNodeError, UserInputError
 from farnode_desktop.core.events import Event, EventBus
 from farnode_desktop.core.keystore import KeyringBackend, KeyringUnavailable, require_secure
@@ -186,7 +186,7 @@ def _key_from_keystore(keystore_json: str, password: str) -> str:
     if len(keystore_json) > MAX_KEYSTORE_BYTES:
         raise UserInputError("that is too large to be an Ethereum keystore", hint=_EXPORT_HINT)
     try:
-        data = json.loads(keystore_json)
+        data = loads_bounded(keystore_json)
         if not isinstance(data, dict) or "crypto" not in {str(k).lower() for k in data}:
             raise ValueError("no crypto section")
     except (ValueError, RecursionError):

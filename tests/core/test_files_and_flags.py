@@ -19,7 +19,9 @@ from farnode_desktop.core.clock import SystemClock
 from farnode_desktop.core.paths import AppPaths
 from farnode_desktop.core.process import OsProcessHost
 from farnode_desktop.core.process_group import PID_FILE, end_leftover_group
+from farnode_desktop.core.settings import Settings, SettingsStore
 
+NVML_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "nvml"
 SLEEPER = "import time; time.sleep(120)"
 
 
@@ -97,3 +99,75 @@ def test_a_valid_pid_file_still_ends_the_leftover_group(tmp_path: Path) -> None:
     finally:
         leftover.kill()
         leftover.wait()
+
+
+# ----- settings.json -----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("content", "bad_field"),
+    [
+        ({"blocks": "six"}, "blocks"),
+        ({"headroom_gib": "lots"}, "headroom_gib"),
+        ({"pause": "x"}, "pause"),
+        ({"pause": {"temperature_limit_c": "hot", "idle_minutes": 5}}, "pause.temperature_limit_c"),
+        ({"pause": {"schedule": "always"}}, "pause.schedule"),
+        ({"coordinator_url": 5}, "coordinator_url"),
+        ({"new_swarm": "yes"}, "new_swarm"),
+        ({"excluded_gpus": [1, 2]}, "excluded_gpus"),
+        ({"blocks": 0}, "blocks"),
+        ({"headroom_gib": float("nan")}, "headroom_gib"),
+        ({"blocks": True}, "blocks"),
+        ({"log_level": "\x1b[31mLOUD"}, "log_level"),
+    ],
+)
+def test_a_bad_settings_value_falls_back_to_its_default_and_the_file_is_kept_aside(
+    tmp_path: Path, content: dict[str, Any], bad_field: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "settings.json"
+    good = {"model": "bigscience/bloom-560m", "public_name": "kitchen pc"}
+    path.write_text(json.dumps({**good, **content}))
+    store = SettingsStore(path)
+    settings = store.load()
+    defaults = Settings()
+    assert settings.model == "bigscience/bloom-560m" and settings.public_name == "kitchen pc"  # the good ones stay
+    top = bad_field.split(".")[0]
+    if top == "pause" and "." in bad_field:
+        rule = bad_field.split(".")[1]
+        assert getattr(settings.pause, rule) == getattr(defaults.pause, rule)
+    else:
+        assert getattr(settings, top) == getattr(defaults, top)
+    assert store.problem is not None and bad_field in store.problem and "defaults are used" in store.problem
+    assert "\x1b" not in store.problem  # file text is shown escaped
+    assert store.problem in caplog.text
+    aside = [p for p in tmp_path.iterdir() if p.name.startswith("settings.json.bad-")]
+    assert len(aside) == 1 and json.loads(aside[0].read_text()) == json.loads(json.dumps({**good, **content}))
+    assert SettingsStore(path).load() == settings  # the repaired file loads cleanly
+    assert SettingsStore(path).problem is None
+
+
+@pytest.mark.parametrize("kind", ["folder", "invalid json", "a list", "binary", "deep nesting", "huge"])
+def test_an_unreadable_settings_file_gives_defaults_and_a_message(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "settings.json"
+    if kind == "folder":
+        path.mkdir()
+        (path / "inside").write_text("x")
+    else:
+        path.write_bytes({"invalid json": b"{not json", "a list": b"[1, 2]", "binary": b"\xff\xfe\x00garbage",
+                          "deep nesting": b"[" * 100_000, "huge": b" " * (2 * 2**20) + b"{}"}[kind])
+    store = SettingsStore(path)
+    assert store.load() == Settings()
+    assert store.problem is not None and "could not be read" in store.problem
+    assert any(p.name.startswith("settings.json.bad-") for p in tmp_path.iterdir())
+    store.save(Settings(blocks=4))  # and saving works again
+    assert SettingsStore(path).load().blocks == 4
+
+
+def test_commands_run_with_a_damaged_settings_file(farnode_home: Path, capsys: pytest.CaptureFixture[str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FARNODE_NVML_FIXTURE", str(NVML_FIXTURES / "linux_rtx4090_rtx3060.json"))
+    paths = AppPaths.default().ensure()
+    paths.config_file.write_text(json.dumps({"pause": "x", "coordinator_url": 5, "blocks": "six",
+                                             "excluded_gpus": "all"}))
+    assert main(["gpus"]) == 0
+    out, err = capsys.readouterr()
+    assert "GPU 0: NVIDIA GeForce RTX 4090" in out and "Traceback" not in err
+    assert any(p.name.startswith(paths.config_file.name + ".bad-") for p in paths.config_file.parent.iterdir())

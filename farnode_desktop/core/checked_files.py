@@ -1,0 +1,159 @@
+"""Reading the files FarNode keeps under its home: each value checked against its declared type, and a damaged file
+moved aside (never silently overwritten) with a plain sentence saying what was wrong."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import math
+import re
+import time
+import types
+import typing
+from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+MAX_FILE_BYTES = 1024 * 1024  # settings and state files are a few KiB
+
+
+class BadValue(ValueError):
+    """A value in a file is not of the kind its field declares."""
+
+
+def shown(value: Any, limit: int = 40) -> str:
+    """A value as a message may show it: repr (so control characters are escaped), cut to `limit` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+_KINDS = {bool: "true or false", int: "a whole number", float: "a number", str: "text"}
+
+
+def _kind(tp: Any) -> str:
+    if tp in _KINDS:
+        return _KINDS[tp]
+    origin = typing.get_origin(tp)
+    if origin is list:
+        return "a list"
+    if origin is dict or dataclasses.is_dataclass(tp):
+        return "a JSON object"
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join("empty (null)" if a is type(None) else _kind(a) for a in typing.get_args(tp))
+    return str(tp)
+
+
+def check_value(value: Any, tp: Any) -> Any:
+    """`value` as type `tp` (a whole float becomes an int, an int a float); BadValue says why it cannot be."""
+    if tp is Any:
+        return value
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        for option in typing.get_args(tp):
+            if option is type(None):
+                if value is None:
+                    return None
+                continue
+            with contextlib.suppress(BadValue):
+                return check_value(value, option)
+        raise BadValue(f"{shown(value)} is not {_kind(tp)}")
+    if tp is bool:
+        if type(value) is bool:
+            return value
+    elif tp is int:
+        if type(value) is int:
+            return value
+        if type(value) is float and math.isfinite(value) and value.is_integer():
+            return int(value)
+    elif tp is float:
+        if type(value) in (int, float) and math.isfinite(value):
+            return float(value)
+    elif tp is str:
+        if isinstance(value, str):
+            return value
+    elif origin is list:
+        if isinstance(value, list):
+            (item,) = typing.get_args(tp) or (Any,)
+            return [check_value(v, item) for v in value]
+    elif origin is dict:
+        if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+            _, item = typing.get_args(tp) or (str, Any)
+            return {k: check_value(v, item) for k, v in value.items()}
+    elif dataclasses.is_dataclass(tp) and isinstance(tp, type):
+        if isinstance(value, dict):
+            return checked_dataclass(tp, value)
+    else:  # pragma: no cover - a field type this reader does not know yet
+        raise TypeError(f"no check for {tp!r}")
+    raise BadValue(f"{shown(value)} is not {_kind(tp)}")
+
+
+def field_types(cls: type) -> dict[str, Any]:
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+
+
+def checked_dataclass(cls: type[T], raw: dict[str, Any]) -> T:
+    """`cls` built from `raw` with every known field type-checked (unknown keys ignored); BadValue names the field."""
+    values = {}
+    for name, tp in field_types(cls).items():
+        if name in raw:
+            try:
+                values[name] = check_value(raw[name], tp)
+            except BadValue as exc:
+                raise BadValue(f"{name}: {exc}") from None
+    return cls(**values)
+
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+MAX_JSON_DEPTH = 64
+
+
+def loads_bounded(text: str, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """json.loads, after checking the nesting depth: eth-account's py_ecc raises the recursion limit to 100000 on
+    import, and at that limit the C JSON parser overflows the stack (a segfault) on a few thousand `[`."""
+    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
+    depth = deepest = 0
+    for char in brackets:
+        depth += 1 if char in "[{" else -1
+        deepest = max(deepest, depth)
+    if deepest > max_depth:
+        raise ValueError(f"JSON nested deeper than {max_depth} levels")
+    return json.loads(text)
+
+
+def read_json_object(path: Path, max_bytes: int = MAX_FILE_BYTES) -> dict[str, Any]:
+    """The JSON object in `path`, read at most `max_bytes`; OSError if it cannot be read, ValueError if not JSON."""
+    if not path.is_file():
+        raise ValueError("it is not a file" if path.exists() else "it does not exist")
+    with path.open("rb") as handle:
+        raw = handle.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        raise ValueError(f"it is larger than {max_bytes // 1024} KiB")
+    try:
+        body = loads_bounded(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ValueError("it is not text") from None
+    except RecursionError:
+        raise ValueError("it is nested too deeply") from None
+    except ValueError as exc:
+        raise ValueError(f"it is not valid JSON ({exc})") from None
+    if not isinstance(body, dict):
+        raise ValueError("it is not a JSON object")
+    return body
+
+
+def set_aside(path: Path) -> Path | None:
+    """Move a damaged file (or folder) to `<name>.bad-<time>` next to it; None if even that failed."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    aside = path.with_name(f"{path.name}.bad-{stamp}")
+    n = 1
+    while aside.exists():
+        n += 1
+        aside = path.with_name(f"{path.name}.bad-{stamp}-{n}")
+    try:
+        path.replace(aside)
+    except OSError:
+        return None
+    return aside
