@@ -9,8 +9,10 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
+from farnode_desktop.core.checked_files import printable
 from farnode_desktop.core.clock import SystemClock
 from farnode_desktop.core.errors import FarNodeError
 from farnode_desktop.core.events import Event, EventBus
@@ -19,8 +21,9 @@ from farnode_desktop.core.node_service import (
     known_nodes,
     read_status,
     service_pid,
+    state_file,
 )
-from farnode_desktop.core.node_status import NodeState, NodeStatus
+from farnode_desktop.core.node_status import NodeState, NodeStatus, StateFileUnreadable, load_status_file
 from farnode_desktop.core.nodes import TINY_DEMO, local_spec, make_supervisor
 from farnode_desktop.core.paths import AppPaths
 from farnode_desktop.core.process import OsProcessHost
@@ -123,6 +126,10 @@ def _start_background(args: argparse.Namespace, paths: AppPaths) -> int:
     return 0
 
 
+def _to_stderr(prefix: str) -> Callable[[str], None]:
+    return lambda message: print(printable(prefix + message), file=sys.stderr)
+
+
 def cmd_stop(args: argparse.Namespace) -> int:
     paths = AppPaths.default().ensure()
     names = [args.name] if args.name else known_nodes(paths)
@@ -137,7 +144,7 @@ def cmd_stop(args: argparse.Namespace) -> int:
                 os.kill(pid, signal.SIGKILL)
         # Whatever the service did or did not finish, no server process of this node may survive.
         ended = end_leftover_group(paths.node_dir(name) / PID_FILE, OsProcessHost(), SystemClock(),
-                                   report=lambda message, name=name: print(f"node {name}: {message}", file=sys.stderr))
+                                   report=_to_stderr(f"node {name}: "))
         note = f" (ended {len(ended)} leftover processes)" if ended else ""
         if pid is not None or ended:
             print(f"node {name}: stopped{note}")
@@ -158,7 +165,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     names = [args.name] if args.name else known_nodes(paths)
     report = []
     for name in names:
-        status = read_status(paths, name)
+        try:
+            status = load_status_file(state_file(paths, name))
+        except StateFileUnreadable as exc:  # the node is still listed, with what went wrong
+            report.append({**NodeStatus(name, NodeState.STOPPED, str(exc), exc.hint).to_json(), "state": "unknown"})
+            continue
         if status is None:
             continue
         report.append(_summary(status, service_pid(paths, name) is not None))
@@ -168,17 +179,21 @@ def cmd_status(args: argparse.Namespace) -> int:
     if not report:
         print("no node has run yet; start one with `farnode node start`")
         return 0
+
+    def say(line: str) -> None:
+        print(printable(line))  # names, reasons and addresses can hold text from the network
+
     for body in report:
         blocks = f"{body['start_block']}-{int(body['end_block']) - 1}" if body.get("end_block") is not None else "-"
-        print(f"node {body['name']}: {body['state']} ({body['reason']})")
+        say(f"node {body['name']}: {body['state']} ({body['reason']})")
         if body.get("hint"):
-            print(f"  what to do:    {body['hint']}")
-        print(f"  server pid:    {body['pid'] or '-'}")
-        print(f"  peer id:       {body['peer_id'] or '-'}")
+            say(f"  what to do:    {body['hint']}")
+        say(f"  server pid:    {body['pid'] or '-'}")
+        say(f"  peer id:       {body['peer_id'] or '-'}")
         for addr in body.get("multiaddrs") or []:
-            print(f"  multiaddr:     {addr}")
-        print(f"  DHT prefix:    {body['dht_prefix'] or '-'}")
-        print(f"  blocks:        {blocks}")
-        print(f"  served tokens: {body['served_tokens']}  ({body['tokens_per_s']:.1f} tokens/s)")
-        print(f"  uptime:        {body['uptime_s']:.0f} s, restarts: {body['restarts']}")
+            say(f"  multiaddr:     {addr}")
+        say(f"  DHT prefix:    {body['dht_prefix'] or '-'}")
+        say(f"  blocks:        {blocks}")
+        say(f"  served tokens: {body['served_tokens']}  ({body['tokens_per_s']:.1f} tokens/s)")
+        say(f"  uptime:        {body['uptime_s']:.0f} s, restarts: {body['restarts']}")
     return 0

@@ -28,6 +28,11 @@ def shown(value: Any, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def printable(text: str) -> str:
+    """`text` safe for a terminal or a log line: control, format and bidi characters shown as escapes."""
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
 _KINDS = {bool: "true or false", int: "a whole number", float: "a number", str: "text"}
 
 

@@ -10,6 +10,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
+from farnode_desktop.core.checked_files import BadValue, check_value, field_types, read_json_object, shown
+from farnode_desktop.core.errors import FarNodeError
+
 
 class NodeState(StrEnum):
     STOPPED = "stopped"
@@ -58,9 +61,46 @@ class NodeStatus:
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> NodeStatus:
-        fields = {k: v for k, v in raw.items() if k in cls.__dataclass_fields__}
-        fields["state"] = NodeState(fields.get("state", "stopped"))
-        return cls(**fields)
+        """A status from its JSON form, every field type-checked; BadValue (a ValueError) names the field."""
+        if not isinstance(raw, dict):
+            raise BadValue("it is not a JSON object")
+        values: dict[str, Any] = {}
+        for name, tp in field_types(cls).items():
+            if name not in raw:
+                if name in ("name", "reason"):
+                    raise BadValue(f"{name} is missing")
+                continue
+            if name == "state":
+                try:
+                    values[name] = NodeState(raw[name])
+                except (ValueError, TypeError):
+                    raise BadValue(f"state: {shown(raw[name])} is not a node state") from None
+                continue
+            try:
+                values[name] = check_value(raw[name], tp)
+            except BadValue as exc:
+                raise BadValue(f"{name}: {exc}") from None
+        values.setdefault("state", NodeState.STOPPED)
+        return cls(**values)
+
+
+class StateFileUnreadable(FarNodeError):
+    """A node's state file exists but cannot be used (damaged, hand-edited, not a file)."""
+
+
+def load_status_file(path: Path) -> NodeStatus | None:
+    """The status in a node's state file; None if there is none; StateFileUnreadable says why it cannot be used."""
+    if not path.exists():
+        return None
+    try:
+        return NodeStatus.from_json(read_json_object(path))
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise StateFileUnreadable(
+            f"the state file {path} was unreadable ({reason})",
+            hint="the node service rewrites it while it runs; `farnode node stop` then `farnode node start` "
+            "starts it afresh",
+        ) from None
 
 
 class StatusProbe(Protocol):

@@ -16,6 +16,7 @@ import pytest
 
 from farnode_desktop.cli import main
 from farnode_desktop.core.clock import SystemClock
+from farnode_desktop.core.node_status import NodeState, NodeStatus
 from farnode_desktop.core.paths import AppPaths
 from farnode_desktop.core.process import OsProcessHost
 from farnode_desktop.core.process_group import PID_FILE, end_leftover_group
@@ -129,7 +130,7 @@ def test_a_bad_settings_value_falls_back_to_its_default_and_the_file_is_kept_asi
     settings = store.load()
     defaults = Settings()
     assert settings.model == "bigscience/bloom-560m" and settings.public_name == "kitchen pc"  # the good ones stay
-    top = bad_field.split(".")[0]
+    top = bad_field.split(".", maxsplit=1)[0]
     if top == "pause" and "." in bad_field:
         rule = bad_field.split(".")[1]
         assert getattr(settings.pause, rule) == getattr(defaults.pause, rule)
@@ -171,3 +172,48 @@ def test_commands_run_with_a_damaged_settings_file(farnode_home: Path, capsys: p
     out, err = capsys.readouterr()
     assert "GPU 0: NVIDIA GeForce RTX 4090" in out and "Traceback" not in err
     assert any(p.name.startswith(paths.config_file.name + ".bad-") for p in paths.config_file.parent.iterdir())
+
+
+# ----- state.json ----------------------------------------------------------------------------------------------------
+def _state(**changes: Any) -> dict[str, Any]:
+    body = NodeStatus("cpu", NodeState.STOPPED, "stopped by the provider", start_block=0, end_block=4).to_json()
+    return {**body, **changes}
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (_state(end_block="z"), "end_block: 'z' is not a whole number"),
+        (_state(state="dancing"), "state: 'dancing' is not a node state"),
+        (_state(served_tokens=None), "served_tokens"),
+        (_state(multiaddrs="x"), "multiaddrs"),
+        ({"state": "serving"}, "name is missing"),
+        ([1, 2, 3], "not a JSON object"),
+        ("{not json", "not valid JSON"),
+    ],
+)
+def test_node_status_works_and_says_the_state_file_was_unreadable(
+    farnode_home: Path, capsys: pytest.CaptureFixture[str], content: Any, says: str
+) -> None:
+    node_dir = AppPaths.default().ensure().node_dir("cpu")
+    node_dir.mkdir(parents=True, exist_ok=True)
+    (node_dir / "state.json").write_text(content if isinstance(content, str) else json.dumps(content))
+    assert main(["node", "status"]) == 0
+    out, err = capsys.readouterr()
+    assert "node cpu: unknown (the state file" in out and "was unreadable" in out and says in out, out
+    assert "Traceback" not in err
+    assert main(["node", "status", "--name", "cpu", "--json"]) == 0
+    body = json.loads(capsys.readouterr().out)
+    assert body["state"] == "unknown" and says in body["reason"]
+
+
+def test_node_status_shows_text_from_the_state_file_escaped(farnode_home: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    node_dir = AppPaths.default().ensure().node_dir("cpu")
+    node_dir.mkdir(parents=True, exist_ok=True)
+    (node_dir / "state.json").write_text(json.dumps(_state(reason="bad peer \x1b[2J\x1b]0;owned\x07 \u202egnp.exe",
+                                                           peer_id="12D3\rKoo")))
+    assert main(["node", "status"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\r" not in out and "\u202e" not in out and "\x07" not in out
+    assert "bad peer \\x1b[2J" in out and "blocks:        0-3" in out
