@@ -19,7 +19,7 @@ from farnode_desktop.core.coordinator_models import Earnings
 from farnode_desktop.core.eligibility import Eligibility, assess, detect_wsl
 from farnode_desktop.core.errors import FarNodeError
 from farnode_desktop.core.events import Event, EventBus
-from farnode_desktop.core.fleet import Fleet, FleetOptions, build_specs
+from farnode_desktop.core.fleet import Fleet, FleetOptions, Supervisor, build_specs, gpu_index, plan_changes
 from farnode_desktop.core.games_first import GamesFirst, process_tree
 from farnode_desktop.core.gpu import GpuInventory, GpuReader, with_free
 from farnode_desktop.core.gpu_sampler import GpuSampler
@@ -28,16 +28,17 @@ from farnode_desktop.core.node_spec import NodeSpec
 from farnode_desktop.core.node_status import RUNNING_STATES, NodeState, NodeStatus
 from farnode_desktop.core.nodes import TINY_DEMO, dht_prefix_for, make_supervisor, resolve_model
 from farnode_desktop.core.paths import AppPaths
+from farnode_desktop.core.pausing import Snoozes, pause_length
 from farnode_desktop.core.payouts import ChainReader
 from farnode_desktop.core.runtime import NodeRuntime, runtime_flavour
+from farnode_desktop.core.served_work import MinutePoint, ServedWorkRecorder, per_minute
 from farnode_desktop.core.settings import Settings, SettingsStore
 from farnode_desktop.core.supervisor import NodeSupervisor, SupervisorPolicy
 from farnode_desktop.core.wallet import Wallet
 
 SERVED_WORK_PERIOD_S = 60.0  # served work is written to the ledger in one-minute periods
 GAMES_FIRST_PERIOD_S = 2.0
-SNOOZE_CHOICES = {"30m": "30 min", "1h": "1 h", "2h": "2 h", "until_resume": "until restart"}
-SNOOZE_SECONDS = {"30m": 1800.0, "1h": 3600.0, "2h": 7200.0}
+_STOPPED = (NodeState.STOPPED, NodeState.FAILED)
 
 
 class AppCore:
@@ -75,17 +76,16 @@ class AppCore:
         self._policy = policy
         self._factory = supervisor_factory
         self.fleet = Fleet(self.bus, self._make_supervisor)
+        self.pauses = Snoozes()  # the provider's own pauses: one owner, for the app's life (restarts included)
+        self.recorder = ServedWorkRecorder(self.ledger, served_work_period_s)
         self.games_first = GamesFirst(self.bus, self.clock, lambda: self.settings, self.sampler.latest,
-                                      lambda: self.fleet.by_gpu())  # noqa: PLW0108 (fleet is replaced)
+                                      self.fleet.by_gpu, snoozes=self.pauses)
         self.eligibility: Eligibility | None = None
         self.claims: ClaimService | None = None
         self._wallet: Wallet | None = None
         self._wallet_error: str | None = None
         self._lock = threading.RLock()
         self._last_games_first = 0.0
-        self._periods: dict[str, tuple[float, int, str]] = {}  # node -> (period start, tokens at start, peer)
-        self._snoozed_until: float | None = None
-        self._gpu_snoozes: dict[int, float] = {}
         self._started = False
 
     # ----- lifecycle -----
@@ -100,24 +100,31 @@ class AppCore:
             self._started = True
             if serve if serve is not None else self.settings.serve_on_launch:
                 self.fleet.start_all()
+            self._record_served_work()  # a node's first period begins when it starts
 
     def _build_fleet(self, inventory: GpuInventory) -> None:
+        for spec in self._desired_specs(self.settings, inventory, remember=True):
+            self.fleet.add(spec)
+
+    def _desired_specs(self, settings: Settings, inventory: GpuInventory, remember: bool = False) -> list[NodeSpec]:
+        """The launch each node should run under `settings` on these GPU readings (`remember`: as the app's own)."""
         if not self._runtime_injected:  # the runtime's torch build follows the hardware: CUDA for NVIDIA GPUs
             self.runtime = NodeRuntime(self.paths.runtime, flavour=runtime_flavour(bool(inventory.gpus)))
-        model = self.catalog.get(self.settings.model)
-        self.eligibility = assess(inventory, model, self.settings, wsl=detect_wsl())
+        model = self.catalog.get(settings.model)
+        eligibility = assess(inventory, model, settings, wsl=detect_wsl())
+        if remember:
+            self.eligibility = eligibility
         source, prefix = None, None
-        if self.settings.model == TINY_DEMO:
+        if settings.model == TINY_DEMO:
             source, _ = resolve_model(TINY_DEMO, self.paths, self.runtime)
             prefix = dht_prefix_for(source)
-        specs = build_specs(self.eligibility, model, self.settings, FleetOptions(model_source=source,
-                                                                                dht_prefix=prefix))
+        specs = build_specs(eligibility, model, settings, FleetOptions(model_source=source, dht_prefix=prefix))
         for spec in specs:
             if spec.new_swarm:
                 spec.listen_host = "127.0.0.1"  # a private swarm stays on this PC
             if spec.device == "cpu":
                 spec.throughput, spec.num_handlers = "1.0", 2
-            self.fleet.add(spec)
+        return specs
 
     def _make_supervisor(self, spec: NodeSpec) -> NodeSupervisor:
         if self._factory is not None:
@@ -131,6 +138,7 @@ class AppCore:
                 return
             now = self.clock.monotonic()
             self.fleet.transition(now)
+            self._finish_restarts()
             self._end_expired_snoozes()
             if now - self._last_games_first >= GAMES_FIRST_PERIOD_S:
                 self._last_games_first = now
@@ -140,6 +148,7 @@ class AppCore:
     def shutdown(self, timeout_s: float = 60.0) -> None:
         """Stop every node and wait until no server process is left; stop the sampler."""
         with self._lock:
+            self._record_served_work(final=True)  # before the nodes stop: nothing served is left unrecorded
             self.fleet.stop_all()
             deadline = self.clock.monotonic() + timeout_s
             while self.clock.monotonic() < deadline:
@@ -186,68 +195,67 @@ class AppCore:
 
     @property
     def snoozed(self) -> bool:
-        """True while the provider's own pause (30 min / 1 h / 2 h / until resumed) is in force."""
-        return self._snoozed_until is not None and self.clock.wall() < self._snoozed_until
+        """True while the provider's own pause of every node (30 min / 1 h / 2 h / until resumed) is in force."""
+        return self.pauses.whole(self.clock.wall()) is not None
 
     def start_nodes(self) -> None:
-        self._snoozed_until = None
-        self.games_first.end_snooze()
-        self.fleet.start_all()
+        with self._lock:
+            self.pauses.end()
+            self.fleet.start_all()
 
     def stop_nodes(self) -> None:
-        self.fleet.stop_all()
+        with self._lock:
+            self.fleet.stop_all()
 
     def snooze(self, choice: str, gpu: int | None = None) -> None:
         """Pause every node, or one GPU's node, for a while ("30m", "1h", "2h", "until_resume")."""
-        if choice not in SNOOZE_CHOICES:
-            raise FarNodeError(f"unknown pause length {choice!r}", hint="choose 30m, 1h, 2h or until_resume")
-        targets = self._targets(gpu)
-        self.games_first.snooze(SNOOZE_CHOICES[choice], gpu)
-        seconds = SNOOZE_SECONDS.get(choice)
-        until = self.clock.wall() + seconds if seconds else float("inf")
-        if gpu is None:
-            self._snoozed_until = until
-        else:
-            self._gpu_snoozes[gpu] = until
-        label = "until you resume" if seconds is None else f"for {SNOOZE_CHOICES[choice]}"
-        for supervisor in targets:
-            supervisor.pause(f"paused by you {label}")
-        self.bus.emit(Event("gpu.paused", "all" if gpu is None else f"gpu{gpu}", f"paused by you {label}",
-                            {"choice": choice}))
+        length = pause_length(choice)
+        with self._lock:
+            targets = self._targets(gpu)
+            self.pauses.set(length.key, self.clock.wall(), gpu)
+            for supervisor in targets:
+                supervisor.pause(length.reason)
+        self.bus.emit(Event("gpu.paused", "all" if gpu is None else f"gpu{gpu}", length.reason,
+                            {"choice": length.key}))
 
     def end_snooze(self, gpu: int | None = None) -> None:
         """Resume what `snooze` paused (every node, or one GPU's node)."""
-        if gpu is None:
-            self._snoozed_until = None
-            self._gpu_snoozes.clear()
-        else:
-            self._gpu_snoozes.pop(gpu, None)
-        self.games_first.end_snooze(gpu)
-        for supervisor in self._targets(gpu):
-            if supervisor.status().state is NodeState.PAUSED:
-                supervisor.resume("resumed by you")
+        with self._lock:
+            self.pauses.end(gpu)
+            for supervisor in self._targets(gpu):
+                # a node games-first holds (a game, the schedule, heat) stays paused until that ends too
+                if supervisor.status().state is NodeState.PAUSED and self._pause_reason(supervisor.spec.name) is None:
+                    supervisor.resume("resumed by you")
         self.bus.emit(Event("gpu.resumed", "all" if gpu is None else f"gpu{gpu}", "resumed by you"))
 
     def snoozed_gpus(self) -> dict[int, float]:
         """GPU index -> when its own pause ends (wall time; inf = until resumed)."""
-        return dict(self._gpu_snoozes)
+        return self.pauses.gpus()
 
-    def _targets(self, gpu: int | None) -> list[Any]:
+    def _targets(self, gpu: int | None) -> list[Supervisor]:
+        """The nodes a pause acts on now; a node being restarted gets the pause when its successor starts."""
         if gpu is None:
-            return list(self.fleet.nodes.values())
-        node = self.fleet.by_gpu().get(gpu)
-        if node is None:
+            return list(self.fleet.active().values())
+        if gpu not in self.fleet.by_gpu(include_retiring=True):
             raise FarNodeError(f"there is no node on GPU {gpu}", hint="see the dashboard for the GPUs that serve")
-        return [node]
+        node = self.fleet.by_gpu().get(gpu)
+        return [node] if node is not None else []
 
     def _end_expired_snoozes(self) -> None:
         """A timed pause ends by itself (games-first resumes GPU nodes; the CPU node is resumed here)."""
-        wall = self.clock.wall()
-        if self._snoozed_until is not None and wall >= self._snoozed_until:
-            self.end_snooze()
-        for gpu, until in list(self._gpu_snoozes.items()):
-            if wall >= until:
-                self.end_snooze(gpu)
+        for gpu in self.pauses.expired(self.clock.wall()):
+            self.end_snooze(gpu)
+
+    def _pause_reason(self, name: str) -> str | None:
+        """Why a node should be paused right now (the provider's pause, or games-first's), or None."""
+        index = gpu_index(name)
+        snooze = self.pauses.active_for(index, self.clock.wall())
+        if snooze is not None:
+            return snooze.reason or snooze.describe()
+        policy = self.games_first.policies.get(index) if index is not None else None
+        if policy is not None and policy.paused is not None and policy.paused.code != "snooze":
+            return policy.paused.reason  # (its snooze decisions mirror self.pauses, asked above)
+        return None
 
     def tokens_per_s(self) -> float:
         return sum(s.tokens_per_s for s in self.node_statuses() if s.state in RUNNING_STATES)
@@ -262,32 +270,62 @@ class AppCore:
 
     # ----- settings -----
     def apply_settings(self, new: Settings) -> list[str]:
-        """Save the settings; restart only the nodes whose launch arguments change. Returns the restarted names."""
+        """Save the settings; relaunch only the nodes whose launch changes. Returns their names.
+
+        Does not wait for a node to stop: the nodes to relaunch are told to stop here and replaced by the tick
+        once they have (`_finish_restarts`), so the app keeps ticking and showing them meanwhile.
+        """
+        new.validate()
         with self._lock:
-            new.validate()
             old = self.settings
             self.store.save(new)
             self.settings = new
-            relaunch_fields = ("model", "excluded_gpus", "blocks", "headroom_gib", "quantization",
-                               "initial_peers", "new_swarm", "public_name")
-            if not self._started or all(getattr(old, f) == getattr(new, f) for f in relaunch_fields):
+            if not self._started:
                 return []
-            running = [n for n, s in self.fleet.nodes.items() if s.status().state not in
-                       (NodeState.STOPPED, NodeState.FAILED)]
-            self.fleet.stop_all()
-            deadline = self.clock.monotonic() + 60
-            while self.clock.monotonic() < deadline and any(
-                    s.status().state not in (NodeState.STOPPED, NodeState.FAILED) for s in self.fleet.nodes.values()):
-                self.fleet.transition(self.clock.monotonic())
-                self.clock.sleep(0.2)
-            self.fleet.close()
-            self.fleet = Fleet(self.bus, self._make_supervisor)
-            self.games_first = GamesFirst(self.bus, self.clock, lambda: self.settings, self.sampler.latest,
-                                          lambda: self.fleet.by_gpu())  # noqa: PLW0108 (fleet is replaced)
-            self._build_fleet(self.sampler.latest() or self.sampler.sample_once())
-            if running:
-                self.fleet.start_all()
-            return running
+            inventory = self.planning_inventory() or self.sampler.sample_once()
+            try:
+                before = self._desired_specs(old, inventory)
+            except FarNodeError:
+                before = []  # the old choices no longer plan (a model gone): compare with what runs
+            after = self._desired_specs(new, inventory, remember=True)
+            running = {name: s.spec for name, s in self.fleet.nodes.items()}
+            for name, pending in self.fleet.retiring.items():
+                if pending.spec is not None:
+                    running[name] = pending.spec  # what it is about to run
+            changes = plan_changes(running, before, after)
+            wall = self.clock.wall()
+            for name, spec in [*changes.restart.items(), *((n, None) for n in changes.remove)]:
+                supervisor = self.fleet.nodes[name]
+                status = supervisor.status()
+                self.recorder.flush(status, wall)  # what it served up to now, before it stops
+                self.fleet.retire(name, spec, run=status.state not in _STOPPED)
+            wants_running = any(s.status().state not in _STOPPED for s in self.fleet.active().values()) or any(
+                p.run for p in self.fleet.retiring.values())
+            for spec in changes.add:
+                self._launch(self.fleet.add(spec), wants_running)
+            self._finish_restarts()
+            return changes.touched
+
+    def _finish_restarts(self) -> None:
+        """Relaunch the retired nodes that have stopped, paused if a pause holds them, started if they ran."""
+        for swapped in self.fleet.swap_stopped(lambda s: s.status().state in _STOPPED):
+            self.recorder.flush(swapped.old.status(), self.clock.wall())
+            self.recorder.forget(swapped.name)
+            close = getattr(swapped.old, "close", None)
+            if close is not None:
+                close()
+            if swapped.new is not None:
+                self._launch(swapped.new, swapped.run)
+
+    def _launch(self, supervisor: Supervisor, run: bool) -> None:
+        if not run:
+            return
+        reason = self._pause_reason(supervisor.spec.name)
+        if reason is not None:
+            supervisor.pause(reason)
+        else:
+            supervisor.start()
+        self.recorder.observe(supervisor.status(), self.clock.wall())  # its first period begins now
 
     # ----- wallet and earnings -----
     def wallet(self) -> Wallet | None:
@@ -356,33 +394,17 @@ class AppCore:
                 bound.append(status.peer_id)
         return bound
 
-    def throughput_history(self, node: str | None, seconds: float) -> list[tuple[float, float]]:
-        """(wall time, served tokens/s) per recorded minute within the last `seconds`, from the ledger."""
-        since = self.clock.wall() - seconds
-        points = []
-        for work in self.ledger.served_work(node):
-            if work.period_end < since:
-                continue
-            length = max(1.0, work.period_end - work.period_start)
-            points.append((work.period_end, work.tokens / length))
-        return points
+    def throughput_history(self, node: str | None, seconds: float) -> list[MinutePoint]:
+        """Served tokens/s and tokens per minute over the last `seconds` (every node added up, or one), from the
+        ledger, each period weighted by the time it covers."""
+        until = self.clock.wall()
+        since = until - seconds
+        return per_minute(self.ledger.served_work(node, since=since), since, until)
 
     def _record_served_work(self, final: bool = False) -> None:
         wall = self.clock.wall()
         for status in self.node_statuses():
-            if not status.peer_id:
-                continue
-            start, base, peer = self._periods.get(status.name, (wall, status.served_tokens, status.peer_id))
-            if status.name not in self._periods:
-                self._periods[status.name] = (start, base, peer)
-            base = min(base, status.served_tokens)  # counters are cumulative per supervisor
-            if final or wall - start >= self.served_work_period_s:
-                tokens = status.served_tokens - base
-                if tokens > 0:
-                    blocks = (status.end_block or 0) - (status.start_block or 0)
-                    self.ledger.record_served_work(status.name, status.peer_id, period_start=start,
-                                                   period_end=wall, tokens=tokens, blocks=max(blocks, 0))
-                self._periods[status.name] = (wall, status.served_tokens, status.peer_id)
+            self.recorder.observe(status, wall, final=final)
 
 
 def _duration(seconds: float) -> str:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 from farnode_desktop.core.catalog import ModelSpec
@@ -91,13 +91,84 @@ def build_specs(
     return specs
 
 
+def same_launch(running: NodeSpec, wanted: NodeSpec) -> bool:
+    """Whether a node running `running` already runs what `wanted` asks (port 0 = "keep the port it has")."""
+    a, b = asdict(running), asdict(wanted)
+    if wanted.port == 0:
+        a.pop("port")
+        b.pop("port")
+    return a == b
+
+
+@dataclass(frozen=True)
+class FleetChanges:
+    """What a settings change does to the nodes: which restart (with their new spec), start, stop or stay."""
+
+    restart: dict[str, NodeSpec] = field(default_factory=dict)
+    add: tuple[NodeSpec, ...] = ()
+    remove: tuple[str, ...] = ()
+    keep: tuple[str, ...] = ()
+
+    @property
+    def touched(self) -> list[str]:
+        return sorted([*self.restart, *(s.name for s in self.add), *self.remove])
+
+
+def plan_changes(running: Mapping[str, NodeSpec], before: Iterable[NodeSpec], after: Iterable[NodeSpec]) -> FleetChanges:
+    """Compare, per node, the launch it should run with the one it runs.
+
+    `before` and `after` are the specs the old and the new settings give on the same GPU readings. A node whose
+    spec the settings change leaves alone keeps running even where live readings (free VRAM) would plan it a
+    little differently today: only a change of the provider's own choices interrupts serving.
+    """
+    old = {s.name: s for s in before}
+    restart: dict[str, NodeSpec] = {}
+    add: list[NodeSpec] = []
+    keep: list[str] = []
+    wanted = {s.name: s for s in after}
+    for name, spec in wanted.items():
+        current = running.get(name)
+        if current is None:
+            add.append(spec)
+        elif (name in old and same_launch(old[name], spec)) or same_launch(current, spec):
+            keep.append(name)
+        else:
+            restart[name] = spec
+    remove = tuple(name for name in running if name not in wanted)
+    return FleetChanges(restart, tuple(add), remove, tuple(keep))
+
+
+@dataclass
+class Retiring:
+    """A node being stopped to be relaunched with `spec` (None: to be left out), and whether it should run then."""
+
+    spec: NodeSpec | None
+    run: bool
+
+
+@dataclass(frozen=True)
+class Swapped:
+    """A retired supervisor that has stopped, and its successor (None when the node was left out)."""
+
+    name: str
+    old: Supervisor
+    new: Supervisor | None
+    run: bool
+
+
 class Fleet:
-    """Owns the supervisors; a lost GPU stops its node (with the reason) and the others carry on."""
+    """Owns the supervisors; a lost GPU stops its node (with the reason) and the others carry on.
+
+    A node can be *retiring*: told to stop so that a new supervisor with a new spec replaces it once it has
+    stopped (`swap_stopped`, called from the tick). Nothing waits for the stop. Meanwhile start/stop go to the
+    successor's wish, not to the stopping supervisor.
+    """
 
     def __init__(self, bus: EventBus, factory: SupervisorFactory, specs: Iterable[NodeSpec] = ()) -> None:
         self.bus = bus
         self.factory = factory
         self.nodes: dict[str, Supervisor] = {}
+        self.retiring: dict[str, Retiring] = {}
         for spec in specs:
             self.add(spec)
         self._unsubscribe = bus.subscribe(self._on_gpu_lost, "gpu.lost")
@@ -109,20 +180,55 @@ class Fleet:
         self.nodes[spec.name] = supervisor
         return supervisor
 
-    def by_gpu(self) -> dict[int, Supervisor]:
-        """GPU index -> its node's supervisor (what games-first pauses)."""
+    def retire(self, name: str, spec: NodeSpec | None, run: bool) -> None:
+        """Stop the node now; once stopped it is replaced by one running `spec` (started when `run`) or dropped."""
+        pending = self.retiring.get(name)
+        if pending is not None:
+            pending.spec = spec  # a second change before the first restart finished: the latest spec wins
+            return
+        self.retiring[name] = Retiring(spec, run)
+        self.nodes[name].stop()
+
+    def swap_stopped(self, stopped: Callable[[Supervisor], bool]) -> list[Swapped]:
+        """Replace every retiring node whose supervisor has stopped; the caller starts or pauses the new ones."""
+        done: list[Swapped] = []
+        for name, pending in list(self.retiring.items()):
+            old = self.nodes[name]
+            if not stopped(old):
+                continue
+            del self.retiring[name]
+            if pending.spec is None:
+                del self.nodes[name]
+                done.append(Swapped(name, old, None, pending.run))
+            else:
+                new = self.factory(pending.spec)
+                self.nodes[name] = new
+                done.append(Swapped(name, old, new, pending.run))
+        return done
+
+    def active(self) -> dict[str, Supervisor]:
+        """The nodes that are not retiring (what pauses and the provider's controls act on)."""
+        return {n: s for n, s in self.nodes.items() if n not in self.retiring}
+
+    def by_gpu(self, include_retiring: bool = False) -> dict[int, Supervisor]:
+        """GPU index -> its node's supervisor (what games-first pauses); retiring nodes only when asked."""
         found: dict[int, Supervisor] = {}
         for name, supervisor in self.nodes.items():
-            if name.startswith("gpu") and name[3:].isdigit():
-                found[int(name[3:])] = supervisor
+            index = gpu_index(name)
+            if index is not None and (include_retiring or name not in self.retiring):
+                found[index] = supervisor
         return found
 
     def start_all(self) -> None:
-        for supervisor in self.nodes.values():
+        for pending in self.retiring.values():
+            pending.run = True
+        for supervisor in self.active().values():
             supervisor.start()
 
     def stop_all(self) -> None:
-        for supervisor in self.nodes.values():
+        for pending in self.retiring.values():
+            pending.run = False
+        for supervisor in self.active().values():
             supervisor.stop()
 
     def transition(self, now: float) -> None:
@@ -140,3 +246,8 @@ class Fleet:
         if supervisor is not None:
             supervisor.stop()
             self.bus.emit(Event("gpu.node_stopped", event.source, event.reason, dict(event.data)))
+
+
+def gpu_index(name: str) -> int | None:
+    """The GPU a node runs on, from its name ("gpu1" -> 1); None for the CPU node."""
+    return int(name[3:]) if name.startswith("gpu") and name[3:].isdigit() else None

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from farnode_desktop.core.clock import Clock
 from farnode_desktop.core.events import Event, EventBus
 from farnode_desktop.core.gpu import GIB, GpuInventory
-from farnode_desktop.core.pausing import Decision, PauseInputs, PausePolicy, Snooze
+from farnode_desktop.core.pausing import Decision, PauseInputs, PausePolicy, Snooze, Snoozes
 from farnode_desktop.core.settings import Settings
 
 
@@ -105,6 +105,7 @@ class GamesFirst:
         verify_timeout_s: float = 30.0,
         pause_after_s: float = 5.0,
         resume_after_s: float = 60.0,
+        snoozes: Snoozes | None = None,
     ) -> None:
         self.bus = bus
         self.clock = clock
@@ -120,18 +121,16 @@ class GamesFirst:
         self._pause_after_s = pause_after_s
         self._resume_after_s = resume_after_s
         self.policies: dict[int, PausePolicy] = {}
-        self.snoozes: dict[int | None, Snooze] = {}  # None = every GPU
+        self.snoozes = snoozes if snoozes is not None else Snoozes()  # the app's one owner of the provider's pauses
         self._checks: dict[int, _VramCheck] = {}
         self._last_pids: dict[int, frozenset[int]] = {}
 
     def snooze(self, choice: str, gpu: int | None = None) -> Snooze:
         """Snooze one GPU or all ("30 min", "1 h", "2 h", "until restart"); takes effect on the next tick."""
-        s = Snooze.choose(choice, self.clock.wall())
-        self.snoozes[gpu] = s
-        return s
+        return self.snoozes.set(choice, self.clock.wall(), gpu)
 
     def end_snooze(self, gpu: int | None = None) -> None:
-        self.snoozes.pop(gpu, None)
+        self.snoozes.end(gpu)
 
     def tick(self) -> dict[int, Decision]:
         settings = self._settings()
@@ -176,12 +175,7 @@ class GamesFirst:
         return decisions
 
     def _snooze_for(self, index: int) -> Snooze | None:
-        now = self.clock.wall()
-        for key in (index, None):
-            s = self.snoozes.get(key)
-            if s is not None and s.active(now):
-                return s
-        return None
+        return self.snoozes.active_for(index, self.clock.wall())
 
     def _verify(self, inventory: GpuInventory | None) -> None:
         """After a pause: the node's compute process must be gone and its memory free again."""

@@ -188,13 +188,22 @@ class Ledger:
             ).fetchone()
         return int(row["id"])
 
-    def served_work(self, node: str | None = None) -> list[ServedWork]:
-        where = " WHERE node=?" if node else ""
+    def served_work(self, node: str | None = None, since: float | None = None) -> list[ServedWork]:
+        """Served-work periods, oldest first: of one node or all, those that end after `since` when given."""
+        clauses: list[str] = []
+        args: list[Any] = []
+        if node:
+            clauses.append("node=?")
+            args.append(node)
+        if since is not None:
+            clauses.append("period_end>?")
+            args.append(since)
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         sql = f"SELECT * FROM served_work{where} ORDER BY period_start"  # noqa: S608
         return [
             ServedWork(r["id"], r["node"], r["peer_id"], r["period_start"], r["period_end"], r["tokens"],
                        r["blocks"])
-            for r in self._rows(sql, (node,) if node else ())
+            for r in self._rows(sql, tuple(args))
         ]
 
     # -- earnings -------------------------------------------------------------------------------------

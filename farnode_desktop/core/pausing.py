@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,20 +55,61 @@ class Decision:
 
 
 @dataclass(frozen=True)
+class PauseLength:
+    """One of the provider's pause lengths: the one table the core, the tray and the dashboard read."""
+
+    key: str  # what AppCore.snooze takes
+    label: str  # "30 min", "until restart"
+    seconds: float | None  # None: until the provider resumes (or FarNode restarts)
+
+    @property
+    def menu_text(self) -> str:
+        return "Pause until I resume" if self.seconds is None else f"Pause for {self.label}"
+
+    @property
+    def reason(self) -> str:
+        """Why the node is paused, in the provider's words."""
+        return "paused by you until you resume" if self.seconds is None else f"paused by you for {self.label}"
+
+
+PAUSE_LENGTHS = (
+    PauseLength("30m", "30 min", 1800.0),
+    PauseLength("1h", "1 h", 3600.0),
+    PauseLength("2h", "2 h", 7200.0),
+    PauseLength("until_resume", "until restart", None),
+)
+
+
+def pause_length(choice: str) -> PauseLength:
+    """A pause length by its key ("2h") or its label ("2 h"); a plain error for anything else."""
+    for length in PAUSE_LENGTHS:
+        if choice in (length.key, length.label):
+            return length
+    keys = ", ".join(p.key for p in PAUSE_LENGTHS)
+    raise UserInputError(f"unknown pause length {choice!r}: snooze must be one of {keys}", hint=f"choose {keys}")
+
+
+@dataclass(frozen=True)
 class Snooze:
     """The provider's "pause for a while": until a wall-clock time, or until FarNode restarts."""
 
     until: float | None = None
     until_restart: bool = False
+    reason: str = ""  # what the node said when the pause began
 
-    CHOICES = {"30 min": 1800.0, "1 h": 3600.0, "2 h": 7200.0, "until restart": None}
+    CHOICES = {p.label: p.seconds for p in PAUSE_LENGTHS}
 
     @classmethod
     def choose(cls, choice: str, now_wall: float) -> Snooze:
-        if choice not in cls.CHOICES:
-            raise UserInputError(f"snooze must be one of {', '.join(cls.CHOICES)}, not {choice!r}")
-        seconds = cls.CHOICES[choice]
-        return cls(until_restart=True) if seconds is None else cls(until=now_wall + seconds)
+        length = pause_length(choice)
+        if length.seconds is None:
+            return cls(until_restart=True, reason=length.reason)
+        return cls(until=now_wall + length.seconds, reason=length.reason)
+
+    @property
+    def ends_at(self) -> float:
+        """Wall time the pause ends (inf: until resumed)."""
+        return math.inf if self.until_restart or self.until is None else self.until
 
     def active(self, now_wall: float) -> bool:
         return self.until_restart or (self.until is not None and now_wall < self.until)
@@ -76,6 +118,52 @@ class Snooze:
         if self.until_restart or self.until is None:
             return "Snoozed until FarNode restarts"
         return "Snoozed until " + dt.datetime.fromtimestamp(self.until, tz).strftime("%H:%M")
+
+
+class Snoozes:
+    """The one owner of the provider's own pauses (all GPUs, or one GPU), kept by AppCore for the app's life.
+
+    Nodes are restarted and rebuilt under it (a settings change); the pauses stay, and whoever starts a node asks
+    `active_for` first.
+    """
+
+    def __init__(self) -> None:
+        self._by_gpu: dict[int | None, Snooze] = {}  # None = every node
+
+    def set(self, choice: str, now_wall: float, gpu: int | None = None) -> Snooze:
+        snooze = self._by_gpu[gpu] = Snooze.choose(choice, now_wall)
+        return snooze
+
+    def end(self, gpu: int | None = None) -> None:
+        """End one GPU's pause, or (gpu None) every pause."""
+        if gpu is None:
+            self._by_gpu.clear()
+        else:
+            self._by_gpu.pop(gpu, None)
+
+    def get(self, gpu: int | None) -> Snooze | None:
+        return self._by_gpu.get(gpu)
+
+    def active_for(self, gpu: int | None, now_wall: float) -> Snooze | None:
+        """The pause in force for this GPU's node (gpu None: a node without a GPU, such as the CPU demo node)."""
+        for key in (gpu, None) if gpu is not None else (None,):
+            s = self._by_gpu.get(key)
+            if s is not None and s.active(now_wall):
+                return s
+        return None
+
+    def whole(self, now_wall: float) -> Snooze | None:
+        """The pause of every node, while in force."""
+        s = self._by_gpu.get(None)
+        return s if s is not None and s.active(now_wall) else None
+
+    def gpus(self) -> dict[int, float]:
+        """GPU index -> when its own pause ends (wall time; inf = until resumed)."""
+        return {k: s.ends_at for k, s in self._by_gpu.items() if k is not None}
+
+    def expired(self, now_wall: float) -> list[int | None]:
+        """The pauses whose time is up (not yet ended)."""
+        return [k for k, s in self._by_gpu.items() if not s.active(now_wall)]
 
 
 @dataclass(frozen=True)

@@ -138,7 +138,9 @@ def test_served_work_is_recorded_in_one_minute_periods(tmp_path: Path) -> None:
     work = core.ledger.served_work("gpu0")
     assert [w.tokens for w in work] == [6000, 3000]
     history = core.throughput_history("gpu0", 3600)
-    assert [round(rate) for _, rate in history] == [98, 49]
+    # minutes start at :40 of this clock: the middle one holds 21 s of the first record and 39 s of the second
+    assert [round(p.tokens_per_s) for p in history] == [98, 66, 49]
+    assert sum(p.tokens for p in history) == pytest.approx(9000)
 
 
 def test_planning_counts_the_vram_our_own_node_holds_as_free(tmp_path: Path) -> None:

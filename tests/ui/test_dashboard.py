@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from pytestqt.qtbot import QtBot
 
 from farnode_desktop.core.app_core import AppCore
@@ -11,7 +12,8 @@ from farnode_desktop.core.gpu import GpuInventory, LostGpu
 from farnode_desktop.core.node_status import NodeState, NodeStatus
 from farnode_desktop.ui.tasks import TaskRunner
 from farnode_desktop.ui.viewmodels.core_api import take_snapshot
-from farnode_desktop.ui.viewmodels.dashboard_vm import DashboardViewModel, build_cards, merge_nodes
+from farnode_desktop.ui.viewmodels.dashboard_vm import DashboardViewModel, build_cards
+from farnode_desktop.ui.viewmodels.format import when
 from farnode_desktop.ui.viewmodels.tray_vm import TrayViewModel
 from farnode_desktop.ui.windows.dashboard import DashboardWindow
 from tests.ui.conftest import tick_until
@@ -43,19 +45,36 @@ def test_lost_gpus_and_a_cpu_node_get_cards_too() -> None:
     ]
 
 
-def test_the_chart_adds_up_nodes_per_minute_from_the_ledger(core: AppCore, tasks: TaskRunner, qtbot: QtBot) -> None:
+def test_the_chart_tooltip_and_peak_agree_with_a_known_workload(core: AppCore, tasks: TaskRunner,
+                                                                 qtbot: QtBot) -> None:
+    """gpu0 recorded every 5 s at 76 tokens/s (the demo), gpu1 in 60 s periods straddling minute edges at 10
+    tokens/s: every whole minute shows 86 tokens/s, and the chart's tokens add up to the ledger's."""
     now = time.time()
-    start = now - now % 60 - 600
-    for node, tokens in (("gpu0", 6000), ("gpu1", 3000)):
-        core.ledger.record_served_work(node, f"peer-{node}", period_start=start, period_end=start + 60,
-                                       tokens=tokens, blocks=8)
+    start = now - now % 60 - 900  # a whole minute, 15 min ago
+    for i in range(10 * 12):
+        at = start + 5 * i
+        core.ledger.record_served_work("gpu0", "peer-gpu0", period_start=at, period_end=at + 5, tokens=380, blocks=8)
+    for i in range(10):
+        at = start + 30 + 60 * i
+        core.ledger.record_served_work("gpu1", "peer-gpu1", period_start=at, period_end=at + 60, tokens=600, blocks=8)
     core.ledger.record_served_work("gpu0", "peer-gpu0", period_start=now - 3 * 86400, period_end=now - 3 * 86400 + 60,
                                    tokens=60, blocks=8)  # outside the day
     vm = DashboardViewModel(core, tasks)
+    window = DashboardWindow(vm)
+    qtbot.addWidget(window)
     with qtbot.waitSignal(vm.chart_changed):
         vm.set_range("day")
-    assert vm.series == [(start + 60, 150.0)]  # (6000 + 3000) / 60 s in the same minute
-    assert merge_nodes([(60.0, 1.0), (61.0, 2.0), (130.0, 5.0)]) == [(60.0, 3.0), (120.0, 5.0)]
+    assert [p.at for p in vm.series] == [start + 60 * i for i in range(11)]
+    # minute 0 has gpu0 all along and gpu1 from :30 on; minute 10 only gpu1's last half; the rest both in full
+    assert [round(p.tokens_per_s, 6) for p in vm.series] == [86.0] * 10 + [10.0]
+    assert vm.peak == pytest.approx(86.0)  # not 12 records of 76 added up (912)
+    ledger_total = 120 * 380 + 10 * 600
+    assert vm.served_in_range == pytest.approx(ledger_total)
+    assert window.chart_note.text() == ("From this PC's ledger, per minute · peak 86 tokens/s · "
+                                        f"{ledger_total:,} tokens served in the last day")
+    second = vm.series[1]
+    tooltip = window.chart.tooltip_at(second.at * 1000.0 + 20_000)
+    assert tooltip == f"{when(second.at, second.at)} · 86 tokens/s · 5,160 tokens served"  # 76 x 60 + 10 x 60
 
 
 def test_the_window_shows_the_cards_and_follows_snapshots(core: AppCore, tasks: TaskRunner, qtbot: QtBot) -> None:

@@ -16,6 +16,7 @@ from farnode_desktop.core.ledger import Ledger
 from farnode_desktop.core.node_status import NodeStatus
 from farnode_desktop.core.paths import AppPaths
 from farnode_desktop.core.runtime import NodeRuntime
+from farnode_desktop.core.served_work import MinutePoint
 from farnode_desktop.core.settings import Settings
 from farnode_desktop.core.wallet import Wallet
 
@@ -64,7 +65,7 @@ class CoreApi(Protocol):
 
     def claim_service(self) -> ClaimService: ...  # blocking (HTTP)
 
-    def throughput_history(self, node: str | None, seconds: float) -> list[tuple[float, float]]: ...  # blocking
+    def throughput_history(self, node: str | None, seconds: float) -> list[MinutePoint]: ...  # blocking
 
     def shutdown(self) -> None: ...  # blocking
 

@@ -11,12 +11,14 @@ from PySide6.QtCore import QObject, Signal
 
 from farnode_desktop.core.gpu import GpuInfo, GpuInventory
 from farnode_desktop.core.node_status import NodeState, NodeStatus
+from farnode_desktop.core.served_work import MinutePoint
 from farnode_desktop.ui.tasks import TaskRunner
 from farnode_desktop.ui.viewmodels.core_api import CoreApi, Snapshot, take_snapshot
 from farnode_desktop.ui.viewmodels.format import count, duration, gib, short_id, when
 from farnode_desktop.ui.viewmodels.tray_vm import PAUSE_CHOICES, TrayState, overall_state, pause_label
 
 RANGES = {"hour": 3600.0, "day": 86_400.0}
+RANGE_WORDS = {"hour": "in the last hour", "day": "in the last day"}
 LIVE_WITHIN_S = 10.0  # a GPU reading older than this is shown as stale
 
 
@@ -167,7 +169,7 @@ class DashboardViewModel(QObject):
         self.headline = "Stopped"
         self.state = TrayState.STOPPED
         self.range = "hour"
-        self.series: list[tuple[float, float]] = []
+        self.series: list[MinutePoint] = []  # per minute, every node added up, from the ledger
         self.busy_gpus: dict[int, str] = {}  # GPU index -> "Pausing…" / "Resuming…" while the core works on it
         self._snapshot = Snapshot()
         self._chart_at = 0.0
@@ -241,14 +243,27 @@ class DashboardViewModel(QObject):
 
     def _got_series(self, points: object) -> None:
         assert isinstance(points, list)
-        self.series = merge_nodes(points)
+        self.series = [p for p in points if isinstance(p, MinutePoint)]
         self.chart_changed.emit()
 
+    @property
+    def peak(self) -> float:
+        """The chart's highest minute, in served tokens/s."""
+        return max((p.tokens_per_s for p in self.series), default=0.0)
 
-def merge_nodes(points: list[tuple[float, float]], bucket_s: float = 60.0) -> list[tuple[float, float]]:
-    """Nodes record their minutes separately: add up the rates of the same minute."""
-    buckets: dict[int, float] = {}
-    for at, rate in points:
-        key = int(at // bucket_s)
-        buckets[key] = buckets.get(key, 0.0) + rate
-    return [(k * bucket_s, v) for k, v in sorted(buckets.items())]
+    @property
+    def served_in_range(self) -> float:
+        """Tokens served in the chart's range: the minutes' tokens, which add up to the ledger's."""
+        return sum(p.tokens for p in self.series)
+
+    @property
+    def chart_note(self) -> str:
+        if not self.series:
+            return "Nothing served in this period yet: the chart fills as your nodes serve."
+        return (f"From this PC's ledger, per minute · peak {self.peak:,.0f} tokens/s · "
+                f"{self.served_in_range:,.0f} tokens served {RANGE_WORDS[self.range]}")
+
+
+def point_text(point: MinutePoint) -> str:
+    """The chart's tooltip for one minute: its rate and the tokens served in it."""
+    return f"{when(point.at, point.at)} · {point.tokens_per_s:,.0f} tokens/s · {point.tokens:,.0f} tokens served"

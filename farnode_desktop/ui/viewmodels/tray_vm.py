@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, Signal
 from farnode_desktop.core.coordinator_models import Earnings
 from farnode_desktop.core.events import Event
 from farnode_desktop.core.node_status import NodeState, NodeStatus
-from farnode_desktop.core.pausing import pause_cost
+from farnode_desktop.core.pausing import PAUSE_LENGTHS, pause_cost
 from farnode_desktop.ui.tasks import TaskRunner
 from farnode_desktop.ui.viewmodels.core_api import CoreApi, Snapshot
 from farnode_desktop.ui.viewmodels.format import count, far
@@ -51,12 +51,7 @@ class PauseChoice:
     seconds: float | None
 
 
-PAUSE_CHOICES = (
-    PauseChoice("30m", "Pause for 30 min", 1800.0),
-    PauseChoice("1h", "Pause for 1 h", 3600.0),
-    PauseChoice("2h", "Pause for 2 h", 7200.0),
-    PauseChoice("until_resume", "Pause until I resume", None),
-)
+PAUSE_CHOICES = tuple(PauseChoice(p.key, p.menu_text, p.seconds) for p in PAUSE_LENGTHS)  # the core's one table
 
 
 def pause_label(choice: PauseChoice, tokens_per_s: float) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCharts import (
     QAreaSeries,
@@ -16,8 +17,10 @@ from PySide6.QtCharts import (
     QValueAxis,
 )
 from PySide6.QtCore import QDateTime, QMargins, QPointF, Qt
-from PySide6.QtGui import QBrush, QColor, QLinearGradient, QPainter, QPen, QResizeEvent, QShowEvent
+from PySide6.QtGui import QBrush, QColor, QCursor, QLinearGradient, QPainter, QPen, QResizeEvent, QShowEvent
+from PySide6.QtWidgets import QToolTip
 
+from farnode_desktop.core.served_work import MinutePoint
 from farnode_desktop.ui.windows.style import ACCENT, CARD_BORDER, MUTED, ORANGE, TEXT, chart_font, qcolor
 
 
@@ -71,7 +74,7 @@ def nice_max(value: float) -> float:
 
 
 class ThroughputChart(_ThemedView):
-    """Served tokens/s, filled under the line, over the last hour or day."""
+    """Served tokens/s, filled under the line, over the last hour or day; hovering a minute shows its figures."""
 
     def __init__(self) -> None:
         chart = _themed_chart()
@@ -99,19 +102,38 @@ class ThroughputChart(_ThemedView):
             chart.addAxis(axis, side)
             self.area.attachAxis(axis)
         self.setMinimumHeight(200)
+        self.shown: list[MinutePoint] = []
+        self.describe: Callable[[MinutePoint], str] = lambda p: f"{p.tokens_per_s:,.0f} tokens/s"
+        self.area.hovered.connect(self._hovered)
         self.set_points([], 3600.0)
 
-    def set_points(self, points: list[tuple[float, float]], span_s: float, now: float | None = None) -> None:
+    def set_points(self, points: Sequence[MinutePoint], span_s: float, now: float | None = None,
+                   describe: Callable[[MinutePoint], str] | None = None) -> None:
         end = now if now is not None else time.time()
         start = end - span_s
-        shown = [(t, v) for t, v in points if start <= t <= end]
-        self.line.replace([QPointF(t * 1000.0, v) for t, v in shown])
-        self.base.replace([QPointF(t * 1000.0, 0.0) for t, _ in shown])
+        self.shown = [p for p in points if start <= p.at <= end]
+        if describe is not None:
+            self.describe = describe
+        self.line.replace([QPointF(p.at * 1000.0, p.tokens_per_s) for p in self.shown])
+        self.base.replace([QPointF(p.at * 1000.0, 0.0) for p in self.shown])
         self.x_axis.setFormat("HH:mm")
         self.x_axis.setTickCount(7 if span_s <= 3600 else 9)
         self.x_axis.setRange(QDateTime.fromMSecsSinceEpoch(int(start * 1000)),
                              QDateTime.fromMSecsSinceEpoch(int(end * 1000)))
-        self.y_axis.setRange(0.0, nice_max(max((v for _, v in shown), default=0.0)))
+        self.y_axis.setRange(0.0, nice_max(max((p.tokens_per_s for p in self.shown), default=0.0)))
+
+    def tooltip_at(self, x_ms: float) -> str:
+        """The figures of the minute nearest to `x_ms` (the chart's x, ms since the epoch); "" with no points."""
+        if not self.shown:
+            return ""
+        nearest = min(self.shown, key=lambda p: abs(p.at * 1000.0 - x_ms))
+        return self.describe(nearest)
+
+    def _hovered(self, point: QPointF, state: bool) -> None:
+        if state:
+            QToolTip.showText(QCursor.pos(), self.tooltip_at(point.x()), self)
+        else:
+            QToolTip.hideText()
 
 
 class DailyEarningsChart(_ThemedView):

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from farnode_desktop.ui.icons import app_icon
-from farnode_desktop.ui.viewmodels.dashboard_vm import DashboardViewModel, NodeCard, PauseControl
+from farnode_desktop.ui.viewmodels.dashboard_vm import DashboardViewModel, NodeCard, PauseControl, point_text
 from farnode_desktop.ui.viewmodels.tray_vm import TrayViewModel
 from farnode_desktop.ui.windows.charts import ThroughputChart
 from farnode_desktop.ui.windows.style import MUTED, STYLESHEET, bar, card, label, pill, set_pill, state_colour
@@ -236,11 +236,7 @@ class DashboardWindow(QWidget):
         from farnode_desktop.ui.viewmodels.dashboard_vm import RANGES
 
         span = RANGES[self.vm.range]
-        self.chart.set_points(self.vm.series, span)
+        self.chart.set_points(self.vm.series, span, describe=point_text)
         for name, button in self.range_buttons.items():
             button.setChecked(name == self.vm.range)
-        if self.vm.series:
-            peak = max(v for _, v in self.vm.series)
-            self.chart_note.setText(f"From this PC's ledger, per minute · peak {peak:,.0f} tokens/s")
-        else:
-            self.chart_note.setText("Nothing served in this period yet: the chart fills as your nodes serve.")
+        self.chart_note.setText(self.vm.chart_note)
