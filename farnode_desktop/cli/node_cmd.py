@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from farnode_desktop.cli import node_args
 from farnode_desktop.core.checked_files import printable
 from farnode_desktop.core.clock import SystemClock
 from farnode_desktop.core.errors import FarNodeError
@@ -39,25 +40,27 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     start.add_argument("--model", help=f"catalog name or model folder (default: settings, else {TINY_DEMO})")
     swarm = start.add_mutually_exclusive_group()
     swarm.add_argument("--new-swarm", action="store_true", help="start a private swarm on loopback")
-    swarm.add_argument("--initial-peers", nargs="+", default=[], metavar="MULTIADDR")
-    start.add_argument("--num-blocks", type=int)
-    start.add_argument("--port", type=int, default=0)
-    start.add_argument("--name", default="cpu", help="node name (one per GPU: gpu0, gpu1, ...)")
-    start.add_argument("--dht-prefix")
+    swarm.add_argument("--initial-peers", nargs="+", default=[], metavar="MULTIADDR", type=node_args.multiaddr)
+    start.add_argument("--num-blocks", type=node_args.num_blocks, help=f"1 to {node_args.MAX_BLOCKS}")
+    start.add_argument("--port", type=node_args.port, default=0, help="1 to 65535; 0 (default) = a free one, kept")
+    start.add_argument("--name", default="cpu", type=node_args.node_name, help="node name (one per GPU: gpu0, gpu1, ...)")
+    start.add_argument("--dht-prefix", type=node_args.dht_prefix)
     start.add_argument("--foreground", action="store_true", help="supervise in this terminal until Ctrl-C")
-    start.add_argument("--wait", type=float, default=300.0, help="seconds to wait for serving (background)")
+    start.add_argument("--wait", type=node_args.seconds, default=300.0, help="seconds to wait for serving (background)")
     start.set_defaults(handler=cmd_start)
     stop = nsub.add_parser("stop", help="stop a node and every process it started")
-    stop.add_argument("--name", help="node name (default: all nodes)")
+    stop.add_argument("--name", type=node_args.node_name, help="node name (default: all nodes)")
     stop.set_defaults(handler=cmd_stop)
     status = nsub.add_parser("status", help="show a node's state, blocks and served tokens")
-    status.add_argument("--name", help="node name (default: all nodes)")
+    status.add_argument("--name", type=node_args.node_name, help="node name (default: all nodes)")
     status.add_argument("--json", action="store_true")
     status.set_defaults(handler=cmd_status)
 
 
 def cmd_start(args: argparse.Namespace) -> int:
     paths = AppPaths.default().ensure()
+    # The model (from the flag, else the settings) is checked here, before a service is spawned that could only fail.
+    args.model = node_args.checked_model(args.model or SettingsStore(paths.config_file).load().model or TINY_DEMO)
     if service_pid(paths, args.name) is not None:
         raise FarNodeError(f"node {args.name!r} is already running", hint="`farnode node status` shows it")
     if not args.foreground:
