@@ -27,7 +27,7 @@ BASE = Settings(model="meta-llama/Llama-2-70b-chat-hf", initial_peers=["/ip4/1.2
 
 
 def serving_body(name: str, served: int) -> dict[str, object]:
-    return {"state": "serving", "peer_id": f"Qm{name}", "start_block": 0, "end_block": 8,
+    return {"state": "serving", "peer_id": f"Qm{name}", "start_block": 0, "end_block": 8, "blocks": list(range(8)),
             "served_tokens": served, "requests": {"inference": 1}}
 
 

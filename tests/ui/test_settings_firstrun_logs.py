@@ -59,7 +59,7 @@ def test_apply_restarts_only_when_the_launch_changes(core: AppCore, tasks: TaskR
     assert "manual: you chose 6 blocks in Settings: this GPU serves 6" in vm.plan_text()
     with qtbot.waitSignal(vm.applied, timeout=30_000) as saved:
         vm.apply()
-    assert saved.args == ["Saved. Restarted gpu0, gpu1 to apply the change."]
+    assert saved.args == ["Saved. Restarting gpu0, gpu1 to apply the change."]
     assert SettingsStore(core.paths.config_file).load().blocks == 6
 
 

@@ -58,7 +58,8 @@ def _day(name: str, line: int) -> int:
 
 
 class SettingsViewModel(QObject):
-    """Edits a draft; `apply()` saves it through the core, which restarts only the nodes that must."""
+    """Edits a draft; `apply()` saves it through the core (on the task runner), which restarts only the nodes
+    that must and does not wait for them to stop."""
 
     changed = Signal()
     applied = Signal(str)
@@ -157,7 +158,8 @@ class SettingsViewModel(QObject):
     def _saved(self, restarted: object) -> None:
         assert isinstance(restarted, list)
         self.busy = False
-        self.message = (f"Saved. Restarted {', '.join(restarted)} to apply the change." if restarted
+        # the core only begins the restarts (each node stops, then relaunches): the dashboard shows them go by
+        self.message = (f"Saved. Restarting {', '.join(restarted)} to apply the change." if restarted
                         else "Saved. Applied without restarting any node.")
         self.applied.emit(self.message)
         self.changed.emit()

@@ -129,8 +129,10 @@ class TrayViewModel(QObject):
     def on_snapshot(self, snapshot: Snapshot) -> None:
         self.statuses = list(snapshot.statuses)
         self.tokens_per_s = sum(s.tokens_per_s for s in self.statuses)
-        # The provider's own pause lasts while the nodes stay paused (or the core says it is snoozed).
-        self.snoozed = snapshot.snoozed or (self.snoozed and overall_state(self.statuses) is TrayState.PAUSED)
+        # The core owns the provider's pause (it outlives node restarts); only while our own pause or resume is
+        # under way does what the provider just asked for stand in for it.
+        if not self.busy:
+            self.snoozed = snapshot.snoozed
         self._update()
 
     def on_earnings(self, earnings: Earnings | None) -> None:
