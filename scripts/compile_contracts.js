@@ -19,7 +19,7 @@ function compile(name) {
       evmVersion: EVM_VERSION,
       optimizer: { enabled: true, runs: 200 },
       metadata: { bytecodeHash: 'none' },
-      outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } },
+      outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object', 'evm.deployedBytecode.object'] } },
     },
   };
   const output = JSON.parse(solc.compile(JSON.stringify(input)));
@@ -35,6 +35,8 @@ function compile(name) {
     evmVersion: EVM_VERSION,
     abi: c.abi,
     bytecode: '0x' + c.evm.bytecode.object,
+    // the runtime code: the app compares the payout contract's code on chain with it before signing
+    deployedBytecode: '0x' + c.evm.deployedBytecode.object,
   };
 }
 

@@ -9,13 +9,13 @@ import sys
 import time
 from typing import Any
 
+from farnode_desktop.core.claim_factory import ClaimFactory
 from farnode_desktop.core.claims import ClaimQuote, ClaimService
-from farnode_desktop.core.coordinator import CoordinatorClient, CoordinatorUnreachable, is_loopback
-from farnode_desktop.core.coordinator_models import format_tokens
+from farnode_desktop.core.coordinator import CoordinatorClient, CoordinatorUnreachable
+from farnode_desktop.core.coordinator_models import Earnings, format_tokens, safe_text
 from farnode_desktop.core.errors import FarNodeError
 from farnode_desktop.core.ledger import ClaimRecord, ClaimState, Ledger
 from farnode_desktop.core.paths import AppPaths
-from farnode_desktop.core.payouts import ChainReader
 from farnode_desktop.core.settings import SettingsStore
 
 
@@ -24,29 +24,22 @@ def _settings() -> Any:
 
 
 def coordinator_client() -> CoordinatorClient:
-    return CoordinatorClient(_settings().coordinator_url)
+    return claim_factory().client()
 
 
 def open_ledger() -> Ledger:
     return Ledger(AppPaths.default().ensure().ledger_file)
 
 
-def chain_reader(client: CoordinatorClient) -> ChainReader:
-    """The provider's own RPC; the coordinator's hint is used only when both run on this machine (devnet)."""
-    rpc = _settings().chain_rpc_url
-    if not rpc:
-        from urllib.parse import urlsplit
-
-        hint = client.network().rpc_url
-        if hint and is_loopback(urlsplit(client.base_url).hostname or ""):
-            rpc = hint
-    return ChainReader(rpc or None)
+def claim_factory() -> ClaimFactory:
+    """The one factory the desktop app uses too: the chain RPC and chain id come from the settings."""
+    return ClaimFactory(_settings())
 
 
 def _claim_json(c: ClaimRecord, ledger: Ledger) -> dict[str, Any]:
     payout = ledger.payout(c.id)
     return {
-        "id": c.id, "state": c.state.value, "reason": c.reason, "amount": str(c.amount), "fee": str(c.fee),
+        "id": c.id, "state": c.state.value, "reason": safe_text(c.reason, 500), "amount": str(c.amount), "fee": str(c.fee),
         "net_amount": str(c.net_amount), "claim_id": c.claim_id, "tx_hash": c.tx_hash,
         "block_number": payout.block_number if payout else None, "created_at": c.created_at,
         "credits": len(ledger.claim_credits(c.id)),
@@ -68,7 +61,7 @@ def cmd_earnings(args: argparse.Namespace) -> int:
         if last is None:
             raise
         offline = f"{exc} - showing the last known figures from {time.ctime(last[0])}"
-        body = last[1]
+        body = Earnings.parse(last[1]).as_json()  # checked like a fresh reply before it is printed
     claims = [_claim_json(c, ledger) for c in ledger.claims(address)]
     work = ledger.served_work()
     if args.json:
@@ -109,7 +102,7 @@ def _describe(record: ClaimRecord, ledger: Ledger) -> str:
         return (f"Paid and confirmed on chain: {net} to {record.wallet} in transaction {record.tx_hash}"
                 f" (block {block}); it covers {len(ledger.claim_credits(record.id))} credited requests")
     if record.state in (ClaimState.REJECTED, ClaimState.FAILED):
-        return f"Claim {record.state.value}: {record.reason}"
+        return f"Claim {record.state.value}: {safe_text(record.reason, 500)}"
     return f"Claim {record.state.value}: FarNode keeps following it (run `farnode claim` again to resume)"
 
 
@@ -117,9 +110,8 @@ def cmd_claim(args: argparse.Namespace) -> int:
     from farnode_desktop.cli.wallet_cmd import open_wallet
 
     wallet = open_wallet()
-    client = coordinator_client()
     ledger = open_ledger()
-    service = ClaimService(wallet, client, ledger, chain_reader(client))
+    service: ClaimService = claim_factory().claim_service(wallet, ledger)
     unfinished = False
     for record, error in service.resume_all():
         print(f"Resumed an earlier claim. {_describe(record, ledger)}")

@@ -118,9 +118,12 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
 
 def cmd_bind(args: argparse.Namespace) -> int:
-    from farnode_desktop.cli.earnings_cmd import coordinator_client
+    from farnode_desktop.cli.earnings_cmd import claim_factory
 
-    binding = coordinator_client().bind_node(open_wallet(), args.peer_id)
+    factory = claim_factory()
+    client = factory.client()
+    terms = factory.terms(client)  # chain, contract and fee checked on the provider's own chain first
+    binding = client.bind_node(open_wallet(), args.peer_id, terms)
     print(f"Node {binding.peer_id} now earns for {binding.wallet}")
     return 0
 

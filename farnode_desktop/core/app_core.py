@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from farnode_desktop.core.catalog import Catalog
+from farnode_desktop.core.claim_factory import ClaimFactory
 from farnode_desktop.core.claims import ClaimService
 from farnode_desktop.core.clock import Clock, SystemClock
 from farnode_desktop.core.coordinator import CoordinatorClient
@@ -29,7 +30,6 @@ from farnode_desktop.core.node_status import RUNNING_STATES, NodeState, NodeStat
 from farnode_desktop.core.nodes import TINY_DEMO, dht_prefix_for, make_supervisor, resolve_model
 from farnode_desktop.core.paths import AppPaths
 from farnode_desktop.core.pausing import Snoozes, pause_length
-from farnode_desktop.core.payouts import ChainReader
 from farnode_desktop.core.runtime import NodeRuntime, runtime_flavour
 from farnode_desktop.core.served_work import MinutePoint, ServedWorkRecorder, per_minute
 from farnode_desktop.core.settings import Settings, SettingsStore
@@ -82,6 +82,7 @@ class AppCore:
                                       self.fleet.by_gpu, snoozes=self.pauses)
         self.eligibility: Eligibility | None = None
         self.claims: ClaimService | None = None
+        self._claims_thread: threading.Thread | None = None
         self._wallet: Wallet | None = None
         self._wallet_error: str | None = None
         self._lock = threading.RLock()
@@ -101,6 +102,7 @@ class AppCore:
             if serve if serve is not None else self.settings.serve_on_launch:
                 self.fleet.start_all()
             self._record_served_work()  # a node's first period begins when it starts
+            self._resume_claims_in_background()
 
     def _build_fleet(self, inventory: GpuInventory) -> None:
         for spec in self._desired_specs(self.settings, inventory, remember=True):
@@ -164,6 +166,8 @@ class AppCore:
                 close = getattr(supervisor, "close", None)
                 if close is not None:
                     close()
+            if self._claims_thread is not None:
+                self._claims_thread.join(timeout=40)  # every read it makes is bounded to 30 s
             self.ledger.close()
 
     # ----- nodes -----
@@ -373,26 +377,50 @@ class AppCore:
         return earnings
 
     def claim_service(self) -> ClaimService:
+        """The claim service (blocking: may ask the coordinator), built by the one factory the CLI uses too."""
         wallet = self.wallet()
         if wallet is None or not wallet.exists():
             raise FarNodeError("there is no wallet to claim to", hint="create or import a wallet first")
-        client = self.coordinator()
-        rpc = self.settings.chain_rpc_url or client.network().rpc_url
-        self.claims = ClaimService(wallet, client, self.ledger, ChainReader(rpc), bus=self.bus)
+        self.claims = ClaimFactory(self.settings).claim_service(wallet, self.ledger, bus=self.bus, clock=self.clock)
         return self.claims
+
+    def resume_claims(self) -> int:
+        """Pick up claims a previous run left unfinished (blocking: HTTP and chain); returns how many are left
+        unfinished. Touches the keyring and the network only when the ledger holds such a claim."""
+        if not self.ledger.unfinished_claims():
+            return 0
+        try:
+            service = self.claim_service()
+            results = service.resume_all()
+        except FarNodeError as exc:
+            self.bus.emit(Event("claim.resume_failed", "wallet", f"unfinished claims wait: {exc}"))
+            return len(self.ledger.unfinished_claims())
+        for record, error in results:
+            if error is not None:
+                self.bus.emit(Event("claim.resume_failed", "wallet", f"claim {record.id[:8]} waits: {error}"))
+        return sum(1 for record, _ in results if not record.finished)
+
+    def _resume_claims_in_background(self) -> None:
+        """Resume unfinished claims on a worker thread of the core (start() itself runs off the GUI thread,
+        and the nodes should not wait for a slow coordinator)."""
+        thread = threading.Thread(target=self.resume_claims, name="claims-resume", daemon=True)
+        self._claims_thread = thread
+        thread.start()
 
     def bind_nodes(self) -> list[str]:
         """Bind every serving node's peer id to the wallet (so the coordinator pays its work to this wallet)."""
         wallet = self.wallet()
         if wallet is None or not wallet.exists():
             return []
-        client = self.coordinator()
-        bound = []
-        for status in self.node_statuses():
-            if status.peer_id:
-                client.bind_node(wallet, status.peer_id)
-                bound.append(status.peer_id)
-        return bound
+        peers = [s.peer_id for s in self.node_statuses() if s.peer_id]
+        if not peers:
+            return []
+        factory = ClaimFactory(self.settings)
+        client = factory.client()
+        terms = factory.terms(client)  # chain, contract and fee checked on the provider's own chain
+        for peer in peers:
+            client.bind_node(wallet, peer, terms, now=self.clock.wall())
+        return peers
 
     def throughput_history(self, node: str | None, seconds: float) -> list[MinutePoint]:
         """Served tokens/s and tokens per minute over the last `seconds` (every node added up, or one), from the

@@ -3,12 +3,16 @@ plain HTTP only to this machine)."""
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import ipaddress
 import json
+import re
+import socket
+import ssl
+import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -18,17 +22,24 @@ from farnode_desktop.core.coordinator_models import (
     CoordinatorBadResponse,
     Earnings,
     NetworkInfo,
+    load_json,
+    safe_text,
 )
 from farnode_desktop.core.eip712 import Domain, bind_node_message
 from farnode_desktop.core.errors import FarNodeError, UserInputError
+from farnode_desktop.core.signing_policy import SigningTerms, check_typed_data
+
+_CODE = re.compile(r"[a-z0-9_]{1,40}")
 
 __all__ = [
+    "BoundedTransport",
     "CoordinatorBadResponse",
     "CoordinatorClient",
     "CoordinatorRejected",
     "CoordinatorUnreachable",
     "HttpResponse",
     "HttpTransport",
+    "ReplyTooLarge",
     "Signer",
     "UrllibTransport",
     "check_url",
@@ -53,6 +64,7 @@ class CoordinatorRejected(FarNodeError):
 class HttpResponse:
     status: int
     body: bytes
+    location: str = ""  # a redirect's target, reported and never followed
 
 
 class HttpTransport(Protocol):
@@ -69,22 +81,80 @@ class Signer(Protocol):
     def sign_typed_data(self, full_message: dict[str, Any]) -> str: ...
 
 
-class UrllibTransport:
-    """The real transport (stdlib urllib; certificate checks on)."""
+MAX_REPLY_BYTES = 8 * 1024 * 1024  # the largest reply read from the network (a claim lists its credits)
+TOTAL_TIMEOUT_S = 30.0  # one request, connect to last byte, however slowly the server drips
 
-    def __init__(self, timeout_s: float = 15.0) -> None:
-        self.timeout_s = timeout_s
+
+class BoundedTransport:
+    """The real transport (stdlib http.client, certificate checks on): every request bounded in total time
+    and reply size, and redirects never followed (a 3xx is answered as it is)."""
+
+    def __init__(self, timeout_s: float = 15.0, total_s: float = TOTAL_TIMEOUT_S,
+                 max_bytes: int = MAX_REPLY_BYTES) -> None:
+        self.timeout_s = min(timeout_s, total_s)
+        self.total_s = total_s
+        self.max_bytes = max_bytes
 
     def request(self, method: str, url: str, body: bytes | None, headers: dict[str, str]) -> HttpResponse:
-        req = urllib.request.Request(url, data=body, method=method, headers=headers)  # noqa: S310
+        parts = urllib.parse.urlsplit(url)
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        conn: http.client.HTTPConnection
+        if parts.scheme == "https":
+            conn = http.client.HTTPSConnection(parts.hostname or "", parts.port, timeout=self.timeout_s,
+                                               context=ssl.create_default_context())
+        else:
+            conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=self.timeout_s)
+        expired = threading.Event()
+        opened: list[socket.socket] = []
+
+        def cut() -> None:  # a read still going at the total time is ended by shutting the socket down
+            expired.set()
+            for sock in opened:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+        timer = threading.Timer(self.total_s, cut)
+        timer.daemon = True
+        timer.start()
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:  # noqa: S310
-                return HttpResponse(status=resp.status, body=resp.read())
-        except urllib.error.HTTPError as exc:
-            with exc:
-                return HttpResponse(status=exc.code, body=exc.read())
-        except urllib.error.URLError as exc:
-            raise OSError(str(exc.reason)) from exc
+            conn.connect()  # bounded by timeout_s; the response keeps this socket even after conn lets go
+            if conn.sock is not None:
+                opened.append(conn.sock)
+            if expired.is_set():
+                cut()
+            conn.request(method, path, body=body, headers=headers)
+            resp = conn.getresponse()
+            declared = resp.getheader("Content-Length") or ""
+            if declared.isascii() and declared.isdigit() and int(declared) > self.max_bytes:
+                raise ReplyTooLarge(self.max_bytes)
+            data = resp.read(self.max_bytes + 1)
+            if len(data) > self.max_bytes:
+                raise ReplyTooLarge(self.max_bytes)
+            if expired.is_set():
+                raise OSError(f"no complete answer within {self.total_s:g} s")
+            return HttpResponse(status=resp.status, body=data, location=resp.getheader("Location") or "")
+        except (http.client.HTTPException, ValueError) as exc:
+            if expired.is_set():
+                raise OSError(f"no complete answer within {self.total_s:g} s") from None
+            raise OSError(f"a broken HTTP answer ({type(exc).__name__})") from None
+        except OSError as exc:
+            if expired.is_set():
+                raise OSError(f"no complete answer within {self.total_s:g} s") from None
+            raise OSError(safe_text(str(exc) or type(exc).__name__, 200)) from None
+        finally:
+            timer.cancel()
+            conn.close()
+
+
+UrllibTransport = BoundedTransport  # the name earlier code and tests use
+
+
+class ReplyTooLarge(FarNodeError):
+    """A reply larger than FarNode reads from the network."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the reply is larger than {limit // (1024 * 1024)} MB, so FarNode did not read it",
+                         hint="the server may be misbehaving; try again later or report it")
 
 
 def is_loopback(host: str) -> bool:
@@ -126,14 +196,22 @@ class CoordinatorClient:
             headers["Content-Type"] = "application/json"
         try:
             resp = self._transport.request(method, self.base_url + path, body, headers)
+        except ReplyTooLarge as exc:
+            raise CoordinatorBadResponse(f"the coordinator's reply to {method} {path}: {exc}", hint=exc.hint) from None
         except OSError as exc:
             raise CoordinatorUnreachable(
-                f"the coordinator at {self.base_url} could not be reached ({exc})",
+                f"the coordinator at {self.base_url} could not be reached ({safe_text(str(exc), 200)})",
                 hint="check your internet connection; nothing is lost, FarNode will retry",
             ) from None
+        if 300 <= resp.status < 400:
+            raise CoordinatorBadResponse(
+                f"the coordinator answered {method} {path} with a redirect (HTTP {resp.status}"
+                f" to {safe_text(resp.location, 120) or 'nowhere'}); FarNode does not follow redirects",
+                hint="set the coordinator's final address in Settings",
+            )
         try:
-            data = json.loads(resp.body.decode("utf-8")) if resp.body else None
-        except (UnicodeDecodeError, ValueError):
+            data = load_json(resp.body) if resp.body else None
+        except ValueError:
             data = None
             if 200 <= resp.status < 300:
                 raise CoordinatorBadResponse(
@@ -147,8 +225,10 @@ class CoordinatorClient:
             )
         if resp.status >= 400:
             err = data.get("error") if isinstance(data, dict) else None
-            code = str(err.get("code", "error")) if isinstance(err, dict) else "error"
-            message = str(err.get("message", "")) if isinstance(err, dict) else ""
+            code = err.get("code") if isinstance(err, dict) else None
+            message = err.get("message") if isinstance(err, dict) else None
+            code = code if isinstance(code, str) and _CODE.fullmatch(code) else "error"
+            message = safe_text(message, 300) if isinstance(message, str) else ""
             raise CoordinatorRejected(code, message or f"HTTP {resp.status}", resp.status)
         return data
 
@@ -161,16 +241,17 @@ class CoordinatorClient:
             raise CoordinatorBadResponse("the coordinator sent the earnings of a different wallet")
         return earnings
 
-    def bind_node(self, signer: Signer, peer_id: str, network: NetworkInfo | None = None) -> Binding:
-        """Tell the coordinator to pay this node's work to the wallet (signed by the wallet)."""
+    def bind_node(self, signer: Signer, peer_id: str, terms: SigningTerms, now: float | None = None) -> Binding:
+        """Tell the coordinator to pay this node's work to the wallet (signed by the wallet), on the chain and
+        contract in `terms` (checked on the provider's own chain by `signing_policy.verify_terms`)."""
         if not peer_id.strip():
             raise UserInputError("the node has no peer id yet", hint="start the node first")
-        net = network or self.network()
         wallet = signer.address()
         nonce = self.earnings(wallet, days=1).next_nonce
-        deadline = int(time.time()) + net.claim_deadline_seconds
-        domain = Domain(net.chain_id, net.verifying_contract)
-        typed = bind_node_message(domain, wallet, peer_id, nonce, deadline)
+        now = time.time() if now is None else now
+        deadline = int(now) + min(terms.network.claim_deadline_seconds, 3600)
+        typed = bind_node_message(Domain(terms.chain_id, terms.verifying_contract), wallet, peer_id, nonce, deadline)
+        check_typed_data(typed, terms, wallet, now)
         signature = signer.sign_typed_data(typed)
         reply = self._call(
             "POST",

@@ -2,16 +2,70 @@
 
 from __future__ import annotations
 
+import itertools
+import json
+import math
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
 from farnode_desktop.core.errors import FarNodeError
 
-_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
-_TX_HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
-_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+_TX_HASH = re.compile(r"0x[0-9a-fA-F]{64}")
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_SYMBOL = re.compile(r"[A-Za-z0-9]{1,12}")
+_PEER_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")  # libp2p peer ids are base58 / base32 text
 CLAIM_STATES = ("accepted", "paid", "failed")
+MAX_DEADLINE_S = 86400  # a signature FarNode makes is valid for at most a day
+MAX_WEI = 2**256 - 1
+MAX_INT = 2**53 - 1  # every count, nonce and id from outside fits a JSON-safe integer (and SQLite)
+MAX_TIME = 2.0**40  # seconds since 1970: far past any real timestamp, far below an overflow
+MAX_TEXT = 256
+MAX_ITEMS = 100_000
+
+
+def safe_text(text: str, limit: int = 300) -> str:
+    """Text from the network made safe for a terminal, a log or the ledger: control and format characters
+    (escape sequences, bidi overrides, newlines) escaped, and cut to `limit` characters with a note."""
+    clean = "".join(_escape(ch) if unicodedata.category(ch)[0] == "C" else ch for ch in text[:limit])
+    if len(text) > limit:
+        clean += f"... ({len(text) - limit} more characters)"
+    return clean
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_BRACKET = re.compile(rb"[\[\]{}]")
+MAX_DEPTH = 64
+
+
+def _depth(raw: bytes) -> int:
+    """How deeply `raw` nests arrays and objects (brackets inside strings do not count)."""
+    if raw.count(b"[") + raw.count(b"{") <= MAX_DEPTH:
+        return 0
+    steps = (1 if b in b"[{" else -1 for b in _BRACKET.findall(_STRING.sub(b"", raw)))
+    return max(itertools.accumulate(steps, initial=0))
+
+
+def load_json(raw: bytes) -> Any:
+    """Strict JSON from the network: UTF-8, no NaN/Infinity, no deep nesting (the C parser would overflow
+    its stack on 100,000 nested brackets and crash the app); ValueError otherwise."""
+    if _depth(raw) > MAX_DEPTH:
+        raise ValueError(f"nested more than {MAX_DEPTH} levels deep")
+    try:
+        return json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
+    except (UnicodeDecodeError, RecursionError) as exc:
+        raise ValueError(str(exc)) from None
 
 
 class CoordinatorBadResponse(FarNodeError):
@@ -43,39 +97,54 @@ class _Reader:
         return self.raw[name]
 
     def wei(self, name: str) -> int:
-        """Token amounts travel as decimal strings (they do not fit a JSON number)."""
-        value = self._get(name, "a whole number of wei as a decimal string")
-        if not isinstance(value, str) or not value.isdigit():
-            raise _bad(self.where, self.prefix + name, "a whole number of wei as a decimal string")
+        """Token amounts travel as decimal strings (they do not fit a JSON number); at most a uint256."""
+        expected = "a whole number of wei as a decimal string, at most 2^256-1"
+        value = self._get(name, expected)
+        if (not isinstance(value, str) or not value.isascii() or not value.isdigit() or len(value) > 78
+                or int(value) > MAX_WEI):
+            raise _bad(self.where, self.prefix + name, expected)
         return int(value)
 
-    def integer(self, name: str, minimum: int = 0) -> int:
+    def integer(self, name: str, minimum: int = 0, maximum: int = MAX_INT) -> int:
         value = self._get(name, "a whole number")
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise _bad(self.where, self.prefix + name, f"a whole number >= {minimum}")
+        if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+            raise _bad(self.where, self.prefix + name, f"a whole number from {minimum} to {maximum}")
         return value
 
-    def number(self, name: str) -> float:
+    def number(self, name: str, maximum: float = MAX_TIME) -> float:
         value = self._get(name, "a number")
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise _bad(self.where, self.prefix + name, "a number >= 0")
+        if (isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
+                or not 0 <= value <= maximum):
+            raise _bad(self.where, self.prefix + name, f"a number from 0 to {maximum:g}")
         return float(value)
 
-    def text(self, name: str, pattern: re.Pattern[str] | None = None, optional: bool = False) -> str:
+    def text(self, name: str, pattern: re.Pattern[str] | None = None, optional: bool = False,
+             limit: int = MAX_TEXT) -> str:
         value = self._get(name, "text", optional)
         if value is None and optional:
             return ""
-        if not isinstance(value, str) or not value or (pattern is not None and not pattern.fullmatch(value)):
-            raise _bad(self.where, self.prefix + name, f"text{' like ' + pattern.pattern if pattern else ''}")
-        return value
+        if (not isinstance(value, str) or not value or len(value) > limit
+                or (pattern is not None and not pattern.fullmatch(value))):
+            like = f" like {pattern.pattern}" if pattern else f" of at most {limit} characters"
+            raise _bad(self.where, self.prefix + name, f"text{like}")
+        return value if pattern is not None else safe_text(value, limit)
+
+    def reason(self, name: str) -> str:
+        """Free text the coordinator explains itself with: any length accepted, kept short and escaped."""
+        value = self._get(name, "text", optional=True)
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            raise _bad(self.where, self.prefix + name, "text")
+        return safe_text(value, 300)
 
     def address(self, name: str) -> str:
         return self.text(name, _ADDRESS)
 
     def items(self, name: str) -> list[_Reader]:
         value = self._get(name, "a list")
-        if not isinstance(value, list):
-            raise _bad(self.where, self.prefix + name, "a list")
+        if not isinstance(value, list) or len(value) > MAX_ITEMS:
+            raise _bad(self.where, self.prefix + name, f"a list of at most {MAX_ITEMS}")
         return [_Reader(v, self.where, f"{self.prefix}{name}[{i}].") for i, v in enumerate(value)]
 
 
@@ -103,9 +172,9 @@ class NetworkInfo:
             min_claim=r.wei("min_claim"),
             fee=r.wei("fee"),
             rate_per_block_token=r.wei("rate_per_block_token"),
-            settle_seconds=r.integer("settle_seconds"),
-            claim_deadline_seconds=r.integer("claim_deadline_seconds", 1),
-            rpc_url=r.text("rpc_url", optional=True),
+            settle_seconds=r.integer("settle_seconds", 0, 366 * 86400),
+            claim_deadline_seconds=r.integer("claim_deadline_seconds", 60, MAX_DEADLINE_S),
+            rpc_url=r.text("rpc_url", optional=True, limit=2048),
         )
 
 
@@ -174,7 +243,7 @@ class Earnings:
         r = _Reader(raw, "earnings")
         nodes = tuple(
             NodeEarnings(
-                peer_id=n.text("peer_id"),
+                peer_id=n.text("peer_id", _PEER_ID),
                 bound_at=n.number("bound_at"),
                 served_tokens=n.integer("served_tokens"),
                 requests=n.integer("requests"),
@@ -194,8 +263,8 @@ class Earnings:
         )
         return cls(
             wallet=r.address("wallet"),
-            symbol=r.text("symbol"),
-            decimals=r.integer("decimals"),
+            symbol=r.text("symbol", _SYMBOL),
+            decimals=r.integer("decimals", 0, 36),
             estimated=r.wei("estimated"),
             confirmed=r.wei("confirmed"),
             claimable=r.wei("claimable"),
@@ -255,7 +324,7 @@ class ClaimStatus:
             ClaimCredit(
                 credit_id=c.text("credit_id"),
                 request_id=c.text("request_id"),
-                peer_id=c.text("peer_id"),
+                peer_id=c.text("peer_id", _PEER_ID),
                 start_block=c.integer("start_block"),
                 end_block=c.integer("end_block"),
                 tokens=c.integer("tokens"),
@@ -272,7 +341,7 @@ class ClaimStatus:
             net_amount=net,
             nonce=r.integer("nonce"),
             state=state,
-            reason=r.text("reason", optional=True),
+            reason=r.reason("reason"),
             tx_hash=tx_hash,
             credits=credits,
         )
@@ -287,7 +356,7 @@ class Binding:
     @classmethod
     def parse(cls, raw: object) -> Binding:
         r = _Reader(raw, "bind")
-        return cls(peer_id=r.text("peer_id"), wallet=r.address("wallet"), bound_at=r.number("bound_at"))
+        return cls(peer_id=r.text("peer_id", _PEER_ID), wallet=r.address("wallet"), bound_at=r.number("bound_at"))
 
 
 def format_tokens(wei: int, decimals: int = 18, symbol: str = "FAR", places: int = 6) -> str:

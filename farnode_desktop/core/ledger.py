@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from farnode_desktop.core.clock import Clock, SystemClock
-from farnode_desktop.core.coordinator_models import ClaimCredit, Earnings
+from farnode_desktop.core.coordinator_models import ClaimCredit, Earnings, safe_text
 from farnode_desktop.core.errors import FarNodeError
 
 
@@ -65,6 +66,10 @@ CREATE TABLE IF NOT EXISTS payouts (
     token TEXT NOT NULL, recipient TEXT NOT NULL, value TEXT NOT NULL, confirmed_at REAL NOT NULL,
     receipt TEXT NOT NULL);
 """
+# One transaction confirms one claim. A ledger written before this rule may already hold a shared hash: then
+# the index cannot be made, and the check in `mark_confirmed` still refuses any new one.
+_PAYOUT_TX_UNIQUE = "CREATE UNIQUE INDEX IF NOT EXISTS payouts_tx_hash ON payouts (lower(tx_hash))"
+REASON_LIMIT = 500
 
 
 @dataclass(frozen=True)
@@ -125,6 +130,10 @@ class LedgerError(FarNodeError):
     """The ledger cannot do what was asked (an impossible claim step, a damaged file)."""
 
 
+class PayoutAlreadyUsed(LedgerError):
+    """A payout transaction that already confirmed another claim."""
+
+
 class Ledger:
     """Thread-safe SQLite ledger at `path` (AppPaths.ledger_file), readable only by the provider."""
 
@@ -140,6 +149,8 @@ class Ledger:
             self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA foreign_keys = ON")
             self._db.executescript(_SCHEMA)
+            with contextlib.suppress(sqlite3.IntegrityError):
+                self._db.execute(_PAYOUT_TX_UNIQUE)
         except sqlite3.DatabaseError as exc:
             self._db.close()
             raise LedgerError(
@@ -242,8 +253,12 @@ class Ledger:
                        (claim, ClaimState.PREPARED.value, "claim prepared", now))
         return self.claim(claim)
 
-    def _move(self, claim: str, to: ClaimState, reason: str, **fields: Any) -> ClaimRecord:
+    def _move(self, claim: str, to: ClaimState, reason: str, *,
+              also: Callable[[sqlite3.Connection], None] | None = None, **fields: Any) -> ClaimRecord:
+        """Move a claim to its next state (and run `also` in the same transaction); reasons are kept short
+        and escaped, since many come from the network."""
         now = self._clock.wall()
+        reason = safe_text(reason, REASON_LIMIT)
         with self._tx() as db:
             row = db.execute("SELECT state FROM claims WHERE id=?", (claim,)).fetchone()
             if row is None:
@@ -251,6 +266,8 @@ class Ledger:
             current = ClaimState(row["state"])
             if to not in _NEXT.get(current, frozenset()):
                 raise LedgerError(f"claim {claim} cannot go from {current} to {to}")
+            if also is not None:
+                also(db)
             sets = ", ".join(f"{k}=?" for k in fields)
             db.execute(
                 f"UPDATE claims SET state=?, reason=?, updated_at=?{', ' + sets if sets else ''} WHERE id=?",  # noqa: S608
@@ -287,15 +304,31 @@ class Ledger:
         return self._move(claim, ClaimState.PAID, "the coordinator sent the payout", tx_hash=tx_hash)
 
     def mark_confirmed(self, claim: str, payout: PayoutRecord) -> ClaimRecord:
-        with self._tx() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO payouts (claim, tx_hash, block_number, token, recipient, value,"
-                " confirmed_at, receipt) VALUES (?,?,?,?,?,?,?,?)",
-                (claim, payout.tx_hash, payout.block_number, payout.token, payout.recipient,
-                 str(payout.value), payout.confirmed_at, json.dumps(payout.receipt)),
-            )
+        """Record the payout and confirm the claim, in one transaction; a transaction hash that already
+        confirmed another claim raises PayoutAlreadyUsed (one payout proves one claim)."""
+
+        def store(db: sqlite3.Connection) -> None:
+            other = db.execute("SELECT claim FROM payouts WHERE lower(tx_hash)=lower(?) AND claim!=?",
+                               (payout.tx_hash, claim)).fetchone()
+            if other is not None:
+                raise PayoutAlreadyUsed(
+                    f"the payout transaction {payout.tx_hash} already confirmed another claim"
+                    f" ({other['claim'][:8]}); one transaction pays one claim",
+                    hint="the coordinator reused an earlier payout; claim again or contact Far Labs support",
+                )
+            try:
+                db.execute(
+                    "INSERT OR REPLACE INTO payouts (claim, tx_hash, block_number, token, recipient, value,"
+                    " confirmed_at, receipt) VALUES (?,?,?,?,?,?,?,?)",
+                    (claim, payout.tx_hash, payout.block_number, payout.token, payout.recipient,
+                     str(payout.value), payout.confirmed_at, json.dumps(payout.receipt)),
+                )
+            except sqlite3.IntegrityError:
+                raise PayoutAlreadyUsed(f"the payout transaction {payout.tx_hash} already confirmed another"
+                                        " claim; one transaction pays one claim") from None
+
         reason = f"payout confirmed on chain in block {payout.block_number}"
-        return self._move(claim, ClaimState.CONFIRMED, reason)
+        return self._move(claim, ClaimState.CONFIRMED, reason, also=store)
 
     def mark_rejected(self, claim: str, reason: str) -> ClaimRecord:
         return self._move(claim, ClaimState.REJECTED, reason)

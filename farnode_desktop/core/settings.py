@@ -53,7 +53,8 @@ class Settings:
     public_name: str = ""
     pause: PauseRules = field(default_factory=PauseRules)
     coordinator_url: str = "http://127.0.0.1:8787"
-    chain_rpc_url: str = ""
+    chain_rpc_url: str = ""  # the provider's own chain RPC; "" = the devnet's, only for a coordinator on this PC
+    chain_id: int | None = None  # the payout chain; None = the network's default (the devnet's chain id)
     start_at_login: bool = False
     serve_on_launch: bool = True  # start serving when the app opens
     log_level: str = "INFO"
@@ -69,6 +70,9 @@ class Settings:
             raise UserInputError(f"log level must be one of {', '.join(LOG_LEVELS)}")
         if not 40 <= self.pause.temperature_limit_c <= 110:
             raise UserInputError("the temperature limit must be between 40 and 110 °C")
+        if self.chain_id is not None and (isinstance(self.chain_id, bool) or not isinstance(self.chain_id, int)
+                                          or not 1 <= self.chain_id < 2**53):
+            raise UserInputError(f"the chain id must be a whole number from 1 to 2^53-1, not {self.chain_id!r}")
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -62,37 +62,49 @@ def _untyped(value: object) -> Any:
 
 
 class DevChain:
-    """A fresh chain per instance: treasury = first tester account, FarToken deployed with its supply."""
+    """A fresh chain per instance. The treasury is a key made here at start from the OS's randomness, held only
+    in this object and never written anywhere; it is not one of eth-tester's well-known, unlocked accounts,
+    and the JSON-RPC sends only raw transactions, so nobody else on the machine can move its tokens."""
 
     def __init__(self, supply: int = 10**9 * 10**18) -> None:
+        from eth_account import Account
         from web3 import EthereumTesterProvider, Web3
 
         self.w3: Any = _untyped(Web3(EthereumTesterProvider()))
         self.lock = threading.RLock()  # eth-tester is not thread-safe
-        self.treasury: str = self.w3.eth.accounts[0]
+        self.chain_id: int = int(self.w3.eth.chain_id)
+        self._treasury_account: Any = Account.create()  # never leaves this object
+        self.treasury: str = str(self._treasury_account.address)
+        gas_money = self.w3.eth.send_transaction(  # eth-tester's funded account pays the treasury's gas
+            {"from": self.w3.eth.accounts[0], "to": self.treasury, "value": 10**21}
+        )
+        self.w3.eth.wait_for_transaction_receipt(gas_money)
         artifact = contract_artifact()
         factory = self.w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
-        tx = factory.constructor(supply).transact({"from": self.treasury})
-        receipt = self.w3.eth.wait_for_transaction_receipt(tx)
+        receipt = self._send(factory.constructor(supply))
         self.token_address: str = str(receipt["contractAddress"])
         self.token = self.w3.eth.contract(address=self.token_address, abi=artifact["abi"])
-        self.chain_id: int = int(self.w3.eth.chain_id)
+
+    def _send(self, call: Any) -> Any:
+        """Sign `call` with the treasury's key and mine it; returns the receipt."""
+        with self.lock:
+            tx = call.build_transaction({
+                "from": self.treasury, "chainId": self.chain_id,
+                "nonce": self.w3.eth.get_transaction_count(self.treasury),
+            })
+            signed = self._treasury_account.sign_transaction(tx)
+            tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+            return self.w3.eth.wait_for_transaction_receipt(tx_hash)
 
     def pay(self, claim_id: str, to: str, value: int) -> str:
         """Send a payout from the treasury; returns the transaction hash (mined at once)."""
-        with self.lock:
-            tx = self.token.functions.payout(bytes.fromhex(claim_id.removeprefix("0x")), to, value).transact(
-                {"from": self.treasury}
-            )
-            self.w3.eth.wait_for_transaction_receipt(tx)
-        return "0x" + bytes(tx).hex()
+        receipt = self._send(self.token.functions.payout(bytes.fromhex(claim_id.removeprefix("0x")), to, value))
+        return "0x" + bytes(receipt["transactionHash"]).hex()
 
     def transfer(self, to: str, value: int) -> str:
         """A plain treasury transfer (no claim id): used by tests for a payout that does not match."""
-        with self.lock:
-            tx = self.token.functions.transfer(to, value).transact({"from": self.treasury})
-            self.w3.eth.wait_for_transaction_receipt(tx)
-        return "0x" + bytes(tx).hex()
+        receipt = self._send(self.token.functions.transfer(to, value))
+        return "0x" + bytes(receipt["transactionHash"]).hex()
 
     def balance_of(self, owner: str) -> int:
         with self.lock:

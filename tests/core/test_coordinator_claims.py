@@ -19,6 +19,7 @@ from farnode_desktop.core.coordinator import (
     UrllibTransport,
 )
 from farnode_desktop.core.coordinator_models import Earnings
+from farnode_desktop.core.eip712 import Domain, message_digest, payout_claim_message
 from farnode_desktop.core.errors import FarNodeError, UserInputError
 from farnode_desktop.core.events import EventBus, EventLog
 from farnode_desktop.core.ledger import ClaimState, Ledger
@@ -27,7 +28,7 @@ from farnode_desktop.core.payouts import ChainReader
 from farnode_desktop.devnet import Devnet
 from tests.devnet.helpers import DEVNET_FEE as FEE
 from tests.devnet.helpers import DEVNET_RATE as RATE
-from tests.devnet.helpers import KeySigner, report_usage
+from tests.devnet.helpers import FakeRpc, KeySigner, devnet_terms, report_usage
 
 PEER = "12D3KooWClaimsPeer"
 
@@ -36,7 +37,7 @@ PEER = "12D3KooWClaimsPeer"
 def _earn(devnet: Devnet, signer: KeySigner, tokens: int = 1000) -> CoordinatorClient:
     assert devnet.info is not None
     client = CoordinatorClient(devnet.info.coordinator_url)
-    client.bind_node(signer, PEER)
+    client.bind_node(signer, PEER, devnet_terms(devnet.info))
     assert (
         report_usage(devnet.info, [{"peer_id": PEER, "start_block": 0, "end_block": 4, "tokens": tokens}])[0]
         == 200
@@ -168,24 +169,26 @@ def test_a_claim_whose_deadline_passed_offline_fails_and_nothing_is_lost(
 
 
 def test_a_payout_the_chain_does_not_show_is_marked_failed(devnet: Devnet, farnode_home: Path) -> None:
+    assert devnet.info is not None
     signer = KeySigner()
     service = _service(devnet, signer, _earn(devnet, signer))
-    quote = service.quote()
     ledger = service._ledger
-    record = ledger.prepare_claim(
-        coordinator_url="x",
-        token=quote.network.token,
-        typed_data={
-            "domain": {"chainId": 1},
-            "message": {"wallet": signer.address(), "amount": 100, "fee": 1, "nonce": 9, "deadline": 2**40},
-        },
-    )
+    typed = payout_claim_message(Domain(devnet.info.chain_id, devnet.info.token_address), signer.address(),
+                                 amount=100, fee=1, nonce=9, deadline=int(time.time()) + 600)
+    record = ledger.prepare_claim(coordinator_url="x", token=devnet.info.token_address, typed_data=typed)
     ledger.mark_signed(record.id, "0x00")
-    ledger.mark_submitted(record.id, "0x" + "ab" * 32, ())
-    wrong = devnet.chain.transfer(signer.address(), 98)  # a real transfer, of the wrong amount
+    ledger.mark_submitted(record.id, message_digest(typed), ())
+    wrong = devnet.chain.transfer(signer.address(), 99)  # a real transfer of the net amount, but no payout
     ledger.mark_paid(record.id, wrong)
     failed = service.advance(ledger.claim(record.id))
-    assert failed.state is ClaimState.FAILED and "does not transfer 99" in failed.reason
+    assert failed.state is ClaimState.FAILED and "does not pay this claim" in failed.reason
+    paid_other = devnet.chain.pay("0x" + "ee" * 32, signer.address(), 99)  # a real payout of another claim
+    again = ledger.prepare_claim(coordinator_url="x", token=devnet.info.token_address, typed_data=typed)
+    ledger.mark_signed(again.id, "0x00")
+    ledger.mark_submitted(again.id, message_digest(typed), ())
+    ledger.mark_paid(again.id, paid_other)
+    failed = service.advance(ledger.claim(again.id))
+    assert failed.state is ClaimState.FAILED and "does not pay this claim" in failed.reason
 
 
 def test_a_claim_below_the_minimum_is_explained_not_sent(devnet: Devnet, farnode_home: Path) -> None:
@@ -198,21 +201,17 @@ def test_a_claim_below_the_minimum_is_explained_not_sent(devnet: Devnet, farnode
     assert service._ledger.claims() == []
 
 
-class OtherChain:
-    """A web3 stand-in at the chain boundary that reports another chain id."""
-
-    class eth:
-        chain_id = 1
-
-
 def test_a_coordinator_on_another_chain_than_the_rpc_gets_no_signature(
     devnet: Devnet, farnode_home: Path
 ) -> None:
+    assert devnet.info is not None
     signer = KeySigner()
     client = _earn(devnet, signer)
-    service = ClaimService(
-        signer, client, Ledger(AppPaths.default().ledger_file), ChainReader(web3=OtherChain())
-    )
-    with pytest.raises(FarNodeError, match="your chain RPC is chain 1"):
-        service.start(service.quote())
+    other_chain = FakeRpc({"eth_chainId": "0x1"}, upstream=devnet.info.rpc_url)
+    try:
+        service = ClaimService(signer, client, Ledger(AppPaths.default().ledger_file), ChainReader(other_chain.url))
+        with pytest.raises(FarNodeError, match="your chain RPC is chain 1"):
+            service.start(service.quote())
+    finally:
+        other_chain.close()
     assert service._ledger.claims() == []

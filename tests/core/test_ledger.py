@@ -10,7 +10,7 @@ import pytest
 from farnode_desktop.core.clock import ManualClock
 from farnode_desktop.core.coordinator_models import ClaimCredit
 from farnode_desktop.core.eip712 import Domain, payout_claim_message
-from farnode_desktop.core.ledger import ClaimState, Ledger, LedgerError, PayoutRecord
+from farnode_desktop.core.ledger import ClaimState, Ledger, LedgerError, PayoutAlreadyUsed, PayoutRecord
 from farnode_desktop.core.paths import AppPaths
 
 WALLET = "0x88782009F6435E58A3050D42DdE091252d26bbD1"
@@ -127,3 +127,37 @@ def test_a_damaged_ledger_file_is_a_clear_error(farnode_home: Path) -> None:
     with pytest.raises(LedgerError) as err:
         Ledger(path)
     assert "cannot be opened" in str(err.value) and err.value.hint
+
+
+def test_one_payout_transaction_confirms_one_claim_only(farnode_home: Path) -> None:
+    ledger = _ledger(farnode_home)
+    tx = "0x" + "cd" * 32
+    first, second = (ledger.prepare_claim(coordinator_url="x", token=TOKEN, typed_data=_typed(n)) for n in (1, 2))
+    for c in (first, second):
+        ledger.mark_signed(c.id, "0xsig")
+        ledger.mark_submitted(c.id, "0x" + "ab" * 32, ())
+        ledger.mark_paid(c.id, tx)
+    ledger.mark_confirmed(first.id, PayoutRecord(first.id, tx, 7, TOKEN, WALLET, 99, 1.0, {"status": 1}))
+    with pytest.raises(PayoutAlreadyUsed, match="already confirmed another claim"):
+        ledger.mark_confirmed(second.id, PayoutRecord(second.id, tx.upper().replace("0X", "0x"), 7, TOKEN, WALLET,
+                                                      99, 1.0, {"status": 1}))
+    assert ledger.claim(second.id).state is ClaimState.PAID and ledger.payout(second.id) is None
+    failed = ledger.mark_failed(second.id, "x" * 100_000 + "\x1b[2J")
+    assert len(failed.reason) < 600 and "\x1b" not in failed.reason
+
+
+def test_a_ledger_that_already_holds_a_shared_payout_still_opens_and_refuses_more(farnode_home: Path) -> None:
+    ledger = _ledger(farnode_home)
+    ledger._db.execute("DROP INDEX payouts_tx_hash")
+    tx = "0x" + "cd" * 32
+    claims = [ledger.prepare_claim(coordinator_url="x", token=TOKEN, typed_data=_typed(n)) for n in (1, 2, 3)]
+    for c in claims[:2]:  # what the old ledger allowed: two claims confirmed by one transaction
+        ledger._db.execute("INSERT INTO payouts VALUES (?,?,?,?,?,?,?,?)", (c.id, tx, 7, TOKEN, WALLET, "99", 1.0, "{}"))
+    ledger.close()
+    reopened = _ledger(farnode_home)
+    c = claims[2]
+    reopened.mark_signed(c.id, "0xsig")
+    reopened.mark_submitted(c.id, "0x" + "ab" * 32, ())
+    reopened.mark_paid(c.id, tx)
+    with pytest.raises(PayoutAlreadyUsed):
+        reopened.mark_confirmed(c.id, PayoutRecord(c.id, tx, 7, TOKEN, WALLET, 99, 1.0, {}))

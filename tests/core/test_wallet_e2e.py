@@ -24,7 +24,7 @@ from farnode_desktop.devnet import Devnet
 from tests.core.test_wallet import PHRASE, PHRASE_ADDRESS, PHRASE_KEY
 from tests.devnet.helpers import DEVNET_FEE as FEE
 from tests.devnet.helpers import DEVNET_RATE as RATE
-from tests.devnet.helpers import clean_stderr, keyring_session, report_usage, secret_service
+from tests.devnet.helpers import clean_stderr, devnet_terms, keyring_session, report_usage, secret_service
 
 pytestmark = pytest.mark.keyring
 PEER = "12D3KooWEndToEndNode"
@@ -54,7 +54,7 @@ def test_served_work_to_confirmed_payout_signed_from_the_keyring(devnet: Devnet,
     try:
         address = wallet.import_mnemonic(PHRASE)
         client = CoordinatorClient(devnet.info.coordinator_url)
-        client.bind_node(wallet, PEER)
+        client.bind_node(wallet, PEER, devnet_terms(devnet.info))
         paths = AppPaths.default().ensure()
         ledger = Ledger(paths.ledger_file)
         start = time.time()

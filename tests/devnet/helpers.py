@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from eth_account import Account
 
+from farnode_desktop.core.signing_policy import SigningTerms
 from farnode_desktop.devnet import DevnetInfo
 
 NO_SECRET_SERVICE = (
@@ -39,6 +40,15 @@ class KeySigner:
 DEVNET_RATE = 10**12  # per block-token
 DEVNET_FEE = 10**13
 DEVNET_MIN_CLAIM = 10**15
+
+
+def devnet_terms(info: DevnetInfo) -> SigningTerms:
+    """The devnet's signing terms, checked on its chain the way the app checks them (real HTTP, real RPC)."""
+    from farnode_desktop.core.coordinator import CoordinatorClient
+    from farnode_desktop.core.payouts import ChainReader
+    from farnode_desktop.core.signing_policy import verify_terms
+
+    return verify_terms(CoordinatorClient(info.coordinator_url).network(), ChainReader(info.rpc_url), info.chain_id)
 
 
 def secret_service() -> Any:
@@ -120,3 +130,45 @@ def clean_stderr(text: str) -> str:
     """stderr without the noise of the headless D-Bus session (gcr-prompter has no display)."""
     noise = ("Gtk-WARNING", "dbus-daemon[", "gcr-prompter", "** Message:")
     return "\n".join(line for line in text.splitlines() if line.strip() and not any(n in line for n in noise))
+
+
+class FakeRpc:
+    """A JSON-RPC server on loopback that answers the methods in `answers` itself and forwards the rest to a
+    real RPC (`upstream`, e.g. the devnet's): a chain RPC that lies about some things."""
+
+    def __init__(self, answers: dict[str, Any], upstream: str = "") -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        outer = self
+        self.answers = answers
+        self.calls: list[str] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                call = json.loads(raw)
+                outer.calls.append(call["method"])
+                if call["method"] in outer.answers:
+                    body = json.dumps({"jsonrpc": "2.0", "id": call["id"],
+                                       "result": outer.answers[call["method"]]}).encode()
+                else:
+                    req = urllib.request.Request(upstream, data=raw, headers={"Content-Type": "application/json"})
+                    with urllib.request.urlopen(req, timeout=10) as resp:
+                        body = resp.read()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+

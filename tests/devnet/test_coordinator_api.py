@@ -12,7 +12,7 @@ import pytest
 from farnode_desktop.core.coordinator import CoordinatorClient, CoordinatorRejected
 from farnode_desktop.core.eip712 import Domain, payout_claim_message
 from farnode_desktop.devnet import Devnet
-from tests.devnet.helpers import KeySigner, post_json, report_usage
+from tests.devnet.helpers import KeySigner, devnet_terms, post_json, report_usage
 
 PEER = "12D3KooWDevnetPeerA"
 RATE = 10**12
@@ -24,7 +24,7 @@ def _bound_and_credited(
     assert devnet.info is not None
     signer = KeySigner()
     client = CoordinatorClient(devnet.info.coordinator_url)
-    client.bind_node(signer, PEER)
+    client.bind_node(signer, PEER, devnet_terms(devnet.info))
     status, body = report_usage(
         devnet.info, [{"peer_id": PEER, "start_block": 0, "end_block": blocks, "tokens": tokens}]
     )

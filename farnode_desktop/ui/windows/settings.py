@@ -3,7 +3,8 @@ coordinator, start at login and log level; applied without restarting the app.""
 
 from __future__ import annotations
 
-from PySide6.QtGui import QFont
+from PySide6.QtCore import QRegularExpression
+from PySide6.QtGui import QFont, QRegularExpressionValidator
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -132,6 +133,16 @@ class SettingsWindow(QWidget):
         self.coordinator = QLineEdit(d.coordinator_url)
         self.coordinator.textChanged.connect(lambda t: setattr(vm.draft, "coordinator_url", t.strip()))
         form.addRow("Coordinator", self.coordinator)
+        self.chain_rpc = QLineEdit(d.chain_rpc_url)
+        self.chain_rpc.setPlaceholderText("the devnet's, for a coordinator on this PC")
+        self.chain_rpc.setToolTip("Your own RPC of the payout chain: payouts are checked and claims signed against it")
+        self.chain_rpc.textChanged.connect(lambda t: setattr(vm.draft, "chain_rpc_url", t.strip()))
+        form.addRow("Chain RPC", self.chain_rpc)
+        self.chain_id = QLineEdit("" if d.chain_id is None else str(d.chain_id))
+        self.chain_id.setPlaceholderText("the network's default")
+        self.chain_id.setValidator(QRegularExpressionValidator(QRegularExpression("[0-9]{0,15}"), self.chain_id))
+        self.chain_id.textChanged.connect(lambda t: setattr(vm.draft, "chain_id", int(t) if t else None))
+        form.addRow("Chain id", self.chain_id)
         self.start_at_login = QCheckBox("Start FarNode when I log in")
         self.start_at_login.setChecked(d.start_at_login)
         self.start_at_login.toggled.connect(lambda on: setattr(vm.draft, "start_at_login", on))
