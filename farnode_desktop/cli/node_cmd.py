@@ -23,6 +23,7 @@ from farnode_desktop.core.node_service import (
     read_status,
     service_pid,
     state_file,
+    unsupervised_server,
 )
 from farnode_desktop.core.node_status import NodeState, NodeStatus, StateFileUnreadable, load_status_file
 from farnode_desktop.core.nodes import TINY_DEMO, local_spec, make_supervisor
@@ -154,9 +155,15 @@ def cmd_stop(args: argparse.Namespace) -> int:
     return 0
 
 
-def _summary(status: NodeStatus, alive: bool) -> dict[str, Any]:
+def _summary(status: NodeStatus, alive: bool, leftovers: list[int] | None = None) -> dict[str, Any]:
     body = status.to_json()
-    if not alive and status.state not in (NodeState.STOPPED, NodeState.FAILED):
+    if not alive and leftovers:  # never call a running server "stopped"
+        body["state"] = NodeState.STOPPING.value
+        body["reason"] = (f"the supervisor is not running, but {len(leftovers)} server processes still run "
+                          f"(pids {', '.join(map(str, leftovers[:8]))}); they end by themselves within seconds")
+        body["hint"] = "if they do not, `farnode node stop` ends them"
+        body["tokens_per_s"] = 0.0
+    elif not alive and status.state not in (NodeState.STOPPED, NodeState.FAILED):
         body["state"] = NodeState.STOPPED.value
         body["reason"] = f"the supervisor is not running (last seen: {status.state.value})"
         body["tokens_per_s"] = 0.0
@@ -175,7 +182,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             continue
         if status is None:
             continue
-        report.append(_summary(status, service_pid(paths, name) is not None))
+        alive = service_pid(paths, name) is not None
+        report.append(_summary(status, alive, None if alive else unsupervised_server(paths, name)))
     if args.json:
         print(json.dumps(report if not args.name else (report[0] if report else {}), indent=2))
         return 0

@@ -28,6 +28,9 @@ class LogSignal:
 
 
 # (pattern, plain-language explanation, what to do). Order matters: the first match wins.
+# A cause that can heal by itself (memory freed, disk space freed, the network back) is tried again after a cool-down;
+# the others (a bad model, the port of another program, an old driver) wait for the provider.
+_HEALS_BY_ITSELF = ("ran out of memory", "free disk space", "cannot be downloaded", "cannot reach this node")
 _FATAL: list[tuple[re.Pattern[str], str, str]] = [
     (
         re.compile(r"OutOfMemoryError|CUDA out of memory|DefaultCPUAllocator: can't allocate memory"),
@@ -94,6 +97,7 @@ class Explanation:
     message: str
     hint: str
     line: str
+    heals: bool = False  # the cause can go away by itself: try again after a cool-down
 
 
 def explain(line: str) -> Explanation | None:
@@ -102,7 +106,7 @@ def explain(line: str) -> Explanation | None:
         if pattern.search(line):
             port = re.search(r":(\d+): bind", line) if "address already in use" in line else None
             text = f"The node's network port {port.group(1)} is already used by another program." if port else message
-            return Explanation(text, hint, line.strip())
+            return Explanation(text, hint, line.strip(), any(h in message for h in _HEALS_BY_ITSELF))
     return None
 
 
@@ -128,7 +132,7 @@ def parse_line(line: str) -> LogSignal | None:
     if (m := _RECOVER.search(line)) is not None:
         return LogSignal(Signal.RECOVERING, m.group("exc"))
     if (fatal := explain(line)) is not None:
-        return LogSignal(Signal.FATAL, fatal.message, {"hint": fatal.hint, "line": fatal.line})
+        return LogSignal(Signal.FATAL, fatal.message, {"hint": fatal.hint, "line": fatal.line, "heals": fatal.heals})
     for pattern, why in _HEALABLE:
         if pattern.search(line):
             return LogSignal(Signal.HEALABLE, why, {"line": line.strip()})

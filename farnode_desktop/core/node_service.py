@@ -6,14 +6,19 @@ import json
 import os
 import signal
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
 import psutil
 
 from farnode_desktop.core.atomic import write_atomic
+from farnode_desktop.core.errors import FarNodeError
+from farnode_desktop.core.machine_faults import explain_os_error
 from farnode_desktop.core.node_status import NodeState, NodeStatus
 from farnode_desktop.core.paths import AppPaths
+from farnode_desktop.core.process import OsProcessHost, ProcessHost
+from farnode_desktop.core.process_group import PID_FILE, BadPidFile, read_pid_record
 from farnode_desktop.core.supervisor import NodeSupervisor
 
 STATE_FILE = "state.json"
@@ -47,6 +52,17 @@ def service_pid(paths: AppPaths, name: str) -> int | None:
         return None
 
 
+def unsupervised_server(paths: AppPaths, name: str, host: ProcessHost | None = None) -> list[int]:
+    """Pids of `name`'s server group that still run although its supervisor does not (a server ends itself within
+    seconds of losing its supervisor; one that is frozen cannot). Empty when nothing of it runs."""
+    try:
+        record = read_pid_record(paths.node_dir(name) / PID_FILE)
+    except BadPidFile:
+        return []
+    members = (host or OsProcessHost()).group_members(record.pgid)
+    return [m.pid for m in members if m.create_time >= record.create_time - 1.0]
+
+
 def known_nodes(paths: AppPaths) -> list[str]:
     root = paths.data / "nodes"
     return sorted(p.name for p in root.iterdir() if p.is_dir()) if root.exists() else []
@@ -55,8 +71,10 @@ def known_nodes(paths: AppPaths) -> list[str]:
 class NodeService:
     """Owns a supervisor in this process until it has stopped; SIGINT/SIGTERM ask it to stop cleanly."""
 
-    def __init__(self, supervisor: NodeSupervisor, paths: AppPaths) -> None:
+    def __init__(self, supervisor: NodeSupervisor, paths: AppPaths,
+                 writer: Callable[[Path, str], None] = lambda path, text: write_atomic(path, text, mode=0o644)) -> None:
         self.supervisor = supervisor
+        self.writer = writer  # the file boundary (tests inject a full disk here)
         self.paths = paths
         self.name = supervisor.spec.name
         self._stop_requested = threading.Event()
@@ -79,15 +97,21 @@ class NodeService:
         comparable = {k: v for k, v in body.items() if k != "updated_at"}
         # write on every change, and every few seconds anyway so readers see the file is fresh
         if comparable != self._last or status.updated_at - self._last_written >= REFRESH_S:
-            write_atomic(state_file(self.paths, self.name), json.dumps(body, indent=1), mode=0o644)
-            self._last, self._last_written = comparable, status.updated_at
+            path, text = state_file(self.paths, self.name), json.dumps(body, indent=1)
+            # A full disk or an unwritable file must not end the service (the node would run unsupervised): the
+            # fault is recorded, shown in the status, and the write is tried again on the next tick.
+            if self.supervisor.faults.attempt("state file", "save the node's status file", lambda: self.writer(path, text)):
+                self._last, self._last_written = comparable, status.updated_at
         return status
 
     def run(self, until_stopped: bool = True) -> NodeStatus:
         """Start the node and keep it supervised until a stop is requested; returns the final status."""
         pid_path = self.paths.node_dir(self.name) / SERVICE_PID_FILE
-        write_atomic(pid_path, json.dumps({"pid": os.getpid(), "create_time": psutil.Process().create_time()}),
-                     mode=0o644)
+        try:
+            self.writer(pid_path, json.dumps({"pid": os.getpid(), "create_time": psutil.Process().create_time()}))
+        except OSError as exc:  # nothing runs yet: refuse to start rather than run a node nobody can find
+            raise FarNodeError(explain_os_error("save the node service's pid file", exc),
+                               "free some disk space or fix the folder's permissions, then start again") from exc
         try:
             self.supervisor.start()
             stopping = False

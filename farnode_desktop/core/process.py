@@ -29,6 +29,8 @@ class GroupMember:
     pid: int
     name: str
     create_time: float
+    ppid: int = 0
+    status: str = "running"  # psutil's status: "stopped" is a SIGSTOPped (frozen) process
 
 
 class RunningProcess(Protocol):
@@ -56,9 +58,13 @@ class ProcessHost(Protocol):
     def create_time(self, pid: int) -> float | None: ...
 
 
+LIFELINE_ENV = "FARNODE_LIFELINE_FD"  # read by farnode_desktop.mesh.serve
+
+
 class _PopenProcess:
-    def __init__(self, popen: subprocess.Popen[str], on_line: Callable[[str], None]) -> None:
+    def __init__(self, popen: subprocess.Popen[str], on_line: Callable[[str], None], lifeline: int) -> None:
         self._popen = popen
+        self._lifeline = lifeline  # our end of the server's lifeline: closed when we exit, the server group ends
         self.pid = popen.pid
         self.pgid = popen.pid  # start_new_session: the server leads its own group
         self._lines: queue.SimpleQueue[str] = queue.SimpleQueue()
@@ -82,7 +88,16 @@ class _PopenProcess:
             # outlive the server keep the pipe open and every later poll would block (and make the tick's time stale)
             self._reader.join(timeout=2)
             self._joined = True
+            self._close_lifeline()
         return code
+
+    def _close_lifeline(self) -> None:
+        if self._lifeline >= 0:
+            os.close(self._lifeline)
+            self._lifeline = -1
+
+    def __del__(self) -> None:
+        self._close_lifeline()
 
     def read_lines(self) -> list[str]:
         out: list[str] = []
@@ -98,20 +113,30 @@ class OsProcessHost:
 
     def launch(self, command: LaunchCommand, on_line: Callable[[str], None]) -> RunningProcess:
         command.cwd.mkdir(parents=True, exist_ok=True)
-        popen = subprocess.Popen(
-            command.argv,
-            cwd=command.cwd,
-            env=command.env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-            bufsize=1,
-            start_new_session=True,
-        )
-        return _PopenProcess(popen, on_line)
+        # The lifeline: the server inherits only the read end; our write end is close-on-exec and closes when this
+        # process dies in any way, which tells the server to end its group (see mesh/serve.py).
+        server_end, our_end = os.pipe()
+        try:
+            popen = subprocess.Popen(
+                command.argv,
+                cwd=command.cwd,
+                env={**command.env, LIFELINE_ENV: str(server_end)},
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                encoding="utf-8",
+                errors="replace",
+                bufsize=1,
+                start_new_session=True,
+                pass_fds=(server_end,),
+            )
+        except BaseException:
+            os.close(our_end)
+            raise
+        finally:
+            os.close(server_end)
+        return _PopenProcess(popen, on_line, our_end)
 
     def signal_pid(self, pid: int, sig: int) -> bool:
         try:
@@ -129,15 +154,17 @@ class OsProcessHost:
 
     def group_members(self, pgid: int) -> list[GroupMember]:
         members = []
-        for proc in psutil.process_iter(["pid", "name", "create_time"]):
+        for proc in psutil.process_iter(["pid", "name", "create_time", "ppid"]):
             try:
                 if os.getpgid(proc.info["pid"]) != pgid:
                     continue
-                if proc.status() == psutil.STATUS_ZOMBIE:
+                status = proc.status()
+                if status == psutil.STATUS_ZOMBIE:
                     continue
             except (ProcessLookupError, psutil.Error):
                 continue
-            members.append(GroupMember(proc.info["pid"], proc.info["name"] or "", proc.info["create_time"]))
+            members.append(GroupMember(proc.info["pid"], proc.info["name"] or "", proc.info["create_time"],
+                                       proc.info["ppid"] or 0, str(status)))
         return members
 
     def create_time(self, pid: int) -> float | None:

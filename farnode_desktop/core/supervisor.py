@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import collections
+import functools
 import signal
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from farnode_desktop.core.clock import Clock, SystemClock
 from farnode_desktop.core.events import Event, EventBus
+from farnode_desktop.core.group_watch import GroupWatch
 from farnode_desktop.core.logfile import RotatingLog
+from farnode_desktop.core.machine_faults import MachineFaults
 from farnode_desktop.core.node_log import Signal, parse_line
 from farnode_desktop.core.node_spec import ENDPOINT_FILE, NodeBackend, NodeSpec, free_port
 from farnode_desktop.core.node_status import (
@@ -26,29 +27,12 @@ from farnode_desktop.core.node_status import (
 from farnode_desktop.core.paths import AppPaths
 from farnode_desktop.core.process import OsProcessHost, ProcessHost, RunningProcess
 from farnode_desktop.core.process_group import PID_FILE, end_leftover_group, write_pid_file
+from farnode_desktop.core.restarts import RestartBudget, SupervisorPolicy, duration_text
+from farnode_desktop.core.served_tally import ServedTally
 
 __all__ = ["PID_FILE", "NodeSpec", "NodeState", "NodeStatus", "NodeSupervisor", "SupervisorPolicy"]
 
 PORT_FILE = "port"
-
-
-@dataclass
-class SupervisorPolicy:
-    """Timings and limits; tests shorten them, the defaults suit a real GPU node."""
-
-    startup_timeout_s: float = 900.0  # launch -> serving (a big model downloads and loads blocks first)
-    stop_grace_s: float = 20.0  # SIGINT -> SIGTERM to the group (Petals' graceful stop takes > 6 s)
-    term_grace_s: float = 5.0  # SIGTERM -> SIGKILL
-    kill_grace_s: float = 5.0  # SIGKILL -> give up and report the survivors
-    backoff_base_s: float = 2.0
-    backoff_cap_s: float = 300.0
-    crash_limit: int = 5  # this many failures ...
-    crash_window_s: float = 600.0  # ... within this window end in FAILED
-    stable_after_s: float = 120.0  # serving this long resets the backoff
-    probe_interval_s: float = 1.0  # while starting
-    watchdog_interval_s: float = 5.0  # while serving
-    watchdog_timeout_s: float = 30.0  # no answer from the status endpoint for this long -> restart
-    rate_window_s: float = 60.0  # tokens/s is measured over this window
 
 
 class _Desire(Enum):
@@ -86,14 +70,17 @@ class NodeSupervisor:
         self.workdir = paths.node_dir(spec.name)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.log = RotatingLog(paths.node_log(spec.name))
+        self.faults = MachineFaults(self._fault_changed)
         self._lock = threading.RLock()
         self._state = NodeState.STOPPED
         self._reason = "not started"
         self._hint = ""
         self._desire = _Desire.STOP
         self._proc: RunningProcess | None = None
-        self._failures: collections.deque[float] = collections.deque()
-        self._consecutive = 0
+        self._budget = RestartBudget(self.policy)
+        self._cooldown: float | None = None  # a cool-down that starts when the server has stopped
+        self._cooling_until: float | None = None  # FAILED, but trying again by itself at this time
+        self._cooled_for = 0.0
         self._restarts = 0
         self._retry_at = 0.0
         self._stop_phase = ""
@@ -101,20 +88,17 @@ class NodeSupervisor:
         self._after_stop: tuple[NodeState, str, str] = (NodeState.STOPPED, "", "")
         self._provision_thread: threading.Thread | None = None
         self._provision_error: BaseException | None = None
-        self._fatal: tuple[str, str, list[str]] | None = None
+        self._fatal: tuple[str, str, list[str], bool] | None = None  # message, hint, log lines, heals by itself
         self._healable: str | None = None
         self._launched_at = 0.0
         self._serving_since: float | None = None
         self._last_probe_at = 0.0
         self._last_probe_ok = 0.0
         self._remote: dict[str, Any] = {}
-        self._p2pd_pids: set[int] | None = None
-        self._p2pd_candidates: set[int] = set()
-        self._served_base = 0
-        self._served_now = 0
-        self._requests_base = 0
-        self._requests_now = 0
-        self._rate_samples: collections.deque[tuple[float, int]] = collections.deque()
+        self._watch: GroupWatch | None = None
+        self._last_members_at = 0.0
+        self._log_started = False
+        self._served = ServedTally(self.policy.rate_window_s)
         self._failure_lines: list[str] = []
         self._pause_reason = "paused by the provider"
         self._resume_reason = "resumed"
@@ -125,8 +109,8 @@ class NodeSupervisor:
         with self._lock:
             self._desire = _Desire.RUN
             if self._state is NodeState.FAILED:
-                self._failures.clear()
-                self._consecutive = 0
+                self._budget.reset()
+                self._cooling_until = None
         self.transition(self.clock.monotonic())
 
     def stop(self) -> None:
@@ -170,8 +154,10 @@ class NodeSupervisor:
         with self._lock:
             self._drain_output()
             state = self._state
-            if state is NodeState.STOPPED or state is NodeState.FAILED:
-                if self._desire is _Desire.RUN and (state is NodeState.STOPPED or not self._failures):
+            if state is NodeState.FAILED and self._cooling_until is not None:
+                self._tick_cooling(now)
+            elif state is NodeState.STOPPED or state is NodeState.FAILED:
+                if self._desire is _Desire.RUN and (state is NodeState.STOPPED or not self._budget.failures):
                     self._launch_or_provision(now, "started by the provider")
                 elif self._desire is _Desire.PAUSE and state is NodeState.STOPPED:
                     self._set(NodeState.PAUSED, self._pause_reason)
@@ -185,7 +171,7 @@ class NodeSupervisor:
                 elif self._desire is _Desire.PAUSE:
                     self._set(NodeState.PAUSED, self._pause_reason)
                 elif now >= self._retry_at:
-                    self._launch(now, f"restarting (attempt {self._consecutive + 1})")
+                    self._launch(now, f"restarting (attempt {self._budget.consecutive + 1})")
             elif state is NodeState.STOPPING:
                 self._tick_stopping(now)
             elif state is NodeState.PAUSED:
@@ -193,6 +179,20 @@ class NodeSupervisor:
                     self._launch_or_provision(now, self._resume_reason)
                 elif self._desire is _Desire.STOP:
                     self._set(NodeState.STOPPED, "stopped by the provider")
+
+    def _tick_cooling(self, now: float) -> None:
+        """FAILED by a cause that can heal: wait out the cool-down, then try again by itself."""
+        assert self._cooling_until is not None
+        if self._desire is _Desire.STOP:
+            self._cooling_until = None
+            self._set(NodeState.STOPPED, "stopped by the provider")
+        elif now >= self._cooling_until:
+            waited = duration_text(self._cooled_for)
+            self._cooling_until = None
+            if self._desire is _Desire.PAUSE:
+                self._set(NodeState.PAUSED, self._pause_reason)
+            else:
+                self._launch_or_provision(now, f"trying again by itself after a {waited} cool-down")
 
     def _set(self, new: NodeState, reason: str, hint: str = "") -> None:
         previous = self._state
@@ -248,16 +248,14 @@ class NodeSupervisor:
         if self.spec.port == 0:
             self.spec.port = self._kept_port()
         command = self.backend.command(self.spec, self.workdir)
-        (self.workdir / ENDPOINT_FILE).unlink(missing_ok=True)
+        self.faults.attempt("endpoint file", "remove the old status endpoint file",
+                            lambda: (self.workdir / ENDPOINT_FILE).unlink(missing_ok=True))
         self._fatal = None
         self._healable = None
         self._remote = {}
-        self._p2pd_pids = None
-        self._p2pd_candidates = set()
-        self._served_base += self._served_now
-        self._requests_base += self._requests_now
-        self._served_now = self._requests_now = 0
-        self._rate_samples.clear()
+        self._watch = None
+        self._log_started = False
+        self._served.new_server()
         self._failure_lines = []
         try:
             self._proc = self.host.launch(command, self.log.write_line)
@@ -266,7 +264,11 @@ class NodeSupervisor:
             self._set(NodeState.FAILED, f"the node server could not be launched: {exc}",
                       "check the node runtime with `farnode runtime check`")
             return
-        write_pid_file(self.workdir / PID_FILE, self._proc, self.host.create_time(self._proc.pid))
+        self._watch = GroupWatch(self._proc.pid, self.policy.frozen_after_s)
+        proc, created = self._proc, self.host.create_time(self._proc.pid)
+        # Without a pid file a killed app's next start cannot end this server; it still ends itself (lifeline).
+        self.faults.attempt("pid file", "save the server's pid file",
+                            lambda: write_pid_file(self.workdir / PID_FILE, proc, created))
         self._launched_at = self._last_probe_at = self._last_probe_ok = self.clock.monotonic()
         self._set(NodeState.STARTING, reason)
 
@@ -280,17 +282,13 @@ class NodeSupervisor:
             self._begin_stop(now, graceful=True, then=(NodeState.PAUSED, self._pause_reason, ""))
             return
         if self._fatal is not None:
-            message, hint, lines = self._fatal
-            self._failure_lines = lines
-            self._begin_stop(now, graceful=False, then=(NodeState.FAILED, message, hint))
+            self._fail_fatal(now, self._fatal)
             return
         code = proc.poll()
         if code is not None:
             fatal = self._drain_output()
             if fatal is not None:
-                message, hint, lines = fatal
-                self._failure_lines = lines
-                self._begin_stop(now, graceful=False, then=(NodeState.FAILED, message, hint))
+                self._fail_fatal(now, fatal)
             else:
                 why = self._healable or f"the server exited unexpectedly (exit code {code})"
                 self._failure_lines = self.log.tail(20)
@@ -299,7 +297,16 @@ class NodeSupervisor:
         if self._healable is not None:
             self._fail_and_restart(now, self._healable)
             return
+        if now - self._last_members_at >= self.policy.members_interval_s and self._watch is not None:
+            self._last_members_at = now
+            loading = self._state is not NodeState.STARTING
+            broken = self._watch.check(self.host.group_members(proc.pgid), self.clock.monotonic(), loading)
+            if broken is not None:
+                self._failure_lines = self.log.tail(20)
+                self._fail_and_restart(now, broken)
+                return
         interval = self.policy.watchdog_interval_s if self._state is NodeState.SERVING else self.policy.probe_interval_s
+        interval = 0.0 if self._log_started and self._state is not NodeState.SERVING else interval
         if now - self._last_probe_at >= interval:
             self._probe(now)
         if self._state is not NodeState.SERVING and now - self._launched_at > self.policy.startup_timeout_s:
@@ -311,8 +318,7 @@ class NodeSupervisor:
                 self._fail_and_restart(now, f"the server's status endpoint stopped answering ({silent:.0f} s)")
                 return
             if self._serving_since is not None and now - self._serving_since > self.policy.stable_after_s:
-                self._consecutive = 0
-            self._check_p2pd(proc)
+                self._budget.stable()
 
     def _probe(self, now: float) -> None:
         self._last_probe_at = now
@@ -321,45 +327,34 @@ class NodeSupervisor:
             return
         self._last_probe_ok = now
         self._remote = body
-        self._served_now = int(body.get("served_tokens") or 0)
-        self._requests_now = sum(int(v) for v in (body.get("requests") or {}).values())
-        self._rate_samples.append((now, self._served_base + self._served_now))
-        while self._rate_samples and now - self._rate_samples[0][0] > self.policy.rate_window_s:
-            self._rate_samples.popleft()
+        self._served.update(now, body)
         remote_state = body.get("state")
-        if remote_state == NodeState.SERVING.value and self._state is not NodeState.SERVING:
+        # Serving is announced from the same answer that names the blocks, never before the blocks are known.
+        if remote_state == NodeState.SERVING.value and self._state is not NodeState.SERVING and body.get("blocks"):
             self._set(NodeState.SERVING, f"serving blocks {self._blocks_text()}")
-        elif self._state is NodeState.SERVING and self._reason.startswith("serving blocks of "):
-            self._reason = f"serving blocks {self._blocks_text()}"  # the block numbers are known now
         elif remote_state == NodeState.LOADING.value and self._state is NodeState.STARTING:
             self._set(NodeState.LOADING, "loading blocks")
 
-    def _check_p2pd(self, proc: RunningProcess) -> None:
-        """The server's networking daemons (p2pd) must live as long as it does; Petals does not notice their death."""
-        current = {m.pid for m in self.host.group_members(proc.pgid) if m.name == "p2pd"}
-        if self._p2pd_pids is None:
-            # learn the long-lived daemons: the same set seen on two checks in a row (probes come and go)
-            if current and current == self._p2pd_candidates:
-                self._p2pd_pids = current
-            self._p2pd_candidates = current
-        elif not self._p2pd_pids <= current:
-            gone = ", ".join(str(p) for p in sorted(self._p2pd_pids - current))
-            self._healable = f"the networking daemon (p2pd, pid {gone}) exited"
+    def _fail_fatal(self, now: float, fatal: tuple[str, str, list[str], bool]) -> None:
+        message, hint, lines, heals = fatal
+        self._failure_lines = lines
+        if heals:  # the cause can go away by itself: fail now, but try again after a cool-down
+            self._cooldown = self._budget.cool_down()
+            hint = f"{hint} FarNode tries again by itself in {duration_text(self._cooldown)}."
+        self._begin_stop(now, graceful=False, then=(NodeState.FAILED, message, hint))
 
     def _fail_and_restart(self, now: float, why: str) -> None:
-        self._failures.append(now)
-        while self._failures and now - self._failures[0] > self.policy.crash_window_s:
-            self._failures.popleft()
-        self._consecutive += 1
         self._restarts += 1
-        if len(self._failures) >= self.policy.crash_limit:
+        failures = len(self._budget.failures) + 1
+        delay, crash_loop = self._budget.failure(now)
+        if crash_loop:
             minutes = self.policy.crash_window_s / 60
-            message = (f"the server failed {len(self._failures)} times in {minutes:.0f} minutes "
-                       f"(last: {why}); FarNode stopped retrying")
-            self._begin_stop(now, graceful=False,
-                             then=(NodeState.FAILED, message, "look at the log lines below, then press Start"))
+            message = (f"the server failed {failures} times in {minutes:.0f} minutes "
+                       f"(last: {why}); FarNode tries again by itself in {duration_text(delay)}")
+            self._cooldown = delay
+            self._begin_stop(now, graceful=False, then=(
+                NodeState.FAILED, message, "look at the log lines below, or press Start to try again now"))
             return
-        delay = min(self.policy.backoff_cap_s, self.policy.backoff_base_s * 2 ** (self._consecutive - 1))
         self._begin_stop(now, graceful=False, then=(NodeState.BACKOFF, f"{why}; restarting in {delay:.0f} s", ""))
         self._retry_delay = delay
 
@@ -373,10 +368,14 @@ class NodeSupervisor:
             self.host.signal_pid(proc.pid, signal.SIGINT)
             self._stop_phase = "interrupt"
         else:
-            self.host.signal_group(proc.pgid, signal.SIGTERM)
+            self._terminate_group(proc.pgid)
             self._stop_phase = "terminate"
         self._stop_phase_at = now
         self._set(NodeState.STOPPING, f"stopping: {then[1]}" if then[1] else "stopping")
+
+    def _terminate_group(self, pgid: int) -> None:
+        self.host.signal_group(pgid, signal.SIGCONT)  # a frozen (SIGSTOPped) member acts on SIGTERM only once resumed
+        self.host.signal_group(pgid, signal.SIGTERM)
 
     def _tick_stopping(self, now: float) -> None:
         proc = self._proc
@@ -390,7 +389,7 @@ class NodeSupervisor:
             return
         waited = now - self._stop_phase_at
         if self._stop_phase == "interrupt" and (waited > self.policy.stop_grace_s or exited):
-            self.host.signal_group(proc.pgid, signal.SIGTERM)
+            self._terminate_group(proc.pgid)
             self._stop_phase, self._stop_phase_at = "terminate", now
         elif self._stop_phase == "terminate" and waited > self.policy.term_grace_s:
             self.host.signal_group(proc.pgid, signal.SIGKILL)
@@ -406,8 +405,8 @@ class NodeSupervisor:
         if self._proc is not None:
             self._proc.poll()
         self._proc = None
-        (self.workdir / PID_FILE).unlink(missing_ok=True)
-        (self.workdir / ENDPOINT_FILE).unlink(missing_ok=True)
+        for path in (self.workdir / PID_FILE, self.workdir / ENDPOINT_FILE):
+            self.faults.attempt(path.name, f"remove {path.name}", functools.partial(path.unlink, missing_ok=True))
         state, reason, hint = self._after_stop
         if state is NodeState.BACKOFF:
             if self._desire is _Desire.STOP:
@@ -417,11 +416,15 @@ class NodeSupervisor:
             # seconds, and a stale `now` made "restarting in 2 s" wait 0.5 s
             self._retry_at = self.clock.monotonic() + self._retry_delay
         if state is NodeState.FAILED:
-            self._desire = _Desire.STOP
+            if self._cooldown is not None and self._desire is not _Desire.STOP:
+                self._cooling_until, self._cooled_for = self.clock.monotonic() + self._cooldown, self._cooldown
+            else:
+                self._desire = _Desire.STOP
+        self._cooldown = None
         self._set(state, reason, hint)
 
     # ----- output, pid file, leftovers -----
-    def _drain_output(self) -> tuple[str, str, list[str]] | None:
+    def _drain_output(self) -> tuple[str, str, list[str], bool] | None:
         """Read the server's new log lines into state; returns the fatal error seen so far, if any."""
         if self._proc is None:
             return self._fatal
@@ -435,9 +438,10 @@ class NodeSupervisor:
             elif sig.kind in (Signal.LOADED_BLOCK, Signal.JOINING) and self._state is NodeState.STARTING:
                 self._set(NodeState.LOADING, "loading blocks")
             elif sig.kind is Signal.STARTED and self._state is not NodeState.SERVING:
-                self._set(NodeState.SERVING, f"serving blocks {self._blocks_text()}")
+                self._log_started = True  # ask the server every tick now: its answer says serving, with blocks
             elif sig.kind is Signal.FATAL and self._fatal is None:
-                self._fatal = (sig.detail, str(sig.values.get("hint", "")), self.log.tail(20))
+                heals = bool(sig.values.get("heals"))
+                self._fatal = (sig.detail, str(sig.values.get("hint", "")), self.log.tail(20), heals)
             elif sig.kind is Signal.HEALABLE and self._healable is None:
                 self._healable = sig.detail
         return self._fatal
@@ -456,31 +460,42 @@ class NodeSupervisor:
             return int(port_file.read_text().strip())
         except (OSError, ValueError):
             port = free_port()
-            port_file.write_text(str(port))
+            self.faults.attempt("port file", "save the node's port", lambda: port_file.write_text(str(port)))
             return port
 
     def _end_leftovers(self) -> None:
         """After the app itself was killed, its server may still run: end that group before reusing its identity."""
         end_leftover_group(self.workdir / PID_FILE, self.host, self.clock)
 
+    def _fault_changed(self, text: str, resolved: bool) -> None:
+        """A fault of the machine (or its fix): logged and announced, never raised; the node is kept on purpose."""
+        self.log.write_line(f"[farnode] {self.spec.name}: {text}")
+        self.bus.emit(Event(topic="node.problem", source=self.spec.name, reason=text,
+                            data={"resolved": resolved}, at=self.clock.wall()))
+
     def close(self) -> None:
         """Release the log file (after the node has stopped)."""
         self.log.close()
 
     # ----- what the provider sees -----
+    def _retry_in(self, now: float) -> float | None:
+        """Seconds to the next try by itself; None when there is none (running, stopped, failed for good)."""
+        if self._state is NodeState.BACKOFF:
+            return round(max(0.0, self._retry_at - now), 1)
+        if self._state is NodeState.FAILED and self._cooling_until is not None:
+            return round(max(0.0, self._cooling_until - now), 1)
+        return None
+
     def status(self) -> NodeStatus:
         with self._lock:
             now = self.clock.monotonic()
-            rate = 0.0
-            if len(self._rate_samples) >= 2 and self._state in RUNNING_STATES:
-                (t0, n0), (t1, n1) = self._rate_samples[0], self._rate_samples[-1]
-                rate = (n1 - n0) / (t1 - t0) if t1 > t0 else 0.0
+            rate = self._served.rate() if self._state in RUNNING_STATES else 0.0
             remote = self._remote
             return NodeStatus(
                 name=self.spec.name,
                 state=self._state,
                 reason=self._reason,
-                hint=self._hint,
+                hint=" ".join(part for part in (self.faults.summary(), self._hint) if part),
                 pid=self._proc.pid if self._proc else None,
                 peer_id=remote.get("peer_id"),
                 multiaddrs=list(remote.get("multiaddrs") or []),
@@ -489,12 +504,12 @@ class NodeSupervisor:
                 start_block=remote.get("start_block"),
                 end_block=remote.get("end_block"),
                 blocks=list(remote.get("blocks") or []),
-                served_tokens=self._served_base + self._served_now,
+                served_tokens=self._served.tokens,
                 tokens_per_s=round(rate, 3),
-                requests=self._requests_base + self._requests_now,
+                requests=self._served.requests,
                 uptime_s=round(now - self._serving_since, 1) if self._serving_since is not None else 0.0,
                 restarts=self._restarts,
-                retry_in_s=round(max(0.0, self._retry_at - now), 1) if self._state is NodeState.BACKOFF else None,
+                retry_in_s=self._retry_in(now),
                 log_lines=list(self._failure_lines) if self._state is NodeState.FAILED else [],
                 updated_at=self.clock.wall(),
             )

@@ -6,7 +6,9 @@ Run as `python -m farnode_desktop.mesh.serve --endpoint-file FILE -- <petals run
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
 import threading
 import time
@@ -20,6 +22,7 @@ STATE_STARTING = "starting"
 STATE_LOADING = "loading blocks"
 STATE_SERVING = "serving"
 STATE_STOPPING = "stopping"
+LIFELINE_ENV = "FARNODE_LIFELINE_FD"  # the read end of a pipe whose write end only the supervisor holds
 
 
 class NodeProcess:
@@ -93,6 +96,52 @@ def _capture_server() -> None:
     server_module.Server.__init__ = __init__  # type: ignore[method-assign]
 
 
+def end_own_group(grace_s: float = 5.0) -> None:
+    """End every process of this server's group (DHT process, handlers, p2pd), then this process itself."""
+    import psutil
+
+    me, group = os.getpid(), os.getpgrp()
+
+    def others() -> list[psutil.Process]:
+        found = []
+        for proc in psutil.process_iter():
+            try:
+                if proc.pid != me and os.getpgid(proc.pid) == group and proc.status() != psutil.STATUS_ZOMBIE:
+                    found.append(proc)
+            except (ProcessLookupError, psutil.Error):
+                continue
+        return found
+
+    for sig in (signal.SIGCONT, signal.SIGTERM):  # resumed first: a frozen member acts on SIGTERM only when running
+        for proc in others():
+            with contextlib.suppress(psutil.Error):
+                proc.send_signal(sig)
+    deadline = time.monotonic() + grace_s
+    while others() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    os.killpg(group, signal.SIGKILL)  # whatever is left, and this process last
+
+
+def watch_lifeline(fd: int, grace_s: float = 5.0) -> threading.Thread:
+    """A server never outlives its supervisor: when the supervisor's end of the pipe closes (it exited, or was
+    killed), end this node's whole process group. Works whichever thread of the supervisor launched us (unlike
+    PR_SET_PDEATHSIG, which fires when the launching *thread* ends)."""
+
+    def run() -> None:
+        try:
+            while os.read(fd, 64):  # the supervisor writes nothing; b"" means its end is closed
+                pass
+        except OSError:
+            pass
+        with contextlib.suppress(OSError, ValueError):
+            print("[farnode] the supervisor is gone: stopping this node", flush=True)
+        end_own_group(grace_s)
+
+    thread = threading.Thread(target=run, name="farnode-lifeline", daemon=True)
+    thread.start()
+    return thread
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     petals_args: list[str] = []
@@ -103,6 +152,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--endpoint-file", type=Path, required=True)
     args = parser.parse_args(argv)
 
+    lifeline = os.environ.pop(LIFELINE_ENV, "")
+    if lifeline.isdigit():
+        watch_lifeline(int(lifeline))
     serve_status(NODE.status, args.endpoint_file)
     bridge.install()
     counters.install()

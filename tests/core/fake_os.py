@@ -6,6 +6,7 @@ gracefully (with its children), SIGTERM to the group ends every member, SIGKILL 
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +26,18 @@ class FakeProcess:
     children: list[GroupMember] = field(default_factory=list)
     ignores: set[int] = field(default_factory=set)  # signals this process (and its group) ignores
     host: FakeHost | None = None
+    frozen: bool = False  # the server process itself is SIGSTOPped
+
+    def freeze_child(self, name: str) -> GroupMember:
+        """SIGSTOP the first child called `name`; returns it."""
+        child = next(c for c in self.children if c.name == name)
+        self.children = [dataclasses.replace(c, status="stopped") if c is child else c for c in self.children]
+        return child
+
+    def kill_child(self, name: str) -> GroupMember:
+        child = next(c for c in self.children if c.name == name)
+        self.children = [c for c in self.children if c is not child]
+        return child
 
     def poll(self) -> int | None:
         if self.code is not None and self.host is not None and self.host.clock is not None:
@@ -58,7 +71,8 @@ class FakeHost:
     def launch(self, command: LaunchCommand, on_line: Callable[[str], None]) -> FakeProcess:
         self._next += 10
         proc = FakeProcess(self._next, self._next, command,
-                           children=[GroupMember(self._next + 1, "python", 10.0), GroupMember(self._next + 2, "p2pd", 10.0)],
+                           children=[GroupMember(self._next + 1, "python", 10.0, self._next),  # the DHT process
+                                     GroupMember(self._next + 2, "p2pd", 10.0, self._next + 1)],  # its daemon
                            host=self)
         self.launched.append(proc)
         if self.on_launch:
@@ -79,6 +93,12 @@ class FakeHost:
 
     def signal_group(self, pgid: int, sig: int) -> bool:
         self.signals.append(("group", pgid, sig))
+        if sig == signal.SIGCONT:
+            for proc in self.launched:
+                if proc.pgid == pgid:
+                    proc.children = [dataclasses.replace(c, status="running") for c in proc.children]
+                    proc.frozen = False
+            return True
         if pgid in self.extra_groups:
             self.extra_groups[pgid] = []  # a leftover group obeys SIGTERM
             return True
@@ -99,7 +119,7 @@ class FakeHost:
             return []
         members = list(proc.children)
         if proc.code is None:
-            members.insert(0, GroupMember(proc.pid, "python", 10.0))
+            members.insert(0, GroupMember(proc.pid, "python", 10.0, 1, "stopped" if proc.frozen else "running"))
         return members
 
     def create_time(self, pid: int) -> float | None:

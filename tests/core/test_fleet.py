@@ -23,6 +23,7 @@ from farnode_desktop.core.paths import AppPaths
 from farnode_desktop.core.process import LaunchCommand, minimal_env
 from farnode_desktop.core.settings import Settings
 from farnode_desktop.core.supervisor import NodeState, NodeSupervisor, SupervisorPolicy
+from tests.core.fake_os import FakeProbe
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "nvml"
 CATALOG = Catalog.load()
@@ -158,6 +159,10 @@ while True:
 """
 
 
+SERVING_PROBE = FakeProbe()
+SERVING_PROBE.body = {"state": "serving", "start_block": 0, "end_block": 80, "blocks": list(range(80))}
+
+
 class ScriptBackend:
     """A stand-in node server: a real child process that logs Petals' `Started` line and runs until SIGINT."""
 
@@ -200,6 +205,7 @@ def test_games_first_pauses_and_resumes_the_real_supervisor(farnode_home: Path) 
         bus,
         ScriptBackend(),
         clock=SystemClock(),
+        probe=SERVING_PROBE,  # serving is announced from the status endpoint's answer, which names the blocks
         policy=SupervisorPolicy(stop_grace_s=5, term_grace_s=2, kill_grace_s=2),
     )
     nv = LiveNvml.from_file(FIXTURES / "linux_rtx4090.json")

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import signal
 from pathlib import Path
 
 import pytest
 
 from farnode_desktop.core.clock import ManualClock
+from farnode_desktop.core.errors import FarNodeError
 from farnode_desktop.core.events import EventBus, EventLog
+from farnode_desktop.core.node_service import NodeService, state_file
 from farnode_desktop.core.node_spec import NativeBackend, NodeSpec
 from farnode_desktop.core.node_status import NodeState
 from farnode_desktop.core.paths import AppPaths
 from farnode_desktop.core.process import GroupMember
+from farnode_desktop.core.restarts import duration_text
 from farnode_desktop.core.supervisor import PID_FILE, NodeSupervisor, SupervisorPolicy
 from tests.core.fake_os import FakeHost, FakeProbe
 
@@ -99,8 +104,8 @@ def test_crashes_back_off_exponentially_then_fail_as_a_crash_loop(tmp_path: Path
     assert status.state is NodeState.FAILED
     assert "failed 4 times in 10 minutes" in status.reason
     launches = len(rig.host.launched)
-    rig.tick(1000)
-    assert len(rig.host.launched) == launches  # failed means no more restarts until the provider starts it
+    rig.tick(590)
+    assert len(rig.host.launched) == launches  # a crash loop cools down before it tries again (see below)
 
 
 def test_a_fatal_log_line_fails_at_once_with_the_explanation(tmp_path: Path) -> None:
@@ -256,3 +261,224 @@ def test_backoff_waits_what_it_says_even_when_a_tick_blocks(tmp_path: Path) -> N
     for announced, actual in waited:
         assert announced - 0.01 <= actual <= announced + 0.15, waited
     assert [a for a, _ in waited] == [2.0, 4.0, 8.0]
+
+
+def _restart_reason(rig: Rig, within_s: float) -> str:
+    """Tick in 0.1 s steps until the supervisor stops the server; the reason it gives, or fail after `within_s`."""
+    waited = 0.0
+    while rig.sup.state in (NodeState.STARTING, NodeState.LOADING, NodeState.SERVING):
+        assert waited <= within_s, f"not noticed within {within_s} s: {rig.sup.status()}"
+        rig.tick(0.1)
+        waited += 0.1
+    rig.tick()
+    status = rig.sup.status()
+    assert status.state is NodeState.BACKOFF, status
+    return status.reason
+
+
+def test_a_p2pd_killed_right_after_serving_is_noticed_within_seconds(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    rig.sup.start()
+    rig.serve()
+    gone = rig.host.launched[0].kill_child("p2pd")
+    reason = _restart_reason(rig, within_s=1.5)
+    assert f"the networking daemon (p2pd) (pid {gone.pid}) exited" in reason and "restarting in 2 s" in reason
+
+
+def test_a_p2pd_killed_while_loading_is_noticed_within_seconds(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    rig.sup.start()
+    rig.tick(1)  # the process table has been read once: the DHT process and its daemon are watched from the start
+    rig.host.launched[0].say("Nov 22 14:07:40.654 [INFO] Loaded /models/tiny block 0")
+    assert rig.tick() is NodeState.LOADING
+    rig.host.launched[0].kill_child("p2pd")
+    assert "networking daemon (p2pd)" in _restart_reason(rig, within_s=1.5)
+
+
+def test_a_dead_dht_process_or_handler_is_named(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    rig.sup.start()
+    rig.tick(1)
+    rig.host.launched[0].kill_child("python")
+    assert "the DHT process" in _restart_reason(rig, within_s=1.5)
+    rig.tick(3)
+    proc = rig.host.launched[-1]
+    proc.children.append(GroupMember(proc.pid + 5, "python", 11.0, proc.pid))  # a request handler
+    rig.serve()
+    rig.tick(1)
+    proc.children = [c for c in proc.children if c.pid != proc.pid + 5]
+    assert f"the request handler process (pid {proc.pid + 5}) exited" in _restart_reason(rig, within_s=1.5)
+
+
+def test_a_short_lived_reachability_daemon_while_starting_is_not_a_crash(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    rig.sup.start()
+    proc = rig.host.launched[0]
+    probe = GroupMember(proc.pid + 7, "p2pd", 10.0, proc.pid)  # Petals' reachability check, started by the server
+    proc.children.append(probe)
+    rig.tick(1)
+    rig.tick(1)
+    proc.children.remove(probe)
+    for _ in range(5):
+        assert rig.tick(1) is NodeState.STARTING
+    rig.serve()
+    assert rig.sup.status().restarts == 0
+
+
+@pytest.mark.parametrize("frozen", ["p2pd", "python", "server"])
+def test_a_stopped_process_counts_as_frozen_not_alive(tmp_path: Path, frozen: str) -> None:
+    rig = Rig(tmp_path)
+    rig.sup.start()
+    rig.serve()
+    proc = rig.host.launched[0]
+    rig.probe.body = dict(SERVING_BODY)  # the endpoint still answers: only the process table tells
+    if frozen == "server":
+        proc.frozen = True
+        pid = proc.pid
+    else:
+        pid = proc.freeze_child(frozen).pid
+    reason = _restart_reason(rig, within_s=3.5)
+    assert f"(pid {pid}) is frozen" in reason
+    term = rig.host.signals.index(("group", proc.pgid, signal.SIGTERM))
+    assert rig.host.signals[term - 1] == ("group", proc.pgid, signal.SIGCONT)  # resumed, so SIGTERM can act
+
+
+class FullDisk:
+    """The file boundary of a full disk: every write fails as the OS fails it, until space is freed."""
+
+    def __init__(self) -> None:
+        self.full = True
+        self.written: dict[Path, str] = {}
+
+    def __call__(self, path: Path, text: str) -> None:
+        if self.full:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        self.written[path] = text
+
+
+def test_a_full_disk_never_ends_the_node_service_and_says_so(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    disk = FullDisk()
+    service = NodeService(rig.sup, rig.paths, writer=disk)
+    rig.sup.start()
+    rig.serve()
+    for _ in range(3):
+        rig.tick(1)
+        status = service.publish()  # raised "No space left on device" and ended the service before
+    assert status.state is NodeState.SERVING and len(rig.host.launched) == 1  # the node is kept on purpose
+    assert "There is not enough free disk space: FarNode cannot save the node's status file" in status.hint
+    assert "No space left on device" in status.hint  # the real cause, in the OS's words
+    problems = [e for e in rig.log.events if e.topic == "node.problem"]
+    assert len(problems) == 1 and not problems[0].data["resolved"]
+    disk.full = False
+    service.publish()
+    rig.tick(1)
+    status = service.publish()
+    assert "disk space" not in status.hint
+    assert json.loads(disk.written[state_file(rig.paths, "gpu0")])["state"] == "serving"
+    assert [e.data["resolved"] for e in rig.log.events if e.topic == "node.problem"] == [False, True]
+
+
+def test_an_unwritable_pid_file_is_reported_and_the_node_still_runs(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    pid_file = rig.paths.node_dir("gpu0") / PID_FILE
+    rig.host.on_launch = lambda proc: pid_file.mkdir()  # a real write failure: the path is a folder by then
+    rig.sup.start()
+    rig.serve()
+    status = rig.sup.status()
+    assert status.state is NodeState.SERVING
+    assert "FarNode cannot save the server's pid file" in status.hint and "Is a directory" in status.hint
+
+
+def test_a_service_that_cannot_write_its_pid_file_refuses_to_start_in_plain_words(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    with pytest.raises(FarNodeError, match="There is not enough free disk space") as caught:
+        NodeService(rig.sup, rig.paths, writer=FullDisk()).run()
+    assert "free some disk space" in caught.value.hint
+    assert rig.host.launched == []
+
+
+def _crash_loop(rig: Rig) -> None:
+    """Crash the server until the crash-loop limit is reached (POLICY: 4 in 10 minutes)."""
+    for _ in range(POLICY.crash_limit):
+        rig.host.launched[-1].exit(1)
+        rig.tick()
+        while rig.tick(0.5) is NodeState.BACKOFF:
+            pass
+
+
+def test_a_crash_loop_cools_down_and_tries_again_by_itself(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    rig.sup.start()
+    for cooldown in (600.0, 1800.0, 3600.0, 3600.0):  # 10 min, 30 min, then 1 h each time
+        _crash_loop(rig)
+        status = rig.sup.status()
+        assert status.state is NodeState.FAILED, status
+        assert f"tries again by itself in {duration_text(cooldown)}" in status.reason
+        assert status.retry_in_s == pytest.approx(cooldown, abs=1)  # when the next try is, for the tray and CLI
+        launches = len(rig.host.launched)
+        rig.tick(cooldown - 5)
+        assert rig.sup.state is NodeState.FAILED and len(rig.host.launched) == launches
+        assert rig.tick(6) is NodeState.STARTING
+        assert rig.log.events[-1].reason == f"trying again by itself after a {duration_text(cooldown)} cool-down"
+    rig.serve()
+    rig.tick(POLICY.stable_after_s + 5)  # serving stably forgives the past: the next crash loop cools down 10 min
+    _crash_loop(rig)
+    assert rig.sup.status().retry_in_s == pytest.approx(600, abs=1)
+
+
+def test_stop_during_a_cool_down_stops_and_start_tries_at_once(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    rig.sup.start()
+    _crash_loop(rig)
+    rig.sup.start()  # the provider does not want to wait
+    assert rig.sup.state is NodeState.STARTING
+    _crash_loop(rig)
+    rig.sup.stop()
+    assert rig.sup.state is NodeState.STOPPED
+    launches = len(rig.host.launched)
+    rig.tick(4000)
+    assert len(rig.host.launched) == launches
+
+
+@pytest.mark.parametrize(("line", "heals"), [
+    ("torch.cuda.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB", True),
+    ("OSError: [Errno 28] No space left on device", True),
+    ("Failed to load file config.json from HF Hub (retry in 30 sec)", True),
+    ("OSError: Can't load the configuration of '/models/missing'", False),
+    ("OSError: [Errno 98] error while attempting to bind on address ('127.0.0.1', 31337): address already in use", False),
+    ("RuntimeError: CUDA driver version is insufficient for CUDA runtime version", False),
+])
+def test_causes_that_can_heal_cool_down_the_others_stay_failed(tmp_path: Path, line: str, heals: bool) -> None:
+    rig = Rig(tmp_path)
+    rig.sup.start()
+    rig.host.launched[0].say(line)
+    rig.tick()
+    assert rig.tick() is NodeState.FAILED
+    status = rig.sup.status()
+    if heals:
+        assert status.retry_in_s == pytest.approx(600, abs=1) and "tries again by itself in 10 min" in status.hint
+        rig.tick(601)
+        assert rig.sup.state is NodeState.STARTING and len(rig.host.launched) == 2
+    else:
+        assert status.retry_in_s is None and "tries again" not in status.hint
+        rig.tick(10_000)
+        assert rig.sup.state is NodeState.FAILED and len(rig.host.launched) == 1
+
+
+def test_serving_is_announced_only_with_its_blocks(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    seen: list[tuple[str, int | None, int | None]] = []
+    rig.sup.bus.subscribe(lambda e: seen.append((e.data["state"], rig.sup.status().start_block,
+                                                 rig.sup.status().end_block)) if e.topic == "node.state" else None)
+    rig.sup.start()
+    proc = rig.host.launched[0]
+    proc.say("Nov 22 14:07:40.654 [INFO] Loaded /models/tiny block 0")
+    rig.tick()
+    rig.probe.body = dict(SERVING_BODY, state="loading blocks", start_block=None, end_block=None, blocks=[])
+    proc.say("Nov 22 14:07:41.001 [INFO] Started")  # the log says started before the endpoint knows the blocks
+    assert rig.tick(0.1) is NodeState.LOADING
+    rig.probe.body = dict(SERVING_BODY)
+    assert rig.tick(0.1) is NodeState.SERVING  # the next tick asks at once, not after the probe interval
+    assert seen[-1] == ("serving", 0, 4)
+    assert rig.log.events[-1].reason == "serving blocks 0-3 of tiny"

@@ -37,9 +37,10 @@ def tiny_spec(model: Path, name: str = "cpu", port: int = 0) -> NodeSpec:
 
 def serving(sup: NodeSupervisor, timeout: float = 180) -> None:
     state = sup.wait_until(lambda s: s in (NodeState.SERVING, NodeState.FAILED), timeout)
-    assert state is NodeState.SERVING, sup.status()
-    # the status endpoint has answered at least once (blocks and peer id come from it)
-    sup.wait_until(lambda s: sup.status().end_block is not None, 30)
+    status = sup.status()
+    assert state is NodeState.SERVING, status
+    # serving is announced from the status endpoint's answer that names the blocks: never "serving" with blocks "-"
+    assert (status.start_block, status.end_block) == (0, 4) and status.peer_id, status
 
 
 def group_pids(pgid: int) -> list[int]:
@@ -181,10 +182,16 @@ def test_next_start_ends_the_leftovers_of_a_killed_app(farnode_home: Path, runti
         service.kill()
         pytest.fail("the node service did not reach serving")
     old = json.loads(pid_file.read_text())
+    os.kill(old["pid"], signal.SIGSTOP)  # a frozen server cannot end itself when its supervisor dies
     service.kill()  # the app dies without stopping its server
     service.wait()
+    time.sleep(1)
     orphans = group_pids(old["pgid"])
-    assert orphans, "the server outlives a killed app: that is what the pid file is for"
+    assert orphans, "a frozen server outlives a killed app: that is what the pid file is for"
+    shown = subprocess.run([sys.executable, "-m", "farnode_desktop", "node", "status", "--json", "--name", "cpu"],
+                           capture_output=True, text=True, timeout=60, check=True, env=env)
+    body = json.loads(shown.stdout)
+    assert body["state"] == "stopping" and "still run" in body["reason"], body  # never "stopped" while it runs
 
     spec = tiny_spec(tiny_model)
     spec.port = int((paths.node_dir("cpu") / "port").read_text())
@@ -205,13 +212,8 @@ def test_cli_start_status_stop(farnode_home: Path, runtime: NodeRuntime, tiny_mo
 
     started = farnode("node", "start", "--new-swarm", "--model", str(tiny_model), "--name", "cli")
     assert started.returncode == 0, started.stdout + started.stderr
-    assert "serving" in started.stdout
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        body = json.loads(farnode("node", "status", "--json", "--name", "cli").stdout)
-        if body.get("end_block") is not None:
-            break
-        time.sleep(0.5)
+    assert "serving blocks 0-3 of tiny-demo" in started.stdout  # the blocks are named when serving is announced
+    body = json.loads(farnode("node", "status", "--json", "--name", "cli").stdout)
     assert body["state"] == "serving" and body["start_block"] == 0 and body["end_block"] == 4
     assert body["peer_id"] and body["multiaddrs"] and body["dht_prefix"] == "tiny-demo-hf"
     for key in ("pid", "served_tokens", "tokens_per_s", "uptime_s", "reason"):
@@ -236,7 +238,7 @@ def test_the_watchdog_restarts_a_frozen_server(farnode_home: Path, runtime: Node
         assert frozen is not None
         os.kill(frozen, signal.SIGSTOP)  # alive, but answers nothing: a hung server
         assert sup.wait_until(lambda s: s is NodeState.BACKOFF, 60) is NodeState.BACKOFF
-        assert "status endpoint stopped answering" in sup.status().reason
+        assert f"the server process (pid {frozen}) is frozen" in sup.status().reason  # seen in the process table
         assert group_pids(frozen) == []  # the frozen group was killed, not left behind
         serving(sup)
         assert sup.status().pid != frozen and sup.status().restarts == 1
@@ -244,3 +246,73 @@ def test_the_watchdog_restarts_a_frozen_server(farnode_home: Path, runtime: Node
         sup.stop()
         sup.wait_until(lambda s: s in (NodeState.STOPPED, NodeState.FAILED), 60)
         sup.close()
+
+
+def test_a_frozen_p2pd_is_restarted_within_seconds(supervisor: NodeSupervisor, runtime: NodeRuntime,
+                                                   tiny_model: Path) -> None:
+    supervisor.start()
+    serving(supervisor)
+    first = supervisor.status()
+    assert first.pid is not None
+    daemons = [p for p in psutil.Process(first.pid).children(recursive=True) if p.name() == "p2pd"]
+    dht_daemon = next(p for p in daemons if p.ppid() != first.pid)  # the DHT process's daemon: clients reach it
+    dht_daemon.suspend()  # SIGSTOP: alive in the process table, serving nothing
+    frozen_at = time.monotonic()
+    assert supervisor.wait_until(lambda s: s is NodeState.BACKOFF, 30) is NodeState.BACKOFF
+    noticed = time.monotonic() - frozen_at
+    reason = supervisor.status().reason
+    assert f"the networking daemon (p2pd) (pid {dht_daemon.pid}) is frozen" in reason, reason
+    assert noticed < 10, noticed
+    serving(supervisor)
+    second = supervisor.status()
+    assert second.restarts == 1 and group_pids(first.pid) == []  # the frozen group was ended, nothing left
+    result = run_generate(runtime, str(tiny_model), second.multiaddrs, second.dht_prefix, new_tokens=4)
+    assert len(result["tokens"][0]) == 9
+
+
+SUPERVISOR_IN_A_CHILD = """
+import sys, threading, time
+from pathlib import Path
+from farnode_desktop.core.events import EventBus
+from farnode_desktop.core.node_status import NodeState
+from farnode_desktop.core.nodes import make_supervisor
+from farnode_desktop.core.paths import AppPaths
+from farnode_desktop.core.runtime import NodeRuntime
+from tests.integration.test_node_supervised import POLICY, tiny_spec
+
+sup = make_supervisor(tiny_spec(Path(sys.argv[1])), AppPaths.default(), EventBus(), NodeRuntime(Path(sys.argv[2])),
+                      policy=POLICY)
+launcher = threading.Thread(target=sup.start)  # launched from a thread that ends, as the tray's task thread does
+launcher.start()
+launcher.join()
+state = sup.wait_until(lambda s: s in (NodeState.SERVING, NodeState.FAILED), 180)
+print(state.value, sup.server_pid, flush=True)
+while True:
+    sup.transition(time.monotonic())
+    time.sleep(0.2)
+"""
+
+
+def test_a_server_never_outlives_its_supervisor(farnode_home: Path, runtime: NodeRuntime, tiny_model: Path) -> None:
+    env = dict(os.environ, FARNODE_HOME=str(farnode_home), PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    child = subprocess.Popen([sys.executable, "-c", SUPERVISOR_IN_A_CHILD, str(tiny_model), str(runtime.location)],
+                             env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                             start_new_session=True)
+    try:
+        assert child.stdout is not None
+        state, pid = child.stdout.readline().split()
+        assert state == "serving", state
+        pgid = int(pid)
+        members = group_pids(pgid)
+        assert len(members) >= 4, members  # the server, its DHT process, handlers, p2pd
+        time.sleep(3)  # the launching thread is long gone; the server must still run
+        assert group_pids(pgid) == members
+    finally:
+        child.kill()  # SIGKILL: the supervisor gets no chance to stop anything
+        child.wait()
+    killed_at = time.monotonic()
+    while group_pids(pgid) and time.monotonic() - killed_at < 15:
+        time.sleep(0.2)
+    gone_after = time.monotonic() - killed_at
+    assert group_pids(pgid) == [], f"orphans: {group_pids(pgid)}"
+    assert gone_after < 10, gone_after
