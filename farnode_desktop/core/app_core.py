@@ -203,9 +203,10 @@ class AppCore:
         return self.pauses.whole(self.clock.wall()) is not None
 
     def start_nodes(self) -> None:
+        """Serve again: ends the pause of every node; a GPU the provider paused on its own stays paused."""
         with self._lock:
             self.pauses.end()
-            self.fleet.start_all()
+            self.fleet.start_all(lambda supervisor: self._launch(supervisor, run=True))
 
     def stop_nodes(self) -> None:
         with self._lock:
@@ -223,14 +224,20 @@ class AppCore:
                             {"choice": length.key}))
 
     def end_snooze(self, gpu: int | None = None) -> None:
-        """Resume what `snooze` paused (every node, or one GPU's node)."""
+        """Resume what `snooze` paused: one GPU's node, or (gpu None, the tray's Resume) every pause of yours."""
         with self._lock:
-            self.pauses.end(gpu)
-            for supervisor in self._targets(gpu):
-                # a node games-first holds (a game, the schedule, heat) stays paused until that ends too
-                if supervisor.status().state is NodeState.PAUSED and self._pause_reason(supervisor.spec.name) is None:
-                    supervisor.resume("resumed by you")
-        self.bus.emit(Event("gpu.resumed", "all" if gpu is None else f"gpu{gpu}", "resumed by you"))
+            if gpu is None:
+                self.pauses.end_all()
+            else:
+                self.pauses.end(gpu)
+            self._resume_unheld(gpu, "resumed by you")
+
+    def _resume_unheld(self, gpu: int | None, reason: str) -> None:
+        for supervisor in self._targets(gpu):
+            # a node still held (another pause of yours, a game, the schedule, heat) stays paused until that ends
+            if supervisor.status().state is NodeState.PAUSED and self._pause_reason(supervisor.spec.name) is None:
+                supervisor.resume(reason)
+        self.bus.emit(Event("gpu.resumed", "all" if gpu is None else f"gpu{gpu}", reason))
 
     def snoozed_gpus(self) -> dict[int, float]:
         """GPU index -> when its own pause ends (wall time; inf = until resumed)."""
@@ -248,7 +255,8 @@ class AppCore:
     def _end_expired_snoozes(self) -> None:
         """A timed pause ends by itself (games-first resumes GPU nodes; the CPU node is resumed here)."""
         for gpu in self.pauses.expired(self.clock.wall()):
-            self.end_snooze(gpu)
+            self.pauses.end(gpu)  # only this pause: a GPU's own pause outlasts a shorter pause of every node
+            self._resume_unheld(gpu, "your pause ended")
 
     def _pause_reason(self, name: str) -> str | None:
         """Why a node should be paused right now (the provider's pause, or games-first's), or None."""

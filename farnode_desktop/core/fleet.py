@@ -219,11 +219,15 @@ class Fleet:
                 found[index] = supervisor
         return found
 
-    def start_all(self) -> None:
+    def start_all(self, start: Callable[[Supervisor], None] | None = None) -> None:
+        """Start every node (through `start` when given: AppCore pauses the ones a pause holds)."""
         for pending in self.retiring.values():
             pending.run = True
         for supervisor in self.active().values():
-            supervisor.start()
+            if start is not None:
+                start(supervisor)
+            else:
+                supervisor.start()
 
     def stop_all(self) -> None:
         for pending in self.retiring.values():

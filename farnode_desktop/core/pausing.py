@@ -135,11 +135,11 @@ class Snoozes:
         return snooze
 
     def end(self, gpu: int | None = None) -> None:
-        """End one GPU's pause, or (gpu None) every pause."""
-        if gpu is None:
-            self._by_gpu.clear()
-        else:
-            self._by_gpu.pop(gpu, None)
+        """End one GPU's own pause, or (gpu None) the pause of every node; the other pauses stay."""
+        self._by_gpu.pop(gpu, None)
+
+    def end_all(self) -> None:
+        self._by_gpu.clear()
 
     def get(self, gpu: int | None) -> Snooze | None:
         return self._by_gpu.get(gpu)

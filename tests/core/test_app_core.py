@@ -188,7 +188,30 @@ def test_a_timed_pause_ends_by_itself_and_one_gpu_can_be_paused_alone(tmp_path: 
     clock.advance(2 * 60)
     core.tick()
     assert made["gpu1"].state is NodeState.SERVING  # games-first or the expiry resumed it, with its reason
-    assert made["gpu1"].reason.startswith(("Snooze ended", "resumed by you"))
+    assert made["gpu1"].reason.startswith(("Snooze ended", "your pause ended"))
     assert core.snoozed_gpus() == {}
     with pytest.raises(Exception, match="no node on GPU 7"):
         core.snooze("1h", gpu=7)
+
+
+def test_pauses_have_one_owner_a_gpus_own_pause_outlasts_start_and_a_shorter_pause_of_all(tmp_path: Path) -> None:
+    core, made = make_core(tmp_path, "linux_rtx4090_rtx3060.json",
+                           Settings(model="meta-llama/Llama-2-70b-chat-hf", initial_peers=["/ip4/1.2.3.4/tcp/1/p2p/QmX"]))
+    core.start()
+    clock = core.clock
+    assert isinstance(clock, ManualClock)
+    core.snooze("until_resume", gpu=1)
+    core.stop_nodes()
+    core.start_nodes()  # "Start serving": GPU 1's own pause still holds
+    assert made["gpu0"].state is NodeState.SERVING and made["gpu1"].state is NodeState.PAUSED
+    assert core.snoozed_gpus() == {1: float("inf")}
+
+    core.snooze("30m")  # every node, for a while
+    assert core.snoozed and made["gpu0"].state is NodeState.PAUSED
+    clock.advance(31 * 60)
+    core.tick()
+    assert not core.snoozed and made["gpu0"].state is NodeState.SERVING
+    assert made["gpu1"].state is NodeState.PAUSED and core.snoozed_gpus() == {1: float("inf")}
+    core.end_snooze()  # the tray's Resume ends every pause of the provider's
+    assert made["gpu1"].state is NodeState.SERVING and core.snoozed_gpus() == {}
+

@@ -12,10 +12,12 @@ from pytestqt.qtbot import QtBot
 from farnode_desktop.core.app_core import AppCore
 from farnode_desktop.core.errors import FarNodeError
 from farnode_desktop.core.node_status import NodeState, NodeStatus
+from farnode_desktop.core.pausing import PAUSE_LENGTHS, Snooze, pause_length
 from farnode_desktop.ui.tasks import TaskRunner
 from farnode_desktop.ui.viewmodels.core_api import take_snapshot
 from farnode_desktop.ui.viewmodels.dashboard_vm import DashboardViewModel, NodeCard, PauseControl, build_cards
 from farnode_desktop.ui.viewmodels.format import when
+from farnode_desktop.ui.viewmodels.tray_vm import PAUSE_CHOICES
 from farnode_desktop.ui.windows.dashboard import DashboardWindow
 from tests.ui.conftest import tick_until
 
@@ -134,3 +136,9 @@ def test_the_cpu_node_and_a_gpu_without_a_node_get_no_pause_button(core: AppCore
     cpu = NodeStatus(name="cpu", state=NodeState.SERVING, reason="serving", tokens_per_s=4.0)
     cards = build_cards((cpu,), snap.inventory, snap.at)  # the GPUs' nodes are left out here
     assert [(c.key, c.pause) for c in cards] == [("gpu0", None), ("gpu1", None), ("cpu", None)]
+
+
+def test_one_table_of_pause_lengths_for_the_core_the_tray_and_the_cards() -> None:
+    assert [(c.key, c.seconds) for c in PAUSE_CHOICES] == [(p.key, p.seconds) for p in PAUSE_LENGTHS]
+    assert pause_length("2h") is pause_length("2 h") and Snooze.CHOICES["2 h"] == 7200.0
+    assert pause_length("until_resume").reason == "paused by you until you resume"
