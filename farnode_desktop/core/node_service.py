@@ -13,6 +13,7 @@ from types import FrameType
 import psutil
 
 from farnode_desktop.core.atomic import write_atomic
+from farnode_desktop.core.checked_files import check_value, read_json_object
 from farnode_desktop.core.errors import FarNodeError
 from farnode_desktop.core.machine_faults import explain_os_error
 from farnode_desktop.core.node_status import NodeState, NodeStatus
@@ -42,10 +43,12 @@ def read_status(paths: AppPaths, name: str) -> NodeStatus | None:
 def service_pid(paths: AppPaths, name: str) -> int | None:
     """The pid of the running supervisor service for `name`, if one is alive."""
     try:
-        record = json.loads((paths.node_dir(name) / SERVICE_PID_FILE).read_text())
-        pid, created = int(record["pid"]), float(record["create_time"])
+        record = read_json_object(paths.node_dir(name) / SERVICE_PID_FILE, max_bytes=4096)
+        pid: int = check_value(record.get("pid"), int)
+        created: float = check_value(record.get("create_time"), float)
         proc = psutil.Process(pid)
-        if abs(proc.create_time() - created) > 1.0 or proc.status() == psutil.STATUS_ZOMBIE:
+        # `not <=`: a NaN start time must not pass for a match (it would make `node stop` signal a stranger)
+        if not abs(proc.create_time() - created) <= 1.0 or proc.status() == psutil.STATUS_ZOMBIE:
             return None
         return pid
     except (OSError, ValueError, KeyError, TypeError, psutil.Error):

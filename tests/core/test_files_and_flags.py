@@ -76,6 +76,16 @@ def test_a_damaged_server_pid_file_ends_nothing_and_is_moved_aside(
         assert len(names) == 1 and names[0].startswith(PID_FILE + ".bad-"), (why, names)
 
 
+@pytest.mark.parametrize("created", ["NaN", '"abc"', "null", "true"])
+def test_a_forged_supervisor_pid_file_signals_no_one(farnode_home: Path, bystander: subprocess.Popen[bytes],
+                                                     created: str) -> None:
+    node_dir = AppPaths.default().ensure().node_dir("cpu")
+    node_dir.mkdir(parents=True, exist_ok=True)
+    (node_dir / "supervisor.pid").write_text(f'{{"pid": {bystander.pid}, "create_time": {created}}}')
+    assert main(["node", "stop", "--name", "cpu"]) == 0
+    assert bystander.poll() is None
+
+
 def test_a_pid_now_used_by_another_program_is_left_alone(farnode_home: Path, bystander: subprocess.Popen[bytes],
                                                          capsys: pytest.CaptureFixture[str]) -> None:
     node_dir = AppPaths.default().ensure().node_dir("cpu")
