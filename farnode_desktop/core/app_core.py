@@ -94,6 +94,8 @@ class AppCore:
         """Load settings, read the GPUs, build one node per eligible GPU (or a CPU node for the demo model)."""
         with self._lock:
             self.settings = self.store.load()
+            if self.store.problem:  # the bad file was moved aside and defaults used: the provider must hear it
+                self.bus.emit(Event("settings.problem", "app", self.store.problem))
             inventory = self.sampler.sample_once()
             if self._sample_gpus:
                 self.sampler.start()

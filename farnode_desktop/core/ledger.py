@@ -126,6 +126,19 @@ class PayoutRecord:
     receipt: dict[str, Any]
 
 
+def _storage_fault(path: Path, exc: sqlite3.OperationalError) -> LedgerError:
+    """A plain sentence for SQLite's storage errors; nothing half-written stays in the ledger."""
+    text = str(exc)
+    if "full" in text:
+        return LedgerError(f"the ledger {path} could not be written: the disk is full ({text})",
+                           hint="free some disk space; what the ledger held before is kept")
+    if "locked" in text or "busy" in text:
+        return LedgerError(f"the ledger {path} is locked by another program ({text})",
+                           hint="close other FarNode windows or commands, then try again")
+    return LedgerError(f"the ledger {path} could not be written ({text})",
+                       hint="check the disk; what the ledger held before is kept")
+
+
 class LedgerError(FarNodeError):
     """The ledger cannot do what was asked (an impossible claim step, a damaged file)."""
 
@@ -164,14 +177,21 @@ class Ledger:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction. A storage fault (disk full, I/O error, locked file) is raised as a LedgerError
+        that names the real cause; SQLite may already have rolled back, so a failed ROLLBACK never hides it."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
             try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    if self._db.in_transaction:
+                        with contextlib.suppress(sqlite3.Error):
+                            self._db.execute("ROLLBACK")
+                    raise
+            except sqlite3.OperationalError as exc:
+                raise _storage_fault(self.path, exc) from exc
 
     def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         with self._lock:

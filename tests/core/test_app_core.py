@@ -215,3 +215,19 @@ def test_pauses_have_one_owner_a_gpus_own_pause_outlasts_start_and_a_shorter_pau
     core.end_snooze()  # the tray's Resume ends every pause of the provider's
     assert made["gpu1"].state is NodeState.SERVING and core.snoozed_gpus() == {}
 
+
+
+def test_a_damaged_settings_file_is_said_to_the_provider_not_only_logged(tmp_path: Path) -> None:
+    from farnode_desktop.ui.viewmodels.tray_vm import notice_for  # the view-model's mapping; no widget
+
+    core, _ = make_core(tmp_path, "linux_rtx4090.json", Settings())
+    core.paths.config_file.write_text('{"model": "meta-llama/Llama-2-70b-chat-hf", "blocks": "many", "headroom_gib": 2.0}')
+    log = EventLog()
+    core.bus.subscribe(log, "settings.")
+    core.start(serve=False)
+    (event,) = log.events
+    assert "blocks" in event.reason and "settings.json.bad-" in event.reason
+    assert core.settings.blocks is None and core.settings.headroom_gib == 2.0
+    notice = notice_for(event)
+    assert notice is not None and notice.level == "warning" and "blocks" in notice.message
+    core.shutdown()

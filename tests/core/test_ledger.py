@@ -161,3 +161,19 @@ def test_a_ledger_that_already_holds_a_shared_payout_still_opens_and_refuses_mor
     reopened.mark_paid(c.id, tx)
     with pytest.raises(PayoutAlreadyUsed):
         reopened.mark_confirmed(c.id, PayoutRecord(c.id, tx, 7, TOKEN, WALLET, 99, 1.0, {}))
+
+
+def test_a_full_disk_is_reported_as_such_and_loses_nothing_recorded(farnode_home: Path) -> None:
+    ledger = _ledger(farnode_home)
+    ledger.record_served_work("gpu0", "peer", period_start=0, period_end=60, tokens=100, blocks=4)
+    # SQLite's own limit on the file's size: the next pages it needs are refused, as on a full disk
+    pages = ledger._db.execute("PRAGMA page_count").fetchone()[0]
+    ledger._db.execute(f"PRAGMA max_page_count = {pages}")
+    with pytest.raises(LedgerError, match="the disk is full") as caught:
+        for i in range(1, 2000):
+            ledger.record_served_work("gpu0", "peer" * 200, period_start=60 * i, period_end=60 * i + 60,
+                                      tokens=100, blocks=4)
+    assert "rollback" not in str(caught.value)
+    assert not ledger._db.in_transaction
+    assert ledger.served_work("gpu0")[0].tokens == 100
+    ledger.close()

@@ -104,6 +104,8 @@ def notice_for(event: Event) -> Notice | None:
         return Notice("Payout confirmed", event.reason + (f"\ntx {tx[:10]}…{tx[-6:]}" if tx else ""))
     if topic in ("claim.rejected", "claim.failed"):
         return Notice("Claim not paid", event.reason, "warning")
+    if topic == "settings.problem":
+        return Notice("Settings were reset", event.reason, "warning")
     return None
 
 
