@@ -297,10 +297,8 @@ class NodeSupervisor:
         if self._healable is not None:
             self._fail_and_restart(now, self._healable)
             return
-        if now - self._last_members_at >= self.policy.members_interval_s and self._watch is not None:
-            self._last_members_at = now
-            loading = self._state is not NodeState.STARTING
-            broken = self._watch.check(self.host.group_members(proc.pgid), self.clock.monotonic(), loading)
+        if now - self._last_members_at >= self.policy.members_interval_s:
+            broken = self._check_members(now)
             if broken is not None:
                 self._failure_lines = self.log.tail(20)
                 self._fail_and_restart(now, broken)
@@ -320,6 +318,14 @@ class NodeSupervisor:
             if self._serving_since is not None and now - self._serving_since > self.policy.stable_after_s:
                 self._budget.stable()
 
+    def _check_members(self, now: float) -> str | None:
+        """One look at the group in the process table: what died or froze, if anything (and learn new members)."""
+        self._last_members_at = now
+        if self._watch is None or self._proc is None:
+            return None
+        loading = self._state is not NodeState.STARTING
+        return self._watch.check(self.host.group_members(self._proc.pgid), self.clock.monotonic(), loading)
+
     def _probe(self, now: float) -> None:
         self._last_probe_at = now
         body = self.probe.fetch(self.workdir / ENDPOINT_FILE)
@@ -332,6 +338,8 @@ class NodeSupervisor:
         # Serving is announced from the same answer that names the blocks, never before the blocks are known.
         if remote_state == NodeState.SERVING.value and self._state is not NodeState.SERVING and body.get("blocks"):
             self._set(NodeState.SERVING, f"serving blocks {self._blocks_text()}")
+            # the handlers exist now: learn them at once, so one that dies before the next look is still missed
+            self._healable = self._healable or self._check_members(now)
         elif remote_state == NodeState.LOADING.value and self._state is NodeState.STARTING:
             self._set(NodeState.LOADING, "loading blocks")
 
@@ -355,7 +363,7 @@ class NodeSupervisor:
             self._begin_stop(now, graceful=False, then=(
                 NodeState.FAILED, message, "look at the log lines below, or press Start to try again now"))
             return
-        self._begin_stop(now, graceful=False, then=(NodeState.BACKOFF, f"{why}; restarting in {delay:.0f} s", ""))
+        self._begin_stop(now, graceful=False, then=(NodeState.BACKOFF, f"{why}; restarting in {delay:g} s", ""))
         self._retry_delay = delay
 
     def _begin_stop(self, now: float, graceful: bool, then: tuple[NodeState, str, str]) -> None:

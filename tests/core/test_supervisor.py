@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 import os
@@ -31,7 +32,7 @@ SERVING_BODY = {"state": "serving", "peer_id": "QmPeer", "multiaddrs": ["/ip4/12
 
 
 class Rig:
-    def __init__(self, tmp_path: Path, **kwargs: object) -> None:
+    def __init__(self, tmp_path: Path, policy: SupervisorPolicy = POLICY, **kwargs: object) -> None:
         self.clock = ManualClock()
         self.host = FakeHost()
         self.probe = FakeProbe()
@@ -41,7 +42,7 @@ class Rig:
         self.paths = AppPaths.under(tmp_path)
         spec = NodeSpec(name="gpu0", model="/models/tiny", dht_prefix="tiny", new_swarm=True, port=31337)
         self.sup = NodeSupervisor(spec, self.paths, bus, NativeBackend(Path("/rt/bin/python"), Path("/app")),
-                                  host=self.host, clock=self.clock, probe=self.probe, policy=POLICY, **kwargs)  # type: ignore[arg-type]
+                                  host=self.host, clock=self.clock, probe=self.probe, policy=policy, **kwargs)  # type: ignore[arg-type]
 
     def tick(self, seconds: float = 0.0) -> NodeState:
         self.clock.advance(seconds)
@@ -482,3 +483,15 @@ def test_serving_is_announced_only_with_its_blocks(tmp_path: Path) -> None:
     assert rig.tick(0.1) is NodeState.SERVING  # the next tick asks at once, not after the probe interval
     assert seen[-1] == ("serving", 0, 4)
     assert rig.log.events[-1].reason == "serving blocks 0-3 of tiny"
+
+
+def test_handlers_are_learnt_when_serving_is_announced(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, policy=dataclasses.replace(POLICY, members_interval_s=3))
+    rig.sup.start()
+    rig.tick(3)  # one look at the process table while starting
+    proc = rig.host.launched[0]
+    handler = GroupMember(proc.pid + 5, "python", 11.0, proc.pid)
+    proc.children.append(handler)  # the handlers start just before the server says it serves
+    rig.serve()
+    proc.children.remove(handler)  # and one dies before the supervisor's next look
+    assert f"the request handler process (pid {handler.pid}) exited" in _restart_reason(rig, within_s=3.5)
