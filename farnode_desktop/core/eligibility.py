@@ -12,22 +12,8 @@ from typing import Any
 from farnode_desktop.core.catalog import ModelSpec
 from farnode_desktop.core.gpu import GIB, GpuInfo, GpuInventory
 from farnode_desktop.core.planner import BlockPlan, plan_blocks
+from farnode_desktop.core.runtime_lock import RuntimeNeeds, runtime_needs
 from farnode_desktop.core.settings import Settings
-
-
-@dataclass(frozen=True)
-class RuntimeNeeds:
-    """What the node runtime's PyTorch build asks of the driver and the card."""
-
-    cuda_build: int = 12080  # the CUDA version torch was built with (12.8)
-    # CUDA minor-version compatibility: a 12.x build runs on any driver that supports CUDA 12.0 (>= 525.60).
-    min_cuda_driver: int = 12000
-    # CUDA 12.8 builds of PyTorch dropped Maxwell and Pascal kernels: Turing (RTX 20xx, GTX 16xx) and newer.
-    min_compute_capability: tuple[int, int] = (7, 5)
-
-    @property
-    def cuda_text(self) -> str:
-        return _cuda_text(self.cuda_build)
 
 
 def _cuda_text(v: int) -> str:
@@ -125,8 +111,8 @@ def assess(
     needs: RuntimeNeeds | None = None,
     wsl: bool = False,
 ) -> Eligibility:
-    """Judge the PC and each GPU for serving `model` with the provider's settings."""
-    needs = needs or RuntimeNeeds()
+    """Judge the PC and each GPU for serving `model` with the provider's settings and the locked GPU build."""
+    needs = needs or runtime_needs()
     notes = (WSL_NOTE,) if wsl else ()
     problem = inventory.problem
     if problem is not None:
@@ -161,8 +147,10 @@ def assess(
         return Eligibility(
             SystemState.DRIVER_TOO_OLD,
             f"the NVIDIA driver {inventory.driver_version} supports CUDA up to {inventory.cuda_driver_text}; "
-            f"FarNode's runtime needs CUDA {_cuda_text(needs.min_cuda_driver)} or newer",
-            "update the NVIDIA driver (version 525.60 or newer; the current one is best) and restart",
+            f"FarNode's runtime is built with CUDA {needs.cuda_text} and needs a driver that supports CUDA "
+            f"{_cuda_text(needs.min_cuda_driver)}",
+            f"update the NVIDIA driver to {needs.min_driver} or newer (nvidia.com/drivers, or your distribution's "
+            "driver packages), then restart",
             tuple(verdicts),
             notes,
         )
@@ -203,16 +191,19 @@ def _judge(
             GpuState.DRIVER_TOO_OLD,
             f"{label}: driver {inventory.driver_version} is too old for FarNode's "
             f"CUDA {needs.cuda_text} runtime",
-            "update the NVIDIA driver and restart",
+            f"update the NVIDIA driver to {needs.min_driver} or newer and restart",
         )
     cc = gpu.compute_capability
-    if cc is not None and cc < needs.min_compute_capability:
+    if cc is not None and not needs.covers(cc):
         want = ".".join(map(str, needs.min_compute_capability))
+        older = cc < needs.min_compute_capability
         return verdict(
             GpuState.COMPUTE_TOO_LOW,
-            f"{label} has compute capability {cc[0]}.{cc[1]}; FarNode's runtime needs {want} or newer "
-            "(an RTX 20-series / GTX 16-series card or newer)",
-            "this card cannot serve; leave it out or use a newer NVIDIA GPU",
+            f"{label} has compute capability {cc[0]}.{cc[1]}; FarNode's CUDA {needs.cuda_text} runtime has "
+            f"kernels for compute capability {needs.covered_text}"
+            + (f", so it needs {want} or newer (a GeForce GTX 16 / RTX 20 series card or newer)" if older else ""),
+            "this card cannot serve with FarNode: leave it out in Settings, or serve from a newer NVIDIA GPU"
+            if older else "update FarNode: this FarNode's runtime was built before this GPU generation",
         )
     plan = plan_blocks(
         model,

@@ -59,9 +59,39 @@ def _local_layers(folder: Path) -> int | None:
         return None
 
 
+# config.json `model_type` -> the Petals family whose config class derives the DHT prefix.
+_FAMILIES = {"llama": "llama", "bloom": "bloom", "falcon": "falcon", "RefinedWeb": "falcon",
+             "RefinedWebModel": "falcon", "mixtral": "mixtral"}
+
+
+def petals_dht_prefix(name: str, family: str) -> str:
+    """The DHT prefix Petals' own client derives from a model name (petals/models/<family>/config.py
+    `from_pretrained`), so that a server announces exactly where clients loading that name look."""
+    if family == "bloom":  # the whole repo id, `-petals` added: bigscience/bloom-560m -> bigscience/bloom-560m-petals
+        return (name + "-petals").replace(".", "-")
+    if family == "mixtral":  # the whole repo id (Petals main's mixtral config)
+        return name.replace(".", "-")
+    prefix = name.rsplit("/", maxsplit=1)[-1].replace(".", "-")  # llama, falcon: the repo name only, dots replaced
+    if family == "llama" and not prefix.endswith("-hf"):
+        prefix += "-hf"
+    return prefix
+
+
+def model_family(folder: Path) -> str:
+    """The Petals family of a local model folder, from its config.json (llama if it cannot be read)."""
+    try:
+        config = json.loads((folder / "config.json").read_text())
+    except (OSError, ValueError):
+        return "llama"
+    return _FAMILIES.get(str(config.get("model_type", "")), str(config.get("model_type", "llama")))
+
+
 def dht_prefix_for(model_path: str) -> str:
-    name = Path(model_path).name if Path(model_path).exists() else model_path.rsplit("/", maxsplit=1)[-1]
-    return re.sub(r"[^A-Za-z0-9-]", "-", name) + "-hf"
+    """Petals' prefix for a model folder (its name taken as the repo name) or a repo id (llama rule if unknown)."""
+    path = Path(model_path)
+    if path.exists():
+        return petals_dht_prefix(path.name, model_family(path))
+    return petals_dht_prefix(model_path, "llama")
 
 
 def local_spec(name: str, model: str, paths: AppPaths, runtime: NodeRuntime, *, new_swarm: bool,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import platform
 import re
 import shutil
 import subprocess
@@ -19,6 +18,7 @@ from typing import Any
 from farnode_desktop.core.atomic import write_atomic
 from farnode_desktop.core.errors import FarNodeError
 from farnode_desktop.core.process import minimal_env
+from farnode_desktop.core.runtime_lock import LOCK_ENV, lock_file
 
 MARKER = "farnode-runtime.json"
 REQUIRED_PYTHON = (3, 11)
@@ -28,7 +28,8 @@ NEEDED_BYTES = {"cpu": 3 * 1024**3, "cuda": 9 * 1024**3}
 KNOWN_PIN_CONFLICTS = (
     re.compile(r"^petals 2\.2\.0\.post1 has requirement hivemind"),
     re.compile(r"^petals 2\.2\.0\.post1 has requirement pydantic"),
-    re.compile(r"^petals 2\.2\.0\.post1 has requirement (transformers|tokenizers|huggingface-hub|accelerate)"),
+    re.compile(r"^petals 2\.2\.0\.post1 has requirement "
+               r"(transformers|tokenizers|huggingface-hub|accelerate|bitsandbytes|peft)"),
     re.compile(r"^tokenizers 0\.14\.1 has requirement huggingface[-_]hub"),
 )
 
@@ -37,6 +38,7 @@ Progress = Callable[[str, int, int], None]  # (message, done, total)
 
 # In a frozen app (PyInstaller) the mesh sources ship as plain .py files in this folder of the bundle.
 BUNDLED_MESH_SOURCES = "mesh_src"
+PETALS_HOOK = "farmesh.pth"  # in the runtime's site-packages; see farnode_desktop/mesh/petals_hook.py
 
 
 def _frozen_bundle() -> Path | None:
@@ -74,15 +76,6 @@ def default_base_python() -> str:
         if found and _python_minor(found) == REQUIRED_PYTHON:
             return found
     return "python3.11"  # not on this system: install() explains that Python 3.11 is needed
-
-
-def lock_file(flavour: str = "cpu") -> Path:
-    machine = platform.machine().lower().replace("amd64", "x86_64")
-    name = f"lock-linux-{machine}-{flavour}.txt"
-    bundled = Path(getattr(sys, "_MEIPASS", "")) / "resources" / "runtime" / name
-    if bundled.exists():
-        return bundled
-    return mesh_source_root() / "resources" / "runtime" / name
 
 
 FLAVOUR_ENV = "FARNODE_RUNTIME_FLAVOUR"
@@ -135,6 +128,23 @@ class NodeRuntime:
             return self.location / "Scripts" / "python.exe"
         return self.location / "bin" / "python"
 
+    @property
+    def site_packages(self) -> Path:
+        if os.name == "nt":
+            return self.location / "Lib" / "site-packages"
+        return self.location / "lib" / f"python{REQUIRED_PYTHON[0]}.{REQUIRED_PYTHON[1]}" / "site-packages"
+
+    def petals_hook_text(self) -> str:
+        """farmesh.pth: makes `import petals` run the hivemind bridge first in every process of the runtime."""
+        return (f"{mesh_source_root()}\n"
+                'import sys; exec("try:\\n import farnode_desktop.mesh.petals_hook\\nexcept ImportError:\\n pass")\n')
+
+    def write_petals_hook(self) -> None:
+        if self.site_packages.is_dir():
+            path = self.site_packages / PETALS_HOOK
+            if not path.exists() or path.read_text() != self.petals_hook_text():
+                write_atomic(path, self.petals_hook_text(), mode=0o644)
+
     def lock_digest(self) -> str:
         return hashlib.sha256(self.lock.read_bytes()).hexdigest()
 
@@ -150,16 +160,14 @@ class NodeRuntime:
     def install(self, progress: Progress | None = None, force: bool = False) -> bool:
         """Create or complete the runtime; returns False when it was already installed (idempotent)."""
         say = progress or (lambda msg, done, total: None)
-        if not self.lock.exists() and self.flavour == "cuda":
-            raise FarNodeError(
-                "the GPU (CUDA) build of the node runtime is not available in this version of FarNode: its "
-                f"pinned lock ({self.lock.name}) has not been made yet",
-                hint=f"serve on the CPU meanwhile with {FLAVOUR_ENV}=cpu, or update FarNode",
-            )
         if not self.lock.exists():
+            if os.environ.get(LOCK_ENV):
+                raise FarNodeError(f"the node runtime lock {self.lock} named by {LOCK_ENV} does not exist",
+                                   hint=f"unset {LOCK_ENV} or give the path of a lock file")
             raise FarNodeError(f"no node runtime lock for this platform ({self.lock.name})",
                                hint="this platform is not supported natively; on Windows use the WSL2 backend")
         if self.is_installed() and not force:
+            self.write_petals_hook()  # the app may have moved since: the hook names where its mesh code lives
             say("the node runtime is already installed", 1, 1)
             return False
         self._check_python()
@@ -184,7 +192,9 @@ class NodeRuntime:
         assert proc.stdout is not None
         for line in proc.stdout:
             output.append(line.rstrip())
-            m = re.match(r"^(Collecting|Requirement already satisfied:) (\S+?)(==|\s|$)", line)
+            # registry downloads say "Collecting NAME==V"; files from a local index or folder "Processing PATH"
+            m = (re.match(r"^(Collecting|Requirement already satisfied:) (\S+?)(==|\s|$)", line)
+                 or re.match(r"^(Processing) \S*?([A-Za-z0-9_.]+?)-\d[^/\s]*\.(whl|tar\.gz|zip)\b", line))
             if m and m.group(2).lower() not in seen:
                 seen.add(m.group(2).lower())
                 done += 1
@@ -195,6 +205,7 @@ class NodeRuntime:
         code = proc.wait()
         if code != 0:
             raise self._explain_pip_failure(output)
+        self.write_petals_hook()
         report = self.check()
         if not report.ok:
             raise FarNodeError("the node runtime installed but its check failed: " + "; ".join(report.problems),

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import builtins
 import importlib
+import importlib.abc
+import importlib.machinery
 import os
+import sys
+from collections.abc import Sequence
 from types import ModuleType
+from typing import Any
 
 # Submodules whose public names hivemind <= 1.1.10 re-exported from `hivemind` and `hivemind.utils`.
 _TOP_LEVEL_SOURCES = ("hivemind.compression", "hivemind.p2p", "hivemind.utils")
@@ -44,6 +49,10 @@ def _fill(target: ModuleType, source: ModuleType) -> int:
     return added
 
 
+def is_installed() -> bool:
+    return _installed
+
+
 def install() -> int:
     """Patch hivemind's namespaces in this process (idempotent); returns how many names were restored."""
     global _installed
@@ -71,5 +80,52 @@ def install() -> int:
             added += 1
     if not hasattr(utils, "anext"):
         utils.anext = hm_asyncio.anext  # type: ignore[attr-defined]
+    register_families_with_petals()
     _installed = True
     return added
+
+
+class _AfterPetalsImport(importlib.abc.MetaPathFinder):
+    """Runs FarMesh's family registration right after `petals` finishes importing (its own models register first)."""
+
+    def find_spec(self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None) -> Any:
+        if fullname != "petals":
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is None or spec.loader is None:
+            return spec
+        original = spec.loader
+
+        class _Loader(importlib.abc.Loader):
+            def create_module(self, spec: Any) -> Any:
+                return original.create_module(spec)
+
+            def exec_module(self, module: ModuleType) -> None:
+                original.exec_module(module)  # type: ignore[attr-defined]
+                _register_now()
+
+        spec.loader = _Loader()
+        return spec
+
+
+def _register_now() -> None:
+    for finder in [f for f in sys.meta_path if isinstance(f, _AfterPetalsImport)]:
+        sys.meta_path.remove(finder)
+    from farnode_desktop.mesh import models
+
+    models.register()
+
+
+def register_families_with_petals() -> None:
+    """FarMesh's model families (mesh/models) replace Petals 2.2's in its registry: now if `petals` is imported,
+    else as soon as it is (without importing petals, torch or transformers here). With a transformers older than
+    the families need (a runtime from before 4.43), Petals 2.2's own families stay."""
+    from farnode_desktop.mesh import models
+
+    if not models.supported_here():
+        return
+    petals = sys.modules.get("petals")
+    if petals is not None and getattr(petals, "__version__", None):
+        _register_now()
+    elif not any(isinstance(f, _AfterPetalsImport) for f in sys.meta_path):
+        sys.meta_path.insert(0, _AfterPetalsImport())

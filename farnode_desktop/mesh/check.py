@@ -8,7 +8,8 @@ import sys
 from importlib import metadata
 from typing import Any
 
-PACKAGES = ("torch", "hivemind", "petals", "pydantic", "transformers", "tokenizers", "huggingface-hub", "accelerate")
+PACKAGES = ("torch", "hivemind", "petals", "pydantic", "transformers", "tokenizers", "huggingface-hub", "accelerate",
+            "bitsandbytes", "peft")
 
 
 def run_check() -> dict[str, Any]:
@@ -25,6 +26,15 @@ def run_check() -> dict[str, Any]:
             report["versions"][name] = None
     from farnode_desktop.mesh import bridge
 
+    # First a plain `import petals`, no bridge call: the runtime's farmesh.pth hook must bridge hivemind by itself.
+    try:
+        import petals  # noqa: F401
+
+        report["imports"]["petals without a bridge call"] = (
+            "ok" if bridge.is_installed() else "petals imported but the hook did not run the bridge")
+    except Exception as exc:
+        report["imports"]["petals without a bridge call"] = (
+            f"{type(exc).__name__}: {exc} (is farmesh.pth in the runtime's site-packages?)")
     try:
         report["bridge_names_restored"] = bridge.install()
         report["imports"]["bridge"] = "ok"

@@ -24,7 +24,7 @@ def rig(farnode_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_gpus_lists_cards_and_verdicts(rig: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["gpus", "--model", "meta-llama/Llama-2-70b-chat-hf"]) == 0
     out = capsys.readouterr().out
-    assert "NVIDIA driver 550.54.14, CUDA 12.4" in out
+    assert "NVIDIA driver 580.95.05, CUDA 13.0" in out
     assert "GPU 0: NVIDIA GeForce RTX 4090" in out
     assert "VRAM 23.5 GiB free of 24.0 GiB" in out and "compute capability 8.9" in out
     assert "graphics    1654  Xorg  (0.25 GiB)" in out

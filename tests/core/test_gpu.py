@@ -53,7 +53,7 @@ def test_every_fixture_says_where_its_numbers_come_from() -> None:
 def test_rtx4090_reading_maps_every_field() -> None:
     inv = read_inventory(fake("linux_rtx4090"))
     assert inv.problem is None
-    assert (inv.driver_version, inv.cuda_driver_version, inv.cuda_driver_text) == ("550.54.14", 12040, "12.4")
+    assert (inv.driver_version, inv.cuda_driver_version, inv.cuda_driver_text) == ("580.95.05", 13000, "13.0")
     (g,) = inv.gpus
     assert g.name == "NVIDIA GeForce RTX 4090"
     assert g.uuid.startswith("GPU-")
@@ -102,7 +102,7 @@ def test_old_bindings_returning_bytes_are_decoded() -> None:
 
     inv = read_inventory(BytesNvml(json.loads((FIXTURES / "linux_rtx4090.json").read_text())))
     assert inv.gpus[0].name == "NVIDIA GeForce RTX 4090"
-    assert inv.driver_version == "550.54.14"
+    assert inv.driver_version == "580.95.05"
 
 
 def test_process_without_a_readable_name_gets_a_placeholder() -> None:

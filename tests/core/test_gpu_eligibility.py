@@ -56,8 +56,33 @@ def test_driver_too_old_for_the_runtime_cuda_build() -> None:
     e = assess(inv("linux_rtx2080ti_driver470"), LLAMA70, Settings())
     assert e.state is SystemState.DRIVER_TOO_OLD
     assert "470.256.02 supports CUDA up to 11.4" in e.reason
-    assert "update the NVIDIA driver" in e.what_to_do
+    assert "update the NVIDIA driver to 580 or newer" in e.what_to_do
     assert e.gpus[0].state is GpuState.DRIVER_TOO_OLD
+
+
+def test_a_550_driver_is_too_old_for_the_locked_cuda_13_build() -> None:
+    # The need comes from the lock's metadata (CUDA 13.0 -> driver 580), not from a constant in the code.
+    e = assess(inv("linux_rtx3060_driver550"), LLAMA70, Settings())
+    assert e.state is SystemState.DRIVER_TOO_OLD
+    assert "550.54.14 supports CUDA up to 12.4" in e.reason and "built with CUDA 13.0" in e.reason
+    assert "update the NVIDIA driver to 580 or newer" in e.what_to_do
+    (v,) = e.gpus
+    assert v.state is GpuState.DRIVER_TOO_OLD and "580 or newer" in v.what_to_do
+    # the same card and driver pass with a CUDA 12 build's needs
+    cuda12 = RuntimeNeeds(cuda_build=12080, min_cuda_driver=12000, min_driver="525.60", arch_list=("sm_86",))
+    assert assess(inv("linux_rtx3060_driver550"), LLAMA70, Settings(), cuda12).state is SystemState.READY
+
+
+def test_an_rtx_50_card_is_covered_and_a_build_without_its_kernels_says_update_farnode() -> None:
+    nv = FakeNvml.from_file(FIXTURES / "linux_rtx4090.json")
+    gpu = nv.gpu(0)
+    gpu["name"], gpu["compute_capability"] = "NVIDIA GeForce RTX 5090", [12, 0]
+    assert assess(inv("", nv), LLAMA70, Settings()).state is SystemState.READY
+    old_build = RuntimeNeeds(arch_list=("sm_75", "sm_80", "sm_86", "sm_90"))
+    e = assess(inv("", nv), LLAMA70, Settings(), old_build)
+    (v,) = e.gpus
+    assert v.state is GpuState.COMPUTE_TOO_LOW and "compute capability 12.0" in v.reason
+    assert "update FarNode" in v.what_to_do
 
 
 def test_compute_capability_too_low() -> None:
@@ -65,13 +90,14 @@ def test_compute_capability_too_low() -> None:
     assert e.state is SystemState.NO_ELIGIBLE_GPU
     (v,) = e.gpus
     assert v.state is GpuState.COMPUTE_TOO_LOW
-    assert "compute capability 6.1" in v.reason and "7.5" in v.reason
-    # the same card passes when the runtime is built for Pascal
+    assert "compute capability 6.1" in v.reason and "needs 7.5 or newer" in v.reason
+    assert "GTX 16 / RTX 20" in v.reason and "cannot serve with FarNode" in v.what_to_do
+    # the same card passes when the runtime is built with Pascal kernels
     ok = assess(
         inv("linux_gtx1060"),
         CATALOG.get("bigscience/bloom-560m"),
         Settings(),
-        RuntimeNeeds(min_compute_capability=(6, 0)),
+        RuntimeNeeds(arch_list=("sm_60", "sm_75")),
     )
     assert ok.state is SystemState.READY
 

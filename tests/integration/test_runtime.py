@@ -90,12 +90,25 @@ def test_an_unreachable_registry_is_a_plain_error(tmp_path: Path, monkeypatch: p
 
 def test_the_runtime_build_follows_the_hardware(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from farnode_desktop.core.runtime import FLAVOUR_ENV, runtime_flavour
+    from farnode_desktop.core.runtime_lock import LOCK_ENV, unified_lock_name
 
     monkeypatch.delenv(FLAVOUR_ENV, raising=False)
+    monkeypatch.delenv(LOCK_ENV, raising=False)
     assert runtime_flavour(has_nvidia_gpu=True) == "cuda" and runtime_flavour(has_nvidia_gpu=False) == "cpu"
     monkeypatch.setenv(FLAVOUR_ENV, "cpu")
     assert runtime_flavour(has_nvidia_gpu=True) == "cpu"
-    with pytest.raises(FarNodeError, match=r"GPU \(CUDA\) build of the node runtime is not available") as err:
-        NodeRuntime(tmp_path / "rt", flavour="cuda").install()
-    assert FLAVOUR_ENV in err.value.hint
+    # a PC with an NVIDIA GPU installs the CUDA build: the unified lock, which exists
+    gpu = NodeRuntime(tmp_path / "rt", flavour="cuda")
+    assert gpu.lock.name == unified_lock_name() and gpu.lock.exists()
+    assert gpu.locked_versions()["torch"] == "2.14.1"
+
+
+def test_a_lock_named_by_the_environment_that_does_not_exist_is_a_plain_error(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from farnode_desktop.core.runtime_lock import LOCK_ENV
+
+    monkeypatch.setenv(LOCK_ENV, str(tmp_path / "no-such-lock.txt"))
+    with pytest.raises(FarNodeError, match="does not exist") as err:
+        NodeRuntime(tmp_path / "rt").install()
+    assert LOCK_ENV in err.value.hint
     assert not (tmp_path / "rt").exists()

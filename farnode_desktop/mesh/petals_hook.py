@@ -1,0 +1,77 @@
+"""Makes `import petals` work in any process of the node runtime: the hivemind bridge runs just before petals loads.
+
+The runtime's site-packages holds `farmesh.pth` (written by NodeRuntime.write_petals_hook at install), which
+imports this module at interpreter start. It only puts a finder on `sys.meta_path`: nothing of hivemind, torch or
+petals is imported until something imports `petals`. Then the finder restores hivemind's old names
+(bridge.install()), lets Python load petals as usual, and afterwards registers FarMesh's own model families
+(farnode_desktop.mesh.models.register()) in Petals' registry, so Petals' tools, benchmarks and tests run unchanged.
+"""
+
+from __future__ import annotations
+
+import sys
+
+# Only `sys` at module level: this module loads at every start of the runtime's interpreter, so it must cost
+# next to nothing; importlib.util and the rest are imported on the first `import petals`.
+
+FAMILIES = "farnode_desktop.mesh.models"
+
+
+def _after_petals() -> None:
+    """Register FarMesh's model families once petals itself is loaded (when that package exists)."""
+    import importlib
+    import importlib.util
+
+    if importlib.util.find_spec(FAMILIES) is not None:
+        importlib.import_module(FAMILIES).register()
+
+
+class _Loader:
+    """petals' own loader, plus the registration of FarMesh's families after petals/__init__ has run."""
+
+    def __init__(self, inner: object) -> None:
+        self._inner = inner
+
+    def create_module(self, spec: object) -> object:
+        made: object = self._inner.create_module(spec)
+        return made
+
+    def exec_module(self, module: object) -> None:
+        self._inner.exec_module(module)
+        _after_petals()
+
+    def __getattr__(self, name: str) -> object:  # get_resource_reader, is_package, get_code ... stay petals' own
+        return getattr(self._inner, name)
+
+
+class PetalsFirst:
+    """A meta-path finder that acts once, on the first `import petals`, and then steps aside."""
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> object:
+        if name != "petals":
+            return None
+        import importlib.util
+
+        uninstall()
+        spec = importlib.util.find_spec("petals")
+        if spec is None or spec.loader is None:
+            return None
+        from farnode_desktop.mesh import bridge
+
+        bridge.install()
+        spec.loader = _Loader(spec.loader)
+        return spec
+
+
+def install() -> None:
+    """Put the finder first on sys.meta_path (idempotent; nothing happens if petals is already imported)."""
+    if "petals" in sys.modules or any(isinstance(f, PetalsFirst) for f in sys.meta_path):
+        return
+    sys.meta_path.insert(0, PetalsFirst())
+
+
+def uninstall() -> None:
+    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, PetalsFirst)]
+
+
+install()
