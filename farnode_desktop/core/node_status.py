@@ -48,6 +48,8 @@ class NodeStatus:
     served_tokens: int = 0
     tokens_per_s: float = 0.0
     requests: int = 0
+    failed_requests: int = 0  # requests the server's blocks failed (they raised while serving)
+    health_check: str = ""  # what the node's own test requests found, in one line
     uptime_s: float = 0.0
     restarts: int = 0
     retry_in_s: float | None = None

@@ -27,6 +27,8 @@ class SupervisorPolicy:
     members_interval_s: float = 1.0  # how often the group's processes are looked up in the process table
     frozen_after_s: float = 2.0  # a group process stopped (SIGSTOP) this long is frozen -> restart
     rate_window_s: float = 60.0  # tokens/s is measured over this window
+    health_failures: int = 2  # this many test requests through the node failing in a row -> restart
+    health_stuck_s: float = 60.0  # a test request in flight this long counts as failed (its own deadline is 20 s)
 
 
 def duration_text(seconds: float) -> str:

@@ -7,16 +7,17 @@ import signal
 import threading
 from collections.abc import Callable
 from enum import Enum
-from pathlib import Path
 from typing import Any
 
+from farnode_desktop.core import node_health
 from farnode_desktop.core.clock import Clock, SystemClock
 from farnode_desktop.core.events import Event, EventBus
 from farnode_desktop.core.group_watch import GroupWatch
 from farnode_desktop.core.logfile import RotatingLog
 from farnode_desktop.core.machine_faults import MachineFaults
+from farnode_desktop.core.node_facts import blocks_text, kept_port
 from farnode_desktop.core.node_log import Signal, parse_line
-from farnode_desktop.core.node_spec import ENDPOINT_FILE, NodeBackend, NodeSpec, free_port
+from farnode_desktop.core.node_spec import ENDPOINT_FILE, NodeBackend, NodeSpec
 from farnode_desktop.core.node_status import (
     RUNNING_STATES,
     HttpStatusProbe,
@@ -31,8 +32,6 @@ from farnode_desktop.core.restarts import RestartBudget, SupervisorPolicy, durat
 from farnode_desktop.core.served_tally import ServedTally
 
 __all__ = ["PID_FILE", "NodeSpec", "NodeState", "NodeStatus", "NodeSupervisor", "SupervisorPolicy"]
-
-PORT_FILE = "port"
 
 
 class _Desire(Enum):
@@ -95,6 +94,7 @@ class NodeSupervisor:
         self._last_probe_at = 0.0
         self._last_probe_ok = 0.0
         self._remote: dict[str, Any] = {}
+        self._health: node_health.Verdict | None = None
         self._watch: GroupWatch | None = None
         self._last_members_at = 0.0
         self._log_started = False
@@ -246,13 +246,13 @@ class NodeSupervisor:
     def _launch(self, now: float, reason: str) -> None:
         self._end_leftovers()
         if self.spec.port == 0:
-            self.spec.port = self._kept_port()
+            self.spec.port = kept_port(self.workdir, self.faults)
         command = self.backend.command(self.spec, self.workdir)
         self.faults.attempt("endpoint file", "remove the old status endpoint file",
                             lambda: (self.workdir / ENDPOINT_FILE).unlink(missing_ok=True))
         self._fatal = None
         self._healable = None
-        self._remote = {}
+        self._remote, self._health = {}, None
         self._watch = None
         self._log_started = False
         self._served.new_server()
@@ -335,9 +335,18 @@ class NodeSupervisor:
         self._remote = body
         self._served.update(now, body)
         remote_state = body.get("state")
-        # Serving is announced from the same answer that names the blocks, never before the blocks are known.
+        self._health = verdict = node_health.judge(body, self.policy)
+        if verdict.broken is not None:  # up, answering, and failing the requests it is there for: like a crash
+            self._healable = self._healable or verdict.broken
+            return
+        # Serving is announced from the same answer that names the blocks, never before the blocks are known, and
+        # only once a test request through them has passed.
         if remote_state == NodeState.SERVING.value and self._state is not NodeState.SERVING and body.get("blocks"):
-            self._set(NodeState.SERVING, f"serving blocks {self._blocks_text()}")
+            if not verdict.passed:
+                if self._reason != node_health.WAITING:
+                    self._set(NodeState.LOADING, node_health.WAITING)
+                return
+            self._set(NodeState.SERVING, f"serving blocks {blocks_text(self.spec, self._remote)}")
             # the handlers exist now: learn them at once, so one that dies before the next look is still missed
             self._healable = self._healable or self._check_members(now)
         elif remote_state == NodeState.LOADING.value and self._state is NodeState.STARTING:
@@ -454,23 +463,6 @@ class NodeSupervisor:
                 self._healable = sig.detail
         return self._fatal
 
-    def _blocks_text(self) -> str:
-        model = Path(self.spec.model).name if self.spec.is_local_model else self.spec.model
-        start, end = self._remote.get("start_block"), self._remote.get("end_block")
-        if start is None or end is None:
-            return f"of {model}"
-        return f"{start}-{int(end) - 1} of {model}"
-
-    def _kept_port(self) -> int:
-        """A node keeps its port across restarts, so the swarm finds it where it was."""
-        port_file = self.workdir / PORT_FILE
-        try:
-            return int(port_file.read_text().strip())
-        except (OSError, ValueError):
-            port = free_port()
-            self.faults.attempt("port file", "save the node's port", lambda: port_file.write_text(str(port)))
-            return port
-
     def _end_leftovers(self) -> None:
         """After the app itself was killed, its server may still run: end that group before reusing its identity."""
         end_leftover_group(self.workdir / PID_FILE, self.host, self.clock)
@@ -515,6 +507,8 @@ class NodeSupervisor:
                 served_tokens=self._served.tokens,
                 tokens_per_s=round(rate, 3),
                 requests=self._served.requests,
+                failed_requests=node_health.failed_requests(remote),
+                health_check=self._health.text if self._health is not None and self._proc is not None else "",
                 uptime_s=round(now - self._serving_since, 1) if self._serving_since is not None else 0.0,
                 restarts=self._restarts,
                 retry_in_s=self._retry_in(now),

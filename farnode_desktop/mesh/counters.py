@@ -21,21 +21,46 @@ class ServedWork:
         self.requests: dict[str, int] = dict.fromkeys(_KINDS, 0)
         self.tokens: dict[str, int] = dict.fromkeys(_KINDS, 0)
         self.failed_batches = 0
+        self.last_failure = ""
         self.busy_seconds = 0.0
+        self.own_seconds = 0.0  # runtime time spent on this node's own test requests (not served work)
+        self._own_tokens: dict[int, int] = {}  # a test request in flight: its tokens per block, not to be counted
 
     def record(self, kind: str, blocks: list[int], batch: int, seq: int, seconds: float) -> None:
         tokens = batch * seq
         with self._lock:
+            own = 0
+            if kind == "forward":
+                for block in blocks:
+                    mine = min(self._own_tokens.get(block, 0), tokens)
+                    if mine:
+                        self._own_tokens[block] -= mine
+                        own = max(own, mine)
+            if own:
+                self.own_seconds += seconds * own / tokens
+            if own >= tokens:
+                return  # the node's own test request: not work served to the swarm
             self.requests[kind] += 1
-            self.busy_seconds += seconds
+            self.busy_seconds += seconds * (tokens - own) / tokens
             for block in blocks:
-                self.tokens_by_block[block] += tokens
+                self.tokens_by_block[block] += tokens - own
                 self.steps_by_block[block] += 1
-                self.tokens[kind] += tokens
+                self.tokens[kind] += tokens - own
 
-    def record_failure(self) -> None:
+    def expect_own(self, blocks: list[int], tokens: int) -> None:
+        """A test request of `tokens` tokens is about to pass `blocks`: leave it out of the served-work totals."""
+        with self._lock:
+            self._own_tokens = dict.fromkeys(blocks, tokens)
+
+    def end_own(self) -> None:
+        with self._lock:
+            self._own_tokens = {}
+
+    def record_failure(self, error: BaseException | None = None) -> None:
         with self._lock:
             self.failed_batches += 1
+            if error is not None:
+                self.last_failure = f"{type(error).__name__}: {error}"[:300]
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
@@ -47,7 +72,9 @@ class ServedWork:
                 "requests": dict(self.requests),
                 "tokens_by_kind": dict(self.tokens),
                 "failed_batches": self.failed_batches,
+                "last_failure": self.last_failure,
                 "busy_seconds": round(self.busy_seconds, 6),
+                "own_check_seconds": round(self.own_seconds, 6),
             }
 
 
@@ -79,8 +106,8 @@ def install(work: ServedWork = SERVED) -> None:
         start = time.perf_counter()
         try:
             result = original(self, pool, batch_index, *batch)
-        except BaseException:
-            work.record_failure()
+        except BaseException as exc:
+            work.record_failure(exc)
             raise
         kind, blocks = _describe(pool.name, batch)
         shape = batch[0].shape

@@ -1,4 +1,5 @@
-"""Entry point of a FarMesh node process: bridge hivemind, count served work, serve status, run Petals' server.
+"""Entry point of a FarMesh node process: bridge hivemind, count served work, serve status, check its own health, run
+Petals' server.
 
 Run as `python -m farnode_desktop.mesh.serve --endpoint-file FILE -- <petals run_server arguments>`.
 """
@@ -15,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from farnode_desktop.mesh import bridge, counters
+from farnode_desktop.mesh import bridge, counters, health
 from farnode_desktop.mesh.status import serve_status
 
 STATE_STARTING = "starting"
@@ -32,6 +33,7 @@ class NodeProcess:
         self.server: Any = None
         self.started_at = time.time()
         self.stopping = False
+        self.health: health.HealthProber | None = None
         self._lock = threading.Lock()
 
     def attach(self, server: Any) -> None:
@@ -78,6 +80,8 @@ class NodeProcess:
                 if blocks:
                     body["start_block"], body["end_block"] = min(blocks), max(blocks) + 1
         body.update(counters.SERVED.snapshot())
+        if self.health is not None:
+            body["health"] = self.health.report().to_json()
         return body
 
 
@@ -157,8 +161,10 @@ def main(argv: list[str] | None = None) -> None:
         watch_lifeline(int(lifeline))
     serve_status(NODE.status, args.endpoint_file)
     bridge.install()
+    NODE.health = health.from_environment(lambda: health.target_of(NODE.server))  # its test fault goes in first
     counters.install()
     _capture_server()
+    NODE.health.start()
     from petals.cli import run_server
 
     # FarNode pins and updates the runtime itself; Petals' own check asks PyPI and fails offline.

@@ -126,8 +126,13 @@ class FakeHost:
         return 10.0
 
 
+PASSED = {"checks": 1, "passed": 1, "failed": 0, "consecutive_failures": 0, "last_error": "",
+          "last_passed_ago_s": 0.5, "last_took_s": 0.03, "running_s": None, "cpu_s": 0.01}
+
+
 class FakeProbe:
-    """The status endpoint: answers with `body` unless `down`."""
+    """The status endpoint: answers with `body` unless `down`. A serving body without a health report gets one whose
+    first test request passed, as a healthy server's does (tests of the health check set their own)."""
 
     def __init__(self) -> None:
         self.body: dict[str, Any] = {}
@@ -136,4 +141,9 @@ class FakeProbe:
 
     def fetch(self, endpoint_file: Any) -> dict[str, Any] | None:
         self.calls += 1
-        return None if self.down or not self.body else dict(self.body)
+        if self.down or not self.body:
+            return None
+        body = dict(self.body)
+        if body.get("state") == "serving":
+            body.setdefault("health", dict(PASSED))
+        return body
