@@ -25,7 +25,7 @@ from farnode_desktop.core.node_service import (
     state_file,
     unsupervised_server,
 )
-from farnode_desktop.core.node_status import NodeState, NodeStatus, StateFileUnreadable, load_status_file
+from farnode_desktop.core.node_status import NodeState, NodeStatus, StateFileUnreadable, load_status_file, next_try
 from farnode_desktop.core.nodes import TINY_DEMO, local_spec, make_supervisor
 from farnode_desktop.core.paths import AppPaths
 from farnode_desktop.core.process import OsProcessHost
@@ -167,6 +167,7 @@ def _summary(status: NodeStatus, alive: bool, leftovers: list[int] | None = None
         body["state"] = NodeState.STOPPED.value
         body["reason"] = f"the supervisor is not running (last seen: {status.state.value})"
         body["tokens_per_s"] = 0.0
+    body["next_try"] = next_try(status, time.time()) if alive else ""  # counted down from when the file was written
     return body
 
 
@@ -199,6 +200,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         say(f"node {body['name']}: {body['state']} ({body['reason']})")
         if body.get("hint"):
             say(f"  what to do:    {body['hint']}")
+        if body.get("next_try"):
+            say(f"  next try:      {body['next_try']}")
         say(f"  server pid:    {body['pid'] or '-'}")
         say(f"  peer id:       {body['peer_id'] or '-'}")
         for addr in body.get("multiaddrs") or []:
@@ -206,5 +209,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         say(f"  DHT prefix:    {body['dht_prefix'] or '-'}")
         say(f"  blocks:        {blocks}")
         say(f"  served tokens: {body['served_tokens']}  ({body['tokens_per_s']:.1f} tokens/s)")
+        if body.get("health_check") or body.get("failed_requests"):
+            say(f"  test request:  {body.get('health_check') or '-'}; failed requests: {body.get('failed_requests', 0)}")
         say(f"  uptime:        {body['uptime_s']:.0f} s, restarts: {body['restarts']}")
     return 0

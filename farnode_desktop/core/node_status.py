@@ -86,6 +86,30 @@ class NodeStatus:
         return cls(**values)
 
 
+def _in(seconds: float) -> str:
+    s = max(0, round(seconds))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{-(-s // 60)} min"  # rounded up: "in 10 min" never arrives before 10 min
+    hours, minutes = divmod(-(-s // 60), 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
+def next_try(status: NodeStatus, now: float | None = None) -> str:
+    """When a failed or backing-off node tries again by itself, in words ("" for other states); `now` (wall time)
+    counts down a status read from the state file since it was written."""
+    if status.state not in (NodeState.BACKOFF, NodeState.FAILED):
+        return ""
+    if status.retry_in_s is None:
+        return "" if status.state is NodeState.BACKOFF else "it will not try again by itself"
+    left = status.retry_in_s
+    if now is not None and status.updated_at:
+        left -= max(0.0, now - status.updated_at)
+    verb = "restarting" if status.state is NodeState.BACKOFF else "trying again by itself"
+    return f"{verb} in {_in(left)}" if left > 0 else f"{verb} now"
+
+
 class StateFileUnreadable(FarNodeError):
     """A node's state file exists but cannot be used (damaged, hand-edited, not a file)."""
 

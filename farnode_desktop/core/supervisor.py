@@ -195,16 +195,16 @@ class NodeSupervisor:
                 self._launch_or_provision(now, f"trying again by itself after a {waited} cool-down")
 
     def _set(self, new: NodeState, reason: str, hint: str = "") -> None:
-        previous = self._state
+        previous, now = self._state, self.clock.monotonic()
         self._state, self._reason, self._hint = new, reason, hint
-        self._serving_since = self.clock.monotonic() if new is NodeState.SERVING else None
+        self._serving_since = now if new is NodeState.SERVING else None
         self.log.write_line(f"[farnode] {self.spec.name}: {previous.value} -> {new.value}: {reason}")
         self.bus.emit(
             Event(
                 topic="node.state",
                 source=self.spec.name,
                 reason=reason,
-                data={"state": new.value, "previous": previous.value, "hint": hint},
+                data={"state": new.value, "previous": previous.value, "hint": hint, "retry_in_s": self._retry_in(now)},
                 at=self.clock.wall(),
             )
         )

@@ -102,3 +102,35 @@ def test_a_failed_node_turns_the_tray_red_and_explains(qtbot: QtBot, core: AppCo
     assert vm.state is TrayState.ATTENTION
     failed = [n for n in notices if n.level == "critical"]  # type: ignore[attr-defined]
     assert failed and "lower the blocks in Settings" in failed[0].message  # type: ignore[attr-defined]
+
+
+def test_failed_nodes_say_when_they_try_again_by_itself_or_that_they_will_not(qtbot: QtBot, core: AppCore,
+                                                                               tasks: TaskRunner) -> None:
+    from farnode_desktop.core.node_status import next_try
+    from farnode_desktop.ui.viewmodels.core_api import Snapshot
+    from farnode_desktop.ui.viewmodels.dashboard_vm import build_cards
+
+    backoff = NodeStatus("gpu0", NodeState.BACKOFF, "the server exited unexpectedly; restarting in 4 s", retry_in_s=3.6)
+    cooling = NodeStatus("gpu1", NodeState.FAILED, "the server failed 5 times in 10 minutes", retry_in_s=545.0,
+                         updated_at=1000.0)
+    for_good = NodeStatus("gpu2", NodeState.FAILED, "This model is not supported by the node runtime.")
+    cards = {c.key: c.state_text for c in build_cards((backoff, cooling, for_good), None, 1000.0)}
+    assert cards == {"gpu0": "Restarting in 4 s", "gpu1": "Failed · trying again by itself in 10 min",
+                     "gpu2": "Failed · it will not try again by itself"}
+    assert next_try(cooling, now=1000.0 + 300) == "trying again by itself in 5 min"  # `node status` counts down
+    assert next_try(cooling, now=1000.0 + 600) == "trying again by itself now"
+    assert next_try(NodeStatus("gpu3", NodeState.FAILED, "", retry_in_s=3600.0)) == "trying again by itself in 1 h"
+
+    vm = TrayViewModel(core, tasks)
+    vm.on_snapshot(Snapshot((backoff, cooling, for_good)))
+    assert vm.state is TrayState.ATTENTION
+    assert vm.tooltip.splitlines()[2:] == ["gpu0: backoff, restarting in 4 s",
+                                           "gpu1: failed, trying again by itself in 10 min",
+                                           "gpu2: failed, it will not try again by itself"]
+
+    heals = notice_for(Event("node.state", "gpu1", "The GPU ran out of memory while loading blocks.",
+                             {"state": "failed", "hint": "lower the blocks", "retry_in_s": 600.0}))
+    never = notice_for(Event("node.state", "gpu2", "This model is not supported by the node runtime.",
+                             {"state": "failed", "hint": "Pick a model from the catalog", "retry_in_s": None}))
+    assert heals is not None and heals.message.endswith("\nTrying again by itself in 10 min.")
+    assert never is not None and never.message.endswith("\nIt will not try again by itself.")

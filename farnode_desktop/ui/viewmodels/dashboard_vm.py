@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject, Signal
 
 from farnode_desktop.core.gpu import GpuInfo, GpuInventory
-from farnode_desktop.core.node_status import NodeState, NodeStatus
+from farnode_desktop.core.node_status import NodeState, NodeStatus, next_try
 from farnode_desktop.core.served_work import MinutePoint
 from farnode_desktop.ui.tasks import TaskRunner
 from farnode_desktop.ui.viewmodels.core_api import CoreApi, Snapshot, take_snapshot
@@ -144,8 +144,8 @@ def _card(key: str, title: str, subtitle: str, readings: tuple[Reading, ...], li
     state_text = status.state.value.capitalize() if status is not None else "Not serving"
     reason = status.reason if status is not None else "this GPU is left out or cannot serve the model"
     hint = status.hint if status is not None else ""
-    if status is not None and status.state is NodeState.BACKOFF and status.retry_in_s:
-        state_text = f"Restarting in {status.retry_in_s:.0f} s"
+    if status is not None and (retry := next_try(status)):  # when it tries again by itself, or that it will not
+        state_text = retry[0].upper() + retry[1:] if status.state is NodeState.BACKOFF else f"Failed · {retry}"
     return NodeCard(key, title, subtitle, readings, live, state.value, state_text, reason, hint, _facts(status),
                     pause)
 

@@ -12,7 +12,7 @@ from PySide6.QtCore import QObject, Signal
 
 from farnode_desktop.core.coordinator_models import Earnings
 from farnode_desktop.core.events import Event
-from farnode_desktop.core.node_status import NodeState, NodeStatus
+from farnode_desktop.core.node_status import NodeState, NodeStatus, next_try
 from farnode_desktop.core.pausing import PAUSE_LENGTHS, pause_cost
 from farnode_desktop.ui.tasks import TaskRunner
 from farnode_desktop.ui.viewmodels.core_api import CoreApi, Snapshot
@@ -88,7 +88,13 @@ def notice_for(event: Event) -> Notice | None:
             return Notice("Serving", f"{event.source}: {event.reason}")
         if state == NodeState.FAILED:
             hint = str(data.get("hint") or "")
-            return Notice(f"{event.source} failed", event.reason + (f"\n{hint}" if hint else ""), "critical")
+            text = event.reason + (f"\n{hint}" if hint else "")
+            retry = data.get("retry_in_s")
+            status = NodeStatus(event.source, NodeState.FAILED, event.reason,
+                                retry_in_s=float(retry) if isinstance(retry, (int, float)) else None)
+            if "tries again by itself" not in text:  # say whether the provider must act, and by when
+                text += f"\n{next_try(status).capitalize()}."
+            return Notice(f"{event.source} failed", text, "critical")
         return None
     where = "All GPUs" if event.source == "all" else event.source
     if topic == "gpu.paused":
@@ -196,6 +202,7 @@ class TrayViewModel(QObject):
         lines = [f"FarNode: {state.value}"]
         if self.statuses:
             lines.append(f"Serving {count(self.tokens_per_s)} tokens/s")
+        lines += [f"{s.name}: {s.state.value}, {retry}" for s in self.statuses if (retry := next_try(s))]
         earned = today_earned(self.earnings)
         if earned is not None and self.earnings is not None:
             lines.append(f"Today: {far(earned, self.earnings.decimals, self.earnings.symbol, 4)}")
