@@ -32,6 +32,8 @@ def judge(body: dict[str, Any], policy: SupervisorPolicy) -> Verdict:
         broken = f"{_FAILED}{times}: {report.last_error or 'no error was given'}"
     elif report.running_s is not None and report.running_s > policy.health_stuck_s:
         broken = f"{_FAILED}: it has not answered for {report.running_s:.0f} s"
+    elif report.last_passed_ago_s is not None and report.last_passed_ago_s > policy.health_silent_s:
+        broken = f"the node answers its status endpoint but no test request has passed for {report.last_passed_ago_s:.0f} s"
     return Verdict(report.passed > 0, broken, _text(report))
 
 

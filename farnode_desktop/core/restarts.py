@@ -29,6 +29,7 @@ class SupervisorPolicy:
     rate_window_s: float = 60.0  # tokens/s is measured over this window
     health_failures: int = 2  # this many test requests through the node failing in a row -> restart
     health_stuck_s: float = 60.0  # a test request in flight this long counts as failed (its own deadline is 20 s)
+    health_silent_s: float = 200.0  # no test request passed this long (they run every 60 s) -> restart
 
 
 def duration_text(seconds: float) -> str:

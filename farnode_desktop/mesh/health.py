@@ -116,11 +116,17 @@ class HealthProber:
 
     async def _run(self) -> None:
         while not self._stop.is_set():
-            if await asyncio.to_thread(self.target) is None:  # not serving (yet): look again soon
+            if not await asyncio.to_thread(self._serving):  # not serving (yet): look again soon
                 await asyncio.sleep(0.5)
                 continue
             ok = await self.check_once()
             await asyncio.sleep(self.interval_s if ok else self.retry_s)
+
+    def _serving(self) -> bool:
+        try:
+            return self.target() is not None
+        except Exception:  # the server's parts cannot be asked (its DHT process died): the check says why
+            return True
 
     async def check_once(self) -> bool:
         """One test request; records the outcome and returns whether it passed."""

@@ -569,3 +569,14 @@ def test_a_test_request_that_hangs_counts_as_failed(tmp_path: Path) -> None:
     rig.serve()
     rig.probe.body["health"] = _health(passed=2, running_s=POLICY.health_stuck_s + 1)
     assert "a test request through it failed: it has not answered for 61 s" in _restart_reason(rig, within_s=5.5)
+
+
+def test_a_node_whose_test_requests_stopped_passing_is_restarted(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    rig.sup.start()
+    rig.serve()
+    rig.probe.body["health"] = dict(_health(passed=4), last_passed_ago_s=POLICY.health_silent_s - 1)
+    rig.tick(5)
+    assert rig.sup.state is NodeState.SERVING
+    rig.probe.body["health"] = dict(_health(passed=4), last_passed_ago_s=POLICY.health_silent_s + 5)
+    assert "no test request has passed for 205 s" in _restart_reason(rig, within_s=5.5)
