@@ -111,7 +111,9 @@ def make_metadata(runtime_dir: Path) -> Path:
         "min_cuda_driver": cuda_driver,
         "arch_list": probe["arch_list"],
         "bitsandbytes": probe["bitsandbytes"],
-        "bitsandbytes_cuda_library": probe["bitsandbytes_cuda_library"],
+        "bitsandbytes_cuda_library": (probe["bitsandbytes_cuda_library"]
+                                      if probe["bitsandbytes_cuda_library"] in probe["bitsandbytes_cuda_libraries"]
+                                      else None),
         "bitsandbytes_cuda_libraries": probe["bitsandbytes_cuda_libraries"],
         "generated_by": "scripts/lock_runtime.py metadata (torch.cuda.get_arch_list() of the installed torch)",
     }  # fmt: skip

@@ -9,6 +9,7 @@ from typing import Any
 
 from farnode_desktop.core.catalog import DTYPE_BYTES, ModelSpec
 from farnode_desktop.core.errors import UserInputError
+from farnode_desktop.core.runtime_lock import RuntimeNeeds, runtime_needs
 
 GIB = 1024**3
 MIB = 1024**2
@@ -22,16 +23,25 @@ MAX_VRAM_BYTES = 1024 * GIB  # no single GPU comes near 1 TiB; more is a typo
 MAX_ATTN_CACHE_TOKENS = 1 << 20
 
 
-def resolve_quant(quantization: str, device: str) -> str:
-    """Settings' `auto` means what Petals does: nf4 on an NVIDIA GPU, none on the CPU."""
+def resolve_quant(quantization: str, device: str, needs: RuntimeNeeds | None = None) -> str:
+    """Settings' `auto` means what Petals does: nf4 on an NVIDIA GPU, none on the CPU; nf4 and int8 only when the
+    locked build's bitsandbytes has a library for its CUDA version (the lock's metadata says)."""
     q = quantization.lower()
-    if q == "auto":
-        return "nf4" if device == "cuda" else "none"
-    if q not in ("none", "nf4", "int8"):
+    if q not in ("auto", "none", "nf4", "int8"):
         raise UserInputError(f"quantization must be auto, none, int8 or nf4, not {quantization!r}")
-    if q != "none" and device != "cuda":
-        raise UserInputError(f"{q} quantization needs an NVIDIA GPU", "use quantization none on the CPU")
-    return q
+    if device != "cuda":
+        if q in ("nf4", "int8"):
+            raise UserInputError(f"{q} quantization needs an NVIDIA GPU", "use quantization none on the CPU")
+        return "none"
+    if q == "none":
+        return q
+    build = needs or runtime_needs()
+    if build.quant_library is None:
+        if q == "auto":
+            return "none"
+        raise UserInputError(f"{q} quantization is not available: this FarNode's runtime has no bitsandbytes library "
+                             f"for CUDA {build.cuda_text}", "use quantization none, or update FarNode")
+    return "nf4" if q == "auto" else q
 
 
 def resolve_dtype(model: ModelSpec, dtype: str | None, device: str) -> str:

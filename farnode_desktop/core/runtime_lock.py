@@ -86,6 +86,8 @@ class RuntimeNeeds:
     min_driver: str = "580"
     # torch.cuda.get_arch_list() of the locked torch: sm_XY = compiled kernels, compute_XY = PTX the driver JITs.
     arch_list: tuple[str, ...] = ("sm_75", "sm_80", "sm_86", "sm_90", "sm_100", "sm_120", "compute_120")
+    # bitsandbytes' library for the build's CUDA version (nf4 / int8 quantization), None when the lock has none
+    quant_library: str | None = "libbitsandbytes_cuda130.so"
     source: str = "built-in defaults"
 
     @property
@@ -125,6 +127,7 @@ class RuntimeNeeds:
     def from_metadata(cls, body: dict[str, Any], source: str = "") -> RuntimeNeeds:
         return cls(cuda_build=int(body["cuda_build"]), min_cuda_driver=int(body["min_cuda_driver"]),
                    min_driver=str(body["min_driver"]), arch_list=tuple(str(a) for a in body["arch_list"]),
+                   quant_library=body.get("bitsandbytes_cuda_library") or None,
                    source=source or str(body.get("lock", "")))
 
 

@@ -299,3 +299,19 @@ def test_model_spec_check_rejects_inconsistent_kv_groups() -> None:
     raw = LLAMA2_70B.to_json() | {"kv_groups": 4}
     with pytest.raises(FarNodeError, match="kv_groups"):
         ModelSpec.from_json(raw)
+
+
+def test_quantization_follows_what_the_locked_build_ships() -> None:
+    from farnode_desktop.core.planner import resolve_quant
+    from farnode_desktop.core.runtime_lock import RuntimeNeeds, runtime_needs
+
+    # the real lock: bitsandbytes carries its CUDA 13 library, so nf4 (Petals' default) and int8 are planned
+    assert runtime_needs().quant_library == "libbitsandbytes_cuda130.so"
+    assert resolve_quant("auto", "cuda") == "nf4" and resolve_quant("int8", "cuda") == "int8"
+    # a build whose bitsandbytes lacks a library for its CUDA (0.41.1 on CUDA 13) must not plan quantized blocks
+    without = RuntimeNeeds(quant_library=None)
+    assert resolve_quant("auto", "cuda", without) == "none"
+    with pytest.raises(UserInputError, match=r"nf4 quantization is not available.*CUDA 13\.0") as err:
+        resolve_quant("nf4", "cuda", without)
+    assert "quantization none" in err.value.hint
+    assert resolve_quant("auto", "cpu", without) == "none"
