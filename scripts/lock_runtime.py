@@ -84,7 +84,9 @@ lib = cextension.get_cuda_bnb_library_path(cuda_specs.CUDASpecs(
     highest_compute_capability=(7, 5), cuda_version_string=version,
     cuda_version_tuple=cuda_specs.get_cuda_version_tuple()))
 shipped = sorted(p.name for p in Path(bitsandbytes.__file__).parent.glob("libbitsandbytes_cuda*.so"))
-print(json.dumps({"torch": torch.__version__, "cuda": torch.version.cuda, "arch_list": torch.cuda.get_arch_list(),
+import transformers
+print(json.dumps({"torch": torch.__version__, "transformers": transformers.__version__, "cuda": torch.version.cuda,
+                  "arch_list": torch.cuda.get_arch_list(),
                   "bitsandbytes": bitsandbytes.__version__, "bitsandbytes_cuda_library": lib.name,
                   "bitsandbytes_cuda_libraries": shipped}))
 """
@@ -105,6 +107,7 @@ def make_metadata(runtime_dir: Path) -> Path:
         "lock_sha256": hashlib.sha256(lock.read_bytes()).hexdigest(),
         "platform": "linux-x86_64", "python": "3.11",
         "torch": probe["torch"],
+        "transformers": probe["transformers"],
         "cuda": probe["cuda"],
         "cuda_build": major * 1000 + minor * 10,
         "min_driver": driver,

@@ -46,6 +46,7 @@ class ModelSpec:
     num_experts: int = 1
     local: bool = False
     petals: str = ""
+    min_transformers: str = ""  # the runtime's transformers must be this or newer to load the config
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> ModelSpec:

@@ -12,7 +12,7 @@ from typing import Any
 from farnode_desktop.core.catalog import ModelSpec
 from farnode_desktop.core.gpu import GIB, GpuInfo, GpuInventory
 from farnode_desktop.core.planner import BlockPlan, plan_blocks
-from farnode_desktop.core.runtime_lock import RuntimeNeeds, runtime_needs
+from farnode_desktop.core.runtime_lock import RuntimeNeeds, runtime_needs, version_tuple
 from farnode_desktop.core.settings import Settings
 
 
@@ -28,6 +28,7 @@ class SystemState(StrEnum):
     DRIVER_TOO_OLD = "driver too old"
     NVML_ERROR = "driver not answering"
     NO_ELIGIBLE_GPU = "no GPU can serve"
+    MODEL_NOT_SERVABLE = "model not servable"
 
 
 class GpuState(StrEnum):
@@ -137,6 +138,14 @@ def assess(
             SystemState.NO_GPU,
             "the NVIDIA driver runs but finds no NVIDIA GPU",
             "FarNode serves from NVIDIA GPUs; check the card is seated and enabled in the BIOS",
+            notes=notes,
+        )
+    if model.min_transformers and version_tuple(needs.transformers) < version_tuple(model.min_transformers):
+        return Eligibility(
+            SystemState.MODEL_NOT_SERVABLE,
+            f"{model.name} cannot be served by this FarNode's node runtime: loading its config needs transformers "
+            f"{model.min_transformers} or newer and the runtime has {needs.transformers}",
+            "choose another model in Settings, or update FarNode",
             notes=notes,
         )
     cuda = inventory.cuda_driver_version

@@ -88,6 +88,7 @@ class RuntimeNeeds:
     arch_list: tuple[str, ...] = ("sm_75", "sm_80", "sm_86", "sm_90", "sm_100", "sm_120", "compute_120")
     # bitsandbytes' library for the build's CUDA version (nf4 / int8 quantization), None when the lock has none
     quant_library: str | None = "libbitsandbytes_cuda130.so"
+    transformers: str = "4.43.1"  # the locked transformers: which model configs the runtime can load
     source: str = "built-in defaults"
 
     @property
@@ -128,7 +129,14 @@ class RuntimeNeeds:
         return cls(cuda_build=int(body["cuda_build"]), min_cuda_driver=int(body["min_cuda_driver"]),
                    min_driver=str(body["min_driver"]), arch_list=tuple(str(a) for a in body["arch_list"]),
                    quant_library=body.get("bitsandbytes_cuda_library") or None,
+                   transformers=str(body["transformers"]),
                    source=source or str(body.get("lock", "")))
+
+
+def version_tuple(text: str) -> tuple[int, ...]:
+    """`4.43.1` -> (4, 43, 1); a suffix such as `.post1` or `+cu130` ends the numbers."""
+    release = re.split(r"\+|\.post|\.dev|rc", text, maxsplit=1)[0]
+    return tuple(int(p) for p in re.findall(r"\d+", release)[:3])
 
 
 def read_metadata(lock: Path) -> dict[str, Any]:

@@ -155,3 +155,18 @@ def test_detect_wsl_without_proc() -> None:
         raise FileNotFoundError
 
     assert detect_wsl(missing, {}) is False
+
+
+def test_a_model_the_locked_runtime_cannot_load_is_refused_before_launch() -> None:
+    llama31 = CATALOG.get("meta-llama/Meta-Llama-3.1-70B-Instruct")
+    mixtral = CATALOG.get("mistralai/Mixtral-8x22B-Instruct-v0.1")
+    # the lock's transformers 4.43.1 loads Llama 3.1's llama3 RoPE and Mixtral: offered
+    assert assess(inv("linux_rtx4090"), llama31, Settings()).state is SystemState.READY
+    assert assess(inv("linux_rtx4090"), mixtral, Settings()).state is not SystemState.MODEL_NOT_SERVABLE
+    # the earlier runtime (transformers 4.34.1) crashed five times on Llama 3.1's config; now it is said up front
+    old = RuntimeNeeds(transformers="4.34.1")
+    e = assess(inv("linux_rtx4090"), llama31, Settings(), old)
+    assert e.state is SystemState.MODEL_NOT_SERVABLE
+    assert "needs transformers 4.43.0 or newer and the runtime has 4.34.1" in e.reason
+    assert "choose another model" in e.what_to_do
+    assert assess(inv("linux_rtx4090"), LLAMA70, Settings(), old).state is SystemState.READY

@@ -55,6 +55,7 @@ def test_the_metadata_describes_exactly_this_lock() -> None:
     assert body["lock_sha256"] == hashlib.sha256(UNIFIED.read_bytes()).hexdigest()
     assert body["torch"].startswith("2.14.1") and body["cuda"] == "13.0" and body["cuda_build"] == 13000
     assert (body["min_driver"], body["min_cuda_driver"]) == ("580", 13000)
+    assert body["transformers"] == pins(UNIFIED)["transformers"][0] == runtime_needs().transformers
     assert body["bitsandbytes_cuda_library"] == "libbitsandbytes_cuda130.so"
     assert body["bitsandbytes_cuda_library"] in body["bitsandbytes_cuda_libraries"]
 
