@@ -34,6 +34,11 @@ from farnode_desktop.core.supervisor import SupervisorPolicy  # noqa: E402
 from tests.runtime_env import ensure_runtime  # noqa: E402
 
 BATCH, PROMPT, NEW, REPEAT, BLOCKS = 4, 16, 32, 6, 4
+DEVICE = "cpu"  # --device cuda on a GPU machine (scripts/gpu_check.sh)
+
+
+def dtype() -> str:
+    return "float32" if DEVICE == "cpu" else "float16"
 
 
 def workload(runtime: NodeRuntime, model: str, peers: list[str], prefix: str) -> float:
@@ -63,7 +68,7 @@ def workload(runtime: NodeRuntime, model: str, peers: list[str], prefix: str) ->
 def supervised_round(runtime: NodeRuntime, model: Path, home: Path) -> tuple[float, float]:
     paths = AppPaths.under(home)
     spec = NodeSpec(name="bench", model=str(model), dht_prefix=dht_prefix_for(str(model)), new_swarm=True,
-                    listen_host="127.0.0.1", device="cpu", num_blocks=BLOCKS, torch_dtype="float32",
+                    listen_host="127.0.0.1", device=DEVICE, num_blocks=BLOCKS, torch_dtype=dtype(),
                     throughput="1.0", num_handlers=2)
     sup = make_supervisor(spec, paths, EventBus(), runtime, policy=SupervisorPolicy(stop_grace_s=15))
     started = time.monotonic()
@@ -100,8 +105,8 @@ def bare_round(runtime: NodeRuntime, model: Path, home: Path) -> tuple[float, fl
     port = free_port()
     prefix = dht_prefix_for(str(model))
     code = "from farnode_desktop.mesh import bridge; bridge.install(); from petals.cli import run_server; run_server.main()"
-    argv = [str(runtime.python), "-c", code, str(model), "--dht_prefix", prefix, "--new_swarm", "--device", "cpu",
-            "--torch_dtype", "float32", "--host_maddrs", f"/ip4/127.0.0.1/tcp/{port}", "--num_blocks", str(BLOCKS),
+    argv = [str(runtime.python), "-c", code, str(model), "--dht_prefix", prefix, "--new_swarm", "--device", DEVICE,
+            "--torch_dtype", dtype(), "--host_maddrs", f"/ip4/127.0.0.1/tcp/{port}", "--num_blocks", str(BLOCKS),
             "--throughput", "1.0", "--num_handlers", "2", "--identity_path", str(home / "bare.id")]
     env = minimal_env({"PYTHONPATH": str(mesh_source_root()), "HF_HUB_OFFLINE": "1",
                        "PETALS_IGNORE_DEPENDENCY_VERSION": "1"})
@@ -135,11 +140,17 @@ def bare_round(runtime: NodeRuntime, model: Path, home: Path) -> tuple[float, fl
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument("--model", type=Path, help="a model folder (default: the tiny demo model)")
+    parser.add_argument("--blocks", type=int, default=4, help="blocks to serve (all of the model's)")
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "serving.json")
     args = parser.parse_args()
+    global DEVICE, BLOCKS
+    DEVICE, BLOCKS = args.device, args.blocks
     runtime = ensure_runtime()
     with tempfile.TemporaryDirectory(prefix="farnode-bench-") as tmp:
         root = Path(tmp)
-        model = ensure_tiny_model(AppPaths.under(root / "models"), runtime)
+        model = args.model or ensure_tiny_model(AppPaths.under(root / "models"), runtime)
         supervised, bare, starts, bare_starts = [], [], [], []
         for i in range(args.rounds):
             rate, start = supervised_round(runtime, model, root / f"sup{i}")
@@ -151,7 +162,8 @@ def main() -> None:
             print(f"round {i + 1}: supervised {supervised[-1]:.1f} tok/s, bare {bare[-1]:.1f} tok/s", flush=True)
     result = {
         "workload": {"batch": BATCH, "prompt_tokens": PROMPT, "new_tokens": NEW, "requests_per_round": REPEAT,
-                     "blocks": BLOCKS, "model": "tiny random Llama (4 blocks, hidden 64), CPU"},
+                     "blocks": BLOCKS, "device": DEVICE,
+                     "model": str(args.model) if args.model else "tiny random Llama (4 blocks, hidden 64)"},
         "supervised_tokens_per_s": [round(x, 1) for x in supervised],
         "bare_tokens_per_s": [round(x, 1) for x in bare],
         "median_supervised": round(statistics.median(supervised), 1),
@@ -159,9 +171,9 @@ def main() -> None:
         "ratio_supervised_over_bare": round(statistics.median(supervised) / statistics.median(bare), 3),
         "start_to_serving_s": [round(x, 1) for x in starts],
         "bare_start_to_started_s": [round(x, 1) for x in bare_starts],
-        "machine": f"{os.cpu_count()} CPU cores, no GPU",
+        "machine": f"{os.cpu_count()} CPU cores" + (", no GPU" if DEVICE == "cpu" else ", serving on the GPU"),
     }
-    out = REPO / "benchmarks" / "results" / "serving.json"
+    out = args.out
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
