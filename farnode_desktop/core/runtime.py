@@ -18,11 +18,11 @@ from typing import Any
 from farnode_desktop.core.atomic import write_atomic
 from farnode_desktop.core.errors import FarNodeError
 from farnode_desktop.core.process import minimal_env
-from farnode_desktop.core.runtime_lock import LOCK_ENV, lock_file
+from farnode_desktop.core.runtime_lock import LOCK_ENV, legacy_cpu_lock_name, lock_file
 
 MARKER = "farnode-runtime.json"
 REQUIRED_PYTHON = (3, 11)
-# Space the CPU runtime needs while installing (wheels unpack next to the venv) and the CUDA one.
+# Space an install needs (wheels unpack next to the venv): the earlier +cpu lock, and the CUDA lock (5.9 GB installed).
 NEEDED_BYTES = {"cpu": 3 * 1024**3, "cuda": 9 * 1024**3}
 # Petals 2.2's own metadata pins what FarMesh deliberately replaces; `pip check` reports these and only these.
 KNOWN_PIN_CONFLICTS = (
@@ -235,7 +235,7 @@ class NodeRuntime:
         probe = self.location if self.location.exists() else self.location.parent
         probe.mkdir(parents=True, exist_ok=True)
         free = shutil.disk_usage(probe).free
-        needed = NEEDED_BYTES.get(self.flavour, NEEDED_BYTES["cpu"])
+        needed = NEEDED_BYTES["cpu" if self.lock.name == legacy_cpu_lock_name() else "cuda"]
         if not self.python.exists() and free < needed:
             raise FarNodeError(
                 f"not enough disk space for the node runtime: {free / 1024**3:.1f} GB free at {probe}, "
