@@ -1,0 +1,54 @@
+"""FarMesh's model families for Petals 2.2 on transformers 4.43 (Llama, Mixtral, Falcon, BLOOM), put into Petals'
+own model registry (`petals.utils.auto_config`) in place of 2.2's, plus the rollback protocol of current clients."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from importlib import metadata
+
+FAMILY_MODULES = ("llama", "mixtral", "falcon", "bloom")
+MIN_TRANSFORMERS = (4, 43)  # Llama 3.1's rope type and the decoder layers these families wrap
+_registered = False
+
+
+def transformers_version() -> tuple[int, int] | None:
+    """The installed transformers' (major, minor), read from its metadata without importing it."""
+    try:
+        match = re.match(r"(\d+)\.(\d+)", metadata.version("transformers"))
+    except metadata.PackageNotFoundError:
+        return None
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def supported_here() -> bool:
+    """Whether this Python's transformers is one FarMesh's families are written for."""
+    version = transformers_version()
+    return version is not None and version >= MIN_TRANSFORMERS
+
+
+def register() -> list[str]:
+    """Register every family with Petals (replacing 2.2's llama/falcon/bloom); idempotent. Returns the model types."""
+    global _registered
+    if _registered:
+        return list(FAMILY_MODULES)
+    import petals
+    from petals.utils import auto_config
+
+    from farnode_desktop.mesh.models import rollback
+
+    for name in FAMILY_MODULES:
+        module = importlib.import_module(f"farnode_desktop.mesh.models.{name}")
+        classes = module.CLASSES
+        auto_config._CLASS_MAPPING.pop(classes["config"].model_type, None)
+        auto_config.register_model_classes(**classes)
+        # Code that names the classes (`petals.DistributedLlamaForCausalLM`, ...) gets FarMesh's too.
+        for cls in classes.values():
+            if cls is None:
+                continue
+            for holder in (petals, getattr(petals.models, name, None)):
+                if holder is not None:
+                    setattr(holder, cls.__name__, cls)
+    rollback.install()
+    _registered = True
+    return list(FAMILY_MODULES)

@@ -1,0 +1,167 @@
+"""Client side of FarMesh's families: transformers 4.43's generate() over Petals' remote inference sessions.
+
+The servers keep the attention caches; the client's `past_key_values` is a `RemotePastKeyValues` that only counts
+how many of generate()'s tokens the session has already seen, so generate() sends each token once. The base
+models' forward is shared by all families: embeddings (and ptune prompts) here, blocks in the swarm, final norm here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import torch
+from petals.client.remote_generation import RemoteGenerationMixin
+from petals.client.remote_sequential import RemoteSequential
+from transformers.cache_utils import Cache
+from transformers.generation.utils import ModelOutput
+from transformers.modeling_outputs import BaseModelOutputWithPast
+
+
+class RemotePastKeyValues(Cache):
+    """Stands for the attention caches the servers keep: how many tokens the session has seen, and beam reorders."""
+
+    def __init__(self, tokens_seen: int = 0) -> None:
+        super().__init__()
+        self.tokens_seen = tokens_seen
+        self.hypo_ids: torch.Tensor | None = None
+
+    def get_seq_length(self, layer_idx: int | None = 0) -> int:
+        return self.tokens_seen
+
+    def get_max_length(self) -> int | None:
+        return None
+
+    def update_seen(self, new_tokens: int) -> None:
+        self.tokens_seen += new_tokens
+
+    def reorder_cache(self, beam_idx: torch.Tensor) -> None:
+        self.hypo_ids = beam_idx  # applied on the servers with the next step
+
+
+class SwarmGeneration(RemoteGenerationMixin):
+    """generate() for Distributed*ForCausalLM on transformers 4.43 (named without "GenerationMixin" on purpose:
+    transformers' `can_generate()` looks for that name to tell a model that cannot generate)."""
+
+    _supports_cache_class = True  # RemotePastKeyValues is a Cache for every family, BLOOM and Falcon included
+
+    def prepare_inputs_for_generation(self, input_ids: torch.Tensor, past_key_values: Any = None,
+                                      inputs_embeds: torch.Tensor | None = None,
+                                      attention_mask: torch.Tensor | None = None, **kwargs: Any) -> dict[str, Any]:
+        if attention_mask is not None and not bool((attention_mask == 1).all()):
+            raise ValueError("FarMesh does not serve padded batches yet: give prompts of equal length")
+        seen = past_key_values.get_seq_length() if past_key_values is not None else 0
+        if inputs_embeds is not None and seen == 0:
+            return {"inputs_embeds": inputs_embeds, "past_key_values": past_key_values, "use_cache": True}
+        return {"input_ids": input_ids[:, seen:], "past_key_values": past_key_values, "use_cache": True}
+
+    def generate(self, inputs: torch.Tensor | None = None, *args: Any, session: Any = None, **kwargs: Any) -> Any:
+        self._fix_generate_kwargs(kwargs)
+        if inputs is None:
+            inputs = kwargs.pop("input_ids", None)
+        if session is not None:
+            context: Any = self.use_session(session)
+        elif self.active_session is not None:
+            context = contextlib.nullcontext(self.active_session)
+        else:
+            max_length, max_new_tokens = kwargs.get("max_length"), kwargs.get("max_new_tokens")
+            if (max_length is None) == (max_new_tokens is None):
+                raise ValueError("give max_length or max_new_tokens (not both): the servers reserve attention "
+                                 "caches for that many tokens")
+            session_length = self.transformer.config.pre_seq_len
+            session_length += max_length if max_length is not None else \
+                (inputs.shape[1] if inputs is not None else 0) + max_new_tokens
+            context = self.inference_session(max_length=session_length)
+
+        with context as active:
+            previous = active.output_ids
+            n_prev = previous.shape[1] if previous is not None else 0
+            if n_prev:
+                inputs = previous if inputs is None else torch.cat([previous, inputs], dim=1)
+            assert inputs is not None, "nothing to generate from: give input ids or continue a session"
+            seen = min(active.position, n_prev)
+            if seen >= inputs.shape[1]:  # every token is on the servers already: re-send the last one
+                seen = inputs.shape[1] - 1
+                active.position = seen  # a rollback (start_from_position) by one token
+            if "past_key_values" not in kwargs:
+                kwargs["past_key_values"] = RemotePastKeyValues(seen)
+            if kwargs.get("attention_mask") is None:
+                # Every token is a real one (the servers have no padding); without this, transformers would guess a
+                # mask from the pad token id and refuse a prompt that merely contains that token.
+                kwargs["attention_mask"] = torch.ones_like(inputs)
+            result = super(RemoteGenerationMixin, self).generate(inputs, *args, **kwargs)  # transformers' own
+
+            sequences = result.sequences if isinstance(result, ModelOutput) else result
+            active.output_ids = sequences
+            sequences = sequences[:, n_prev:].clone()
+            if isinstance(result, ModelOutput):
+                result.sequences = sequences
+            else:
+                result = sequences
+        return result
+
+    @staticmethod
+    def _convert_to_standard_cache(past_key_value: Any, batch_size: int) -> Any:
+        return past_key_value  # BLOOM's tuple conversions do not apply: the caches are on the servers
+
+    def _temporary_reorder_cache(self, past_key_values: Any, beam_idx: torch.Tensor) -> Any:
+        if isinstance(past_key_values, RemotePastKeyValues):
+            past_key_values.reorder_cache(beam_idx)
+        return past_key_values
+
+    @staticmethod
+    def _reorder_cache(past_key_values: Any, beam_idx: torch.Tensor) -> Any:
+        if isinstance(past_key_values, RemotePastKeyValues):
+            past_key_values.reorder_cache(beam_idx)
+        return past_key_values
+
+
+class SwarmModelBody:
+    """The forward of a Distributed*Model: the family gives `word_embeddings`, `word_embeddings_layernorm`,
+    `h` (the RemoteSequential) and `ln_f`."""
+
+    config: Any
+    word_embeddings: Any
+    word_embeddings_layernorm: Any
+    h: RemoteSequential
+    ln_f: Any
+    pre_seq_len: int
+    output_class: type[BaseModelOutputWithPast] = BaseModelOutputWithPast  # Mixtral's adds router_logits (None)
+
+    def get_prompt(self, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        raise NotImplementedError  # PTuneMixin's
+
+    def forward(self, input_ids: torch.Tensor | None = None, past_key_values: Any = None,
+                attention_mask: torch.Tensor | None = None, inputs_embeds: torch.Tensor | None = None,
+                position_ids: torch.Tensor | None = None, use_cache: bool | None = None,
+                output_attentions: bool | None = None, output_hidden_states: bool | None = None,
+                return_dict: bool | None = None, **kwargs: Any) -> BaseModelOutputWithPast:
+        if (input_ids is None) == (inputs_embeds is None):
+            raise ValueError("give either input_ids or inputs_embeds")
+        if attention_mask is not None and not bool((attention_mask == 1).all()):
+            raise ValueError("FarMesh does not serve custom attention masks (padding) yet")
+        if position_ids is not None and not bool((position_ids[:, 1:] - position_ids[:, :-1] == 1).all()):
+            raise ValueError("FarMesh serves consecutive positions only")
+        if use_cache is False or output_attentions or output_hidden_states or return_dict is False:
+            raise ValueError("FarMesh models run with use_cache, without attentions or hidden states, and return "
+                             "a dict")
+        if inputs_embeds is None:
+            assert input_ids is not None
+            inputs_embeds = self.word_embeddings(input_ids.view(-1, input_ids.shape[-1]))
+        n_tokens = inputs_embeds.shape[1]
+        use_prompts = bool(self.config.tuning_mode and "ptune" in self.config.tuning_mode and self.h.position == 0)
+        prompts = None
+        if use_prompts:
+            embeds, prompts = self.get_prompt(inputs_embeds.shape[0])
+            inputs_embeds = torch.cat([embeds, inputs_embeds], dim=1)
+        hidden_states = self.word_embeddings_layernorm(inputs_embeds)
+        remote = past_key_values if isinstance(past_key_values, RemotePastKeyValues) else None
+        hidden_states = self.h(hidden_states, prompts=prompts, hypo_ids=remote.hypo_ids if remote else None)
+        if remote is not None:
+            remote.hypo_ids = None
+            remote.update_seen(n_tokens)
+        if use_prompts:
+            hidden_states = hidden_states[:, self.pre_seq_len:]
+        hidden_states = self.ln_f(hidden_states)
+        return self.output_class(last_hidden_state=hidden_states, past_key_values=remote, hidden_states=None,
+                                 attentions=None)
