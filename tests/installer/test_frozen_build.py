@@ -45,7 +45,9 @@ def test_frozen_self_test_passed_inside_the_build(build: Path) -> None:
 def test_bundle_ships_the_node_sources_as_files_and_the_resources(build: Path) -> None:
     internal = build / "dist" / "farnode" / "_internal"
     mesh = internal / "mesh_src" / "farnode_desktop" / "mesh"
-    assert {p.name for p in mesh.glob("*.py")} == {p.name for p in (ROOT / "farnode_desktop/mesh").glob("*.py")}
+    source = ROOT / "farnode_desktop/mesh"
+    assert {p.relative_to(mesh) for p in mesh.rglob("*.py")} == {
+        p.relative_to(source) for p in source.rglob("*.py") if "__pycache__" not in p.parts}
     assert (internal / "mesh_src" / "farnode_desktop" / "__init__.py").is_file()
     for name in ("models.json", "runtime/lock-linux-x86_64-cpu.txt", "contracts/FarToken.json", "icons/farnode.svg"):
         assert (internal / "resources" / name).is_file(), name
