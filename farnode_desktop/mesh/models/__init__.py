@@ -28,10 +28,13 @@ def supported_here() -> bool:
 
 
 def register() -> list[str]:
-    """Register every family with Petals (replacing 2.2's llama/falcon/bloom); idempotent. Returns the model types."""
+    """Register every family with Petals (replacing 2.2's llama/falcon/bloom); idempotent. Returns the model types
+    registered: none with a transformers older than the families need (Petals 2.2's own families then stay)."""
     global _registered
     if _registered:
         return list(FAMILY_MODULES)
+    if not supported_here():
+        return []
     import petals
     from petals.utils import auto_config
 
