@@ -18,19 +18,18 @@ from typing import Any
 from farnode_desktop.core.atomic import write_atomic
 from farnode_desktop.core.errors import FarNodeError
 from farnode_desktop.core.process import minimal_env
-from farnode_desktop.core.runtime_lock import LOCK_ENV, legacy_cpu_lock_name, lock_file
+from farnode_desktop.core.runtime_lock import LOCK_ENV, lock_file
 
 MARKER = "farnode-runtime.json"
 REQUIRED_PYTHON = (3, 11)
-# Space an install needs (wheels unpack next to the venv): the earlier +cpu lock, and the CUDA lock (5.9 GB installed).
-NEEDED_BYTES = {"cpu": 3 * 1024**3, "cuda": 9 * 1024**3}
+# Space an install needs (wheels unpack next to the venv): the lock's build is 5.9 GB installed.
+NEEDED_BYTES = 9 * 1024**3
 # Petals 2.2's own metadata pins what FarMesh deliberately replaces; `pip check` reports these and only these.
 KNOWN_PIN_CONFLICTS = (
     re.compile(r"^petals 2\.2\.0\.post1 has requirement hivemind"),
     re.compile(r"^petals 2\.2\.0\.post1 has requirement pydantic"),
     re.compile(r"^petals 2\.2\.0\.post1 has requirement "
                r"(transformers|tokenizers|huggingface-hub|accelerate|bitsandbytes|peft)"),
-    re.compile(r"^tokenizers 0\.14\.1 has requirement huggingface[-_]hub"),
 )
 
 Progress = Callable[[str, int, int], None]  # (message, done, total)
@@ -235,7 +234,7 @@ class NodeRuntime:
         probe = self.location if self.location.exists() else self.location.parent
         probe.mkdir(parents=True, exist_ok=True)
         free = shutil.disk_usage(probe).free
-        needed = NEEDED_BYTES["cpu" if self.lock.name == legacy_cpu_lock_name() else "cuda"]
+        needed = NEEDED_BYTES
         if not self.python.exists() and free < needed:
             raise FarNodeError(
                 f"not enough disk space for the node runtime: {free / 1024**3:.1f} GB free at {probe}, "

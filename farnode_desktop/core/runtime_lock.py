@@ -35,11 +35,6 @@ def unified_lock_name() -> str:
     return f"lock-linux-{_machine()}.txt"
 
 
-def legacy_cpu_lock_name() -> str:
-    """The earlier CPU-only lock (a `+cpu` torch that PyPI does not have); used while it still exists."""
-    return f"lock-linux-{_machine()}-cpu.txt"
-
-
 def runtime_resources() -> Path:
     """resources/runtime/ of a frozen bundle or of the source checkout."""
     bundle = getattr(sys, "_MEIPASS", None)
@@ -49,14 +44,11 @@ def runtime_resources() -> Path:
 
 
 def lock_file(flavour: str = "cpu") -> Path:
-    """$FARNODE_RUNTIME_LOCK, else the unified lock for a GPU (and for the CPU once the old CPU lock is gone)."""
+    """$FARNODE_RUNTIME_LOCK, else the one lock: the same build serves a GPU and runs on a CPU (any flavour)."""
     folder = runtime_resources()
     override = os.environ.get(LOCK_ENV)
     if override:
         return Path(override) if os.sep in override else folder / override
-    legacy = folder / legacy_cpu_lock_name()
-    if flavour == "cpu" and legacy.exists():
-        return legacy
     return folder / unified_lock_name()
 
 

@@ -13,7 +13,6 @@ from farnode_desktop.core.runtime import NodeRuntime
 from farnode_desktop.core.runtime_lock import (
     LOCK_ENV,
     RuntimeNeeds,
-    legacy_cpu_lock_name,
     lock_file,
     metadata_path,
     provider_pip_env,
@@ -91,9 +90,9 @@ def test_arch_list_rules() -> None:
 
 def test_which_lock_is_installed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv(LOCK_ENV, raising=False)
-    assert lock_file("cuda") == UNIFIED  # a GPU always gets the CUDA build
-    legacy = UNIFIED.parent / legacy_cpu_lock_name()
-    assert lock_file("cpu") == (legacy if legacy.exists() else UNIFIED)
+    assert lock_file("cuda") == UNIFIED  # a GPU gets the CUDA build
+    assert lock_file("cpu") == UNIFIED  # and so does a CPU: the same build runs there (PyPI has no +cpu torch)
+    assert not list(UNIFIED.parent.glob("lock-*-cpu.txt"))
     monkeypatch.setenv(LOCK_ENV, unified_lock_name())
     assert lock_file("cpu") == UNIFIED
     other = tmp_path / "lock.txt"
