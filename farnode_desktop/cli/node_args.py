@@ -10,6 +10,7 @@ from pathlib import Path
 
 from farnode_desktop.core.catalog import Catalog
 from farnode_desktop.core.errors import UserInputError
+from farnode_desktop.mesh.models.families import folder_problems
 
 MAX_BLOCKS = 1000  # as in Settings: no model has more
 _NODE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
@@ -78,6 +79,10 @@ def checked_model(model: str, catalog: Catalog | None = None) -> str:
         if not folder.is_dir() or not (folder / "config.json").is_file():
             raise UserInputError(f"{str(folder)!r} is not a model folder (it has no config.json)",
                                  hint="point --model at a folder made by save_pretrained, or use a catalog name")
+        _, problems = folder_problems(folder)  # the runtime's own rules (stdlib only): refused before launch
+        if problems:
+            raise UserInputError(f"FarNode cannot serve the model in {str(folder)!r}: " + "; ".join(problems),
+                                 hint="FarMesh serves Llama (2, 3, 3.1), Mixtral, Falcon and BLOOM models")
         return str(folder.resolve())
     path_like = model.startswith(("/", ".", "~")) or "\\" in model or folder.is_absolute() or model.count("/") > 1
     if path_like:

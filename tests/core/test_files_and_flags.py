@@ -300,5 +300,24 @@ def test_catalog_short_names_and_model_folders_are_accepted(tmp_path: Path) -> N
 
     assert checked_model("bloom-560m") == "bigscience/bloom-560m"
     assert checked_model("farlabs/tiny-demo") == "farlabs/tiny-demo"
-    (tmp_path / "config.json").write_text("{}")
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "llama", "num_hidden_layers": 4, "hidden_size": 64,
+                                                       "num_attention_heads": 4, "num_key_value_heads": 2}))
     assert checked_model(str(tmp_path)) == str(tmp_path.resolve())
+
+
+@pytest.mark.parametrize(("config", "why"), [
+    ({"model_type": "gpt2", "n_layer": 4}, "cannot serve models of type 'gpt2'"),
+    ({"model_type": "mixtral", "num_hidden_layers": 4, "num_attention_heads": 4, "num_key_value_heads": 2,
+      "num_local_experts": 2, "num_experts_per_tok": 4}, "num_experts_per_tok <= num_local_experts"),
+    ({"model_type": "falcon", "num_hidden_layers": 4, "num_attention_heads": 4, "alibi": True}, "ALiBi"),
+])
+def test_a_model_the_runtime_cannot_serve_is_refused_before_launch(
+        tmp_path: Path, config: dict[str, object], why: str) -> None:
+    from farnode_desktop.cli.node_args import checked_model
+
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    from farnode_desktop.core.errors import UserInputError
+
+    with pytest.raises(UserInputError, match="FarNode cannot serve the model") as err:
+        checked_model(str(tmp_path))
+    assert why in str(err.value)
