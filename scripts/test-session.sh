@@ -22,7 +22,7 @@ sleep 1
 status=0
 out=artifacts/test-output.txt
 # Everything but the real-tray tests, offscreen Qt.
-.venv/bin/pytest -m "not tray" -p no:cacheprovider "$@" 2>&1 | tee "$out"
+.venv/bin/pytest -m "not tray" -p no:cacheprovider --durations=15 "$@" 2>&1 | tee "$out"
 main_status=${PIPESTATUS[0]}
 # The tray tests need the X display with the tray host.
 FARNODE_TEST_DISPLAY=1 .venv/bin/pytest -m tray -p no:cacheprovider "$@" 2>&1 | tee -a "$out"
