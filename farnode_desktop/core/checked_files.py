@@ -115,17 +115,19 @@ _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 MAX_JSON_DEPTH = 64
 
 
-def loads_bounded(text: str, max_depth: int = MAX_JSON_DEPTH) -> Any:
-    """json.loads, after checking the nesting depth: eth-account's py_ecc raises the recursion limit to 100000 on
-    import, and at that limit the C JSON parser overflows the stack (a segfault) on a few thousand `[`."""
-    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
-    depth = deepest = 0
-    for char in brackets:
-        depth += 1 if char in "[{" else -1
-        deepest = max(deepest, depth)
-    if deepest > max_depth:
-        raise ValueError(f"JSON nested deeper than {max_depth} levels")
-    return json.loads(text)
+def loads_bounded(text: str, max_depth: int = MAX_JSON_DEPTH, **options: Any) -> Any:
+    """json.loads (with `options`), after checking the nesting depth: eth-account's py_ecc raises the recursion
+    limit to 100000 on import, and at that limit the C JSON parser overflows the stack (a segfault) on a few
+    thousand `[`. Files and network replies both come through here."""
+    if text.count("[") + text.count("{") > max_depth:  # fewer brackets than the limit cannot nest deeper
+        brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
+        depth = deepest = 0
+        for char in brackets:
+            depth += 1 if char in "[{" else -1
+            deepest = max(deepest, depth)
+        if deepest > max_depth:
+            raise ValueError(f"JSON nested deeper than {max_depth} levels")
+    return json.loads(text, **options)
 
 
 def read_json_object(path: Path, max_bytes: int = MAX_FILE_BYTES) -> dict[str, Any]:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import itertools
-import json
 import math
 import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+from farnode_desktop.core.checked_files import loads_bounded
 from farnode_desktop.core.errors import FarNodeError
 
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
@@ -44,26 +43,11 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
-_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
-_BRACKET = re.compile(rb"[\[\]{}]")
-MAX_DEPTH = 64
-
-
-def _depth(raw: bytes) -> int:
-    """How deeply `raw` nests arrays and objects (brackets inside strings do not count)."""
-    if raw.count(b"[") + raw.count(b"{") <= MAX_DEPTH:
-        return 0
-    steps = (1 if b in b"[{" else -1 for b in _BRACKET.findall(_STRING.sub(b"", raw)))
-    return max(itertools.accumulate(steps, initial=0))
-
-
 def load_json(raw: bytes) -> Any:
     """Strict JSON from the network: UTF-8, no NaN/Infinity, no deep nesting (the C parser would overflow
     its stack on 100,000 nested brackets and crash the app); ValueError otherwise."""
-    if _depth(raw) > MAX_DEPTH:
-        raise ValueError(f"nested more than {MAX_DEPTH} levels deep")
     try:
-        return json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
+        return loads_bounded(raw.decode("utf-8"), parse_constant=_no_constant)
     except (UnicodeDecodeError, RecursionError) as exc:
         raise ValueError(str(exc)) from None
 
