@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 
 from farnode_desktop.core.events import EventBus, EventLog
-from farnode_desktop.core.gpu import GpuReader
-from farnode_desktop.core.gpu_fake import FakeNvml
-from farnode_desktop.core.gpu_sampler import GpuSampler
+from farnode_desktop.core.gpus.nvml import GpuReader
+from farnode_desktop.core.gpus.nvml_fake import FakeNvml
+from farnode_desktop.core.gpus.sampler import GpuSampler
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "nvml"

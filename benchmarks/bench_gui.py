@@ -35,8 +35,8 @@ def child(home: str) -> int:
     sys.path.insert(0, str(ROOT))
     from PySide6.QtCore import QTimer
 
-    from farnode_desktop.core.demo import MemoryKeyring
     from farnode_desktop.core.settings import Settings
+    from farnode_desktop.devnet.demo import MemoryKeyring
     from farnode_desktop.ui.app import FarNodeApp, make_qapp
     from tests.ui.fakes import BIG_MODEL, make_core
 

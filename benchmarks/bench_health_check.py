@@ -24,11 +24,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from farnode_desktop.core.events import EventBus  # noqa: E402
-from farnode_desktop.core.node_spec import ENDPOINT_FILE, NodeBackend, NodeSpec  # noqa: E402
-from farnode_desktop.core.node_status import HttpStatusProbe, NodeState  # noqa: E402
-from farnode_desktop.core.nodes import ensure_tiny_model, make_supervisor  # noqa: E402
+from farnode_desktop.core.node.factory import ensure_tiny_model, make_supervisor  # noqa: E402
+from farnode_desktop.core.node.host import LaunchCommand  # noqa: E402
+from farnode_desktop.core.node.spec import ENDPOINT_FILE, NodeBackend, NodeSpec  # noqa: E402
+from farnode_desktop.core.node.status import HttpStatusProbe, NodeState  # noqa: E402
 from farnode_desktop.core.paths import AppPaths  # noqa: E402
-from farnode_desktop.core.process import LaunchCommand  # noqa: E402
 from farnode_desktop.mesh.health import INTERVAL_ENV, INTERVAL_S  # noqa: E402
 from tests.integration.test_node_supervised import POLICY, tiny_spec  # noqa: E402
 from tests.runtime_env import ensure_runtime  # noqa: E402

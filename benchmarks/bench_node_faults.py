@@ -19,8 +19,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from farnode_desktop.core.events import EventBus  # noqa: E402
-from farnode_desktop.core.node_status import NodeState  # noqa: E402
-from farnode_desktop.core.nodes import ensure_tiny_model, make_supervisor  # noqa: E402
+from farnode_desktop.core.node.factory import ensure_tiny_model, make_supervisor  # noqa: E402
+from farnode_desktop.core.node.status import NodeState  # noqa: E402
 from farnode_desktop.core.paths import AppPaths  # noqa: E402
 from tests.integration.test_node_faults import CAMPAIGN_POLICY, run_campaign  # noqa: E402
 from tests.integration.test_node_supervised import group_pids, tiny_spec  # noqa: E402

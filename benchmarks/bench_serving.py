@@ -24,13 +24,13 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from farnode_desktop.core.events import EventBus  # noqa: E402
-from farnode_desktop.core.node_spec import NodeSpec, free_port  # noqa: E402
-from farnode_desktop.core.node_status import NodeState  # noqa: E402
-from farnode_desktop.core.nodes import dht_prefix_for, ensure_tiny_model, make_supervisor  # noqa: E402
+from farnode_desktop.core.node.factory import dht_prefix_for, ensure_tiny_model, make_supervisor  # noqa: E402
+from farnode_desktop.core.node.host import minimal_env  # noqa: E402
+from farnode_desktop.core.node.runtime import NodeRuntime, mesh_source_root  # noqa: E402
+from farnode_desktop.core.node.spec import NodeSpec, free_port  # noqa: E402
+from farnode_desktop.core.node.status import NodeState  # noqa: E402
+from farnode_desktop.core.node.supervisor import SupervisorPolicy  # noqa: E402
 from farnode_desktop.core.paths import AppPaths  # noqa: E402
-from farnode_desktop.core.process import minimal_env  # noqa: E402
-from farnode_desktop.core.runtime import NodeRuntime, mesh_source_root  # noqa: E402
-from farnode_desktop.core.supervisor import SupervisorPolicy  # noqa: E402
 from tests.runtime_env import ensure_runtime  # noqa: E402
 
 BATCH, PROMPT, NEW, REPEAT, BLOCKS = 4, 16, 32, 6, 4

@@ -136,7 +136,7 @@ def check_ui() -> dict[str, Any]:
 
 def check_keyring() -> dict[str, Any]:
     """The OS keyring is a secure one and round-trips a throwaway secret (the wallet entry is never touched)."""
-    from farnode_desktop.core.keystore import KeyringUnavailable, backend_name, system_keyring
+    from farnode_desktop.core.earnings.keystore import KeyringUnavailable, backend_name, system_keyring
 
     try:
         backend = system_keyring()  # the allow-listed OS keyring, as the wallet gets it
@@ -161,7 +161,7 @@ def check_keyring() -> dict[str, Any]:
 
 def check_nvml() -> dict[str, Any]:
     """NVML loads and says what it sees; no driver or no GPU is a state to report, not a failure."""
-    from farnode_desktop.core.gpu import read_inventory
+    from farnode_desktop.core.gpus.nvml import read_inventory
 
     inventory = read_inventory()
     if inventory.problem is not None:
@@ -236,8 +236,8 @@ def _loopback_json(url: str, body: dict[str, Any] | None = None) -> Any:
 def make_runtime_check(require_runtime: bool) -> Callable[[], dict[str, Any]]:
     def check_runtime() -> dict[str, Any]:
         """The node runtime's pieces in this app (lock, mesh sources) and the runtime itself, if installed."""
+        from farnode_desktop.core.node.runtime import NodeRuntime, mesh_source_root
         from farnode_desktop.core.paths import AppPaths
-        from farnode_desktop.core.runtime import NodeRuntime, mesh_source_root
 
         sources = mesh_source_root()
         serve = sources / "farnode_desktop" / "mesh" / "serve.py"

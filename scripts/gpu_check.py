@@ -23,17 +23,17 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from farnode_desktop.core.catalog import ModelSpec, block_params  # noqa: E402
 from farnode_desktop.core.events import EventBus  # noqa: E402
-from farnode_desktop.core.gpu import GIB, read_inventory  # noqa: E402
-from farnode_desktop.core.node_spec import NodeSpec  # noqa: E402
-from farnode_desktop.core.node_status import NodeState  # noqa: E402
-from farnode_desktop.core.nodes import dht_prefix_for, ensure_tiny_model, make_supervisor  # noqa: E402
+from farnode_desktop.core.gpus.catalog import ModelSpec, block_params  # noqa: E402
+from farnode_desktop.core.gpus.nvml import GIB, read_inventory  # noqa: E402
+from farnode_desktop.core.gpus.planner import plan_blocks  # noqa: E402
+from farnode_desktop.core.node.factory import dht_prefix_for, ensure_tiny_model, make_supervisor  # noqa: E402
+from farnode_desktop.core.node.host import minimal_env  # noqa: E402
+from farnode_desktop.core.node.runtime import NodeRuntime, mesh_source_root  # noqa: E402
+from farnode_desktop.core.node.spec import NodeSpec  # noqa: E402
+from farnode_desktop.core.node.status import NodeState  # noqa: E402
+from farnode_desktop.core.node.supervisor import SupervisorPolicy  # noqa: E402
 from farnode_desktop.core.paths import AppPaths  # noqa: E402
-from farnode_desktop.core.planner import plan_blocks  # noqa: E402
-from farnode_desktop.core.process import minimal_env  # noqa: E402
-from farnode_desktop.core.runtime import NodeRuntime, mesh_source_root  # noqa: E402
-from farnode_desktop.core.supervisor import SupervisorPolicy  # noqa: E402
 from tests.runtime_env import ensure_runtime, run_generate  # noqa: E402
 
 # Llama 3.1 8B's published config, fewer layers: real-sized blocks, llama3 RoPE, GQA (32 heads, 8 kv heads).

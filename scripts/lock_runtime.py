@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from farnode_desktop.core.runtime_lock import (  # noqa: E402
+from farnode_desktop.core.node.runtime_lock import (  # noqa: E402
     PETALS_PIN,
     driver_for_cuda,
     metadata_path,

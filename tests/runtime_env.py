@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from farnode_desktop.core.runtime import NodeRuntime, mesh_source_root
+from farnode_desktop.core.node.runtime import NodeRuntime, mesh_source_root
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -10,12 +10,12 @@ import threading
 import time
 from types import FrameType
 
-from farnode_desktop.core.coordinator_models import format_tokens
-from farnode_desktop.core.demo import DemoCancelled, DemoNetwork, demo_paths
+from farnode_desktop.core.earnings.coordinator_models import format_tokens
 from farnode_desktop.core.errors import FarNodeError
 from farnode_desktop.core.events import Event
+from farnode_desktop.core.node.runtime import NodeRuntime
 from farnode_desktop.core.paths import AppPaths
-from farnode_desktop.core.runtime import NodeRuntime
+from farnode_desktop.devnet.demo import DemoCancelled, DemoNetwork, demo_paths
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -7,7 +7,7 @@ import json
 import threading
 from typing import Any
 
-from farnode_desktop.core.coordinator_models import format_tokens
+from farnode_desktop.core.earnings.coordinator_models import format_tokens
 from farnode_desktop.core.errors import FarNodeError
 from farnode_desktop.core.paths import AppPaths
 from farnode_desktop.core.settings import SettingsStore

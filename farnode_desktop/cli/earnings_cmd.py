@@ -9,12 +9,12 @@ import sys
 import time
 from typing import Any
 
-from farnode_desktop.core.claim_factory import ClaimFactory
-from farnode_desktop.core.claims import ClaimQuote, ClaimService
-from farnode_desktop.core.coordinator import CoordinatorClient, CoordinatorUnreachable
-from farnode_desktop.core.coordinator_models import Earnings, format_tokens, safe_text
+from farnode_desktop.core.earnings.claim_factory import ClaimFactory
+from farnode_desktop.core.earnings.claims import ClaimQuote, ClaimService
+from farnode_desktop.core.earnings.coordinator import CoordinatorClient, CoordinatorUnreachable
+from farnode_desktop.core.earnings.coordinator_models import Earnings, format_tokens, safe_text
+from farnode_desktop.core.earnings.ledger import ClaimRecord, ClaimState, Ledger
 from farnode_desktop.core.errors import FarNodeError
-from farnode_desktop.core.ledger import ClaimRecord, ClaimState, Ledger
 from farnode_desktop.core.paths import AppPaths
 from farnode_desktop.core.settings import SettingsStore
 

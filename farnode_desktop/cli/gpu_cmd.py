@@ -8,11 +8,11 @@ import os
 import re
 from typing import Any
 
-from farnode_desktop.core.catalog import Catalog
-from farnode_desktop.core.eligibility import assess, detect_wsl
 from farnode_desktop.core.errors import FarNodeError, UserInputError
-from farnode_desktop.core.gpu import GIB, GpuInventory, read_inventory
-from farnode_desktop.core.planner import BlockPlan, parse_size, plan_blocks
+from farnode_desktop.core.gpus.catalog import Catalog
+from farnode_desktop.core.gpus.eligibility import assess, detect_wsl
+from farnode_desktop.core.gpus.nvml import GIB, GpuInventory, read_inventory
+from farnode_desktop.core.gpus.planner import BlockPlan, parse_size, plan_blocks
 from farnode_desktop.core.settings import Settings, SettingsStore
 
 # Support and demos without a GPU: replay a recorded NVML snapshot instead of the driver.
@@ -23,7 +23,7 @@ def _nvml() -> Any:
     fixture = os.environ.get(FIXTURE_ENV)
     if not fixture:
         return None
-    from farnode_desktop.core.gpu_fake import FakeNvml
+    from farnode_desktop.core.gpus.nvml_fake import FakeNvml
 
     return FakeNvml.from_file(fixture)
 

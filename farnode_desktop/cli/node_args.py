@@ -8,8 +8,8 @@ import math
 import re
 from pathlib import Path
 
-from farnode_desktop.core.catalog import Catalog
 from farnode_desktop.core.errors import UserInputError
+from farnode_desktop.core.gpus.catalog import Catalog
 from farnode_desktop.mesh.models.families import folder_problems
 
 MAX_BLOCKS = 1000  # as in Settings: no model has more

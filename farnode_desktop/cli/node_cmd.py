@@ -17,7 +17,11 @@ from farnode_desktop.core.checked_files import printable
 from farnode_desktop.core.clock import SystemClock
 from farnode_desktop.core.errors import FarNodeError
 from farnode_desktop.core.events import Event, EventBus
-from farnode_desktop.core.node_service import (
+from farnode_desktop.core.node.factory import TINY_DEMO, local_spec, make_supervisor
+from farnode_desktop.core.node.host import OsProcessHost
+from farnode_desktop.core.node.process_group import PID_FILE, end_leftover_group
+from farnode_desktop.core.node.runtime import NodeRuntime
+from farnode_desktop.core.node.service import (
     NodeService,
     known_nodes,
     read_status,
@@ -25,12 +29,8 @@ from farnode_desktop.core.node_service import (
     state_file,
     unsupervised_server,
 )
-from farnode_desktop.core.node_status import NodeState, NodeStatus, StateFileUnreadable, load_status_file, next_try
-from farnode_desktop.core.nodes import TINY_DEMO, local_spec, make_supervisor
+from farnode_desktop.core.node.status import NodeState, NodeStatus, StateFileUnreadable, load_status_file, next_try
 from farnode_desktop.core.paths import AppPaths
-from farnode_desktop.core.process import OsProcessHost
-from farnode_desktop.core.process_group import PID_FILE, end_leftover_group
-from farnode_desktop.core.runtime import NodeRuntime
 from farnode_desktop.core.settings import SettingsStore
 
 

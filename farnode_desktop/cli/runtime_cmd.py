@@ -6,8 +6,8 @@ import argparse
 import json
 import sys
 
+from farnode_desktop.core.node.runtime import NodeRuntime, runtime_flavour
 from farnode_desktop.core.paths import AppPaths
-from farnode_desktop.core.runtime import NodeRuntime, runtime_flavour
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -28,7 +28,7 @@ def _runtime(args: argparse.Namespace) -> NodeRuntime:
     paths = AppPaths.default().ensure()
     flavour = getattr(args, "flavour", "auto")
     if flavour == "auto":
-        from farnode_desktop.core.gpu import read_inventory
+        from farnode_desktop.core.gpus.nvml import read_inventory
 
         flavour = runtime_flavour(bool(read_inventory().gpus))
     return NodeRuntime(paths.runtime, flavour=flavour, base_python=getattr(args, "python", None))

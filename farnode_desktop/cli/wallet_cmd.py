@@ -9,9 +9,9 @@ import json
 import sys
 from typing import Any
 
+from farnode_desktop.core.earnings.keystore import system_keyring
+from farnode_desktop.core.earnings.wallet import MAX_KEYSTORE_BYTES, Wallet, read_keystore_file
 from farnode_desktop.core.errors import UserInputError
-from farnode_desktop.core.keystore import system_keyring
-from farnode_desktop.core.wallet import MAX_KEYSTORE_BYTES, Wallet, read_keystore_file
 
 MAX_STDIN_LINE = MAX_KEYSTORE_BYTES
 

@@ -11,30 +11,30 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from farnode_desktop.core.catalog import Catalog
-from farnode_desktop.core.claim_factory import ClaimFactory
-from farnode_desktop.core.claims import ClaimService
 from farnode_desktop.core.clock import Clock, SystemClock
-from farnode_desktop.core.coordinator import CoordinatorClient
-from farnode_desktop.core.coordinator_models import Earnings
-from farnode_desktop.core.eligibility import Eligibility, assess, detect_wsl
+from farnode_desktop.core.earnings.claim_factory import ClaimFactory
+from farnode_desktop.core.earnings.claims import ClaimService
+from farnode_desktop.core.earnings.coordinator import CoordinatorClient
+from farnode_desktop.core.earnings.coordinator_models import Earnings
+from farnode_desktop.core.earnings.ledger import Ledger
+from farnode_desktop.core.earnings.served_work import MinutePoint, ServedWorkRecorder, per_minute
+from farnode_desktop.core.earnings.wallet import Wallet
 from farnode_desktop.core.errors import FarNodeError
 from farnode_desktop.core.events import Event, EventBus
-from farnode_desktop.core.fleet import Fleet, FleetOptions, Supervisor, build_specs, gpu_index, plan_changes
-from farnode_desktop.core.games_first import GamesFirst, process_tree
-from farnode_desktop.core.gpu import GpuInventory, GpuReader, with_free
-from farnode_desktop.core.gpu_sampler import GpuSampler
-from farnode_desktop.core.ledger import Ledger
-from farnode_desktop.core.node_spec import NodeSpec
-from farnode_desktop.core.node_status import RUNNING_STATES, NodeState, NodeStatus
-from farnode_desktop.core.nodes import TINY_DEMO, dht_prefix_for, make_supervisor, resolve_model
+from farnode_desktop.core.gpus.catalog import Catalog
+from farnode_desktop.core.gpus.eligibility import Eligibility, assess, detect_wsl
+from farnode_desktop.core.gpus.fleet import Fleet, FleetOptions, Supervisor, build_specs, gpu_index, plan_changes
+from farnode_desktop.core.gpus.nvml import GpuInventory, GpuReader, with_free
+from farnode_desktop.core.gpus.sampler import GpuSampler
+from farnode_desktop.core.node.factory import TINY_DEMO, dht_prefix_for, make_supervisor, resolve_model
+from farnode_desktop.core.node.runtime import NodeRuntime, runtime_flavour
+from farnode_desktop.core.node.spec import NodeSpec
+from farnode_desktop.core.node.status import RUNNING_STATES, NodeState, NodeStatus
+from farnode_desktop.core.node.supervisor import NodeSupervisor, SupervisorPolicy
 from farnode_desktop.core.paths import AppPaths
-from farnode_desktop.core.pausing import Snoozes, pause_length
-from farnode_desktop.core.runtime import NodeRuntime, runtime_flavour
-from farnode_desktop.core.served_work import MinutePoint, ServedWorkRecorder, per_minute
+from farnode_desktop.core.pausing.games_first import GamesFirst, process_tree
+from farnode_desktop.core.pausing.rules import Snoozes, pause_length
 from farnode_desktop.core.settings import Settings, SettingsStore
-from farnode_desktop.core.supervisor import NodeSupervisor, SupervisorPolicy
-from farnode_desktop.core.wallet import Wallet
 
 SERVED_WORK_PERIOD_S = 60.0  # served work is written to the ledger in one-minute periods
 GAMES_FIRST_PERIOD_S = 2.0
@@ -346,7 +346,7 @@ class AppCore:
         """The keyring wallet, or None with `wallet_problem()` saying why (locked or insecure keyring)."""
         if self._wallet is None:
             try:
-                from farnode_desktop.core.keystore import system_keyring
+                from farnode_desktop.core.earnings.keystore import system_keyring
 
                 backend = self._keystore if self._keystore is not None else system_keyring()
                 self._wallet = (Wallet(backend, self.bus, service=self._wallet_service) if self._wallet_service

@@ -10,7 +10,7 @@ from fastapi import Body, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from farnode_desktop.core.eip712 import (
+from farnode_desktop.core.earnings.eip712 import (
     DOMAIN_NAME,
     DOMAIN_VERSION,
     Domain,

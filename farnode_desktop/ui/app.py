@@ -268,8 +268,8 @@ def run_demo_app(args: argparse.Namespace) -> int:
     """`farnode demo` / `farnode app --demo`: the whole network on loopback, shown in the tray app."""
     from PySide6.QtWidgets import QLabel, QVBoxLayout
 
-    from farnode_desktop.core.demo import DemoNetwork, demo_paths
-    from farnode_desktop.core.runtime import NodeRuntime
+    from farnode_desktop.core.node.runtime import NodeRuntime
+    from farnode_desktop.devnet.demo import DemoNetwork, demo_paths
     from farnode_desktop.ui.windows.style import STYLESHEET
 
     qapp = make_qapp()

@@ -99,7 +99,7 @@ def tray_icon(state: TrayState) -> QIcon:
 
 def app_icon() -> QIcon:
     """The application's own icon (windows, notifications): the resources' SVG renders, else the drawn one."""
-    from farnode_desktop.core.runtime import mesh_source_root
+    from farnode_desktop.core.node.runtime import mesh_source_root
 
     folder = mesh_source_root() / "resources" / "icons"
     icon = QIcon()

@@ -11,7 +11,7 @@ import pytest
 from farnode_desktop.core.diagnostics import export_diagnostics, redact
 from farnode_desktop.core.errors import FarNodeError
 from farnode_desktop.core.paths import AppPaths
-from tests.core.test_wallet import PHRASE, PHRASE_ADDRESS, PHRASE_KEY
+from tests.core.earnings.test_wallet import PHRASE, PHRASE_ADDRESS, PHRASE_KEY
 
 
 def test_redact_keys_phrases_addresses_and_secret_fields() -> None:

@@ -16,10 +16,10 @@ import pytest
 
 from farnode_desktop.cli import main
 from farnode_desktop.core.clock import SystemClock
-from farnode_desktop.core.node_status import NodeState, NodeStatus
+from farnode_desktop.core.node.host import OsProcessHost
+from farnode_desktop.core.node.process_group import PID_FILE, end_leftover_group
+from farnode_desktop.core.node.status import NodeState, NodeStatus
 from farnode_desktop.core.paths import AppPaths
-from farnode_desktop.core.process import OsProcessHost
-from farnode_desktop.core.process_group import PID_FILE, end_leftover_group
 from farnode_desktop.core.settings import Settings, SettingsStore
 
 NVML_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "nvml"

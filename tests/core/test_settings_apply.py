@@ -1,5 +1,5 @@
 """Applying settings on a 2-GPU PC (NVML replayed from real readings, real supervisors over the scripted OS of
-tests/core/fake_os.py): only nodes whose launch changes restart, the provider's pause outlives a restart, and
+tests/core/node/fake_os.py): only nodes whose launch changes restart, the provider's pause outlives a restart, and
 the ledger keeps every served token across restarts and shutdown."""
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ import pytest
 from farnode_desktop.core.app_core import AppCore
 from farnode_desktop.core.clock import ManualClock
 from farnode_desktop.core.events import EventBus
-from farnode_desktop.core.gpu_fake import FakeNvml
-from farnode_desktop.core.node_spec import NativeBackend, NodeSpec
-from farnode_desktop.core.node_status import NodeState
+from farnode_desktop.core.gpus.nvml_fake import FakeNvml
+from farnode_desktop.core.node.spec import NativeBackend, NodeSpec
+from farnode_desktop.core.node.status import NodeState
+from farnode_desktop.core.node.supervisor import NodeSupervisor, SupervisorPolicy
 from farnode_desktop.core.paths import AppPaths
 from farnode_desktop.core.settings import Settings, SettingsStore
-from farnode_desktop.core.supervisor import NodeSupervisor, SupervisorPolicy
-from tests.core.fake_os import FakeHost, FakeProbe
+from tests.core.node.fake_os import FakeHost, FakeProbe
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "nvml" / "linux_rtx4090_rtx3060.json"
 POLICY = SupervisorPolicy(stop_grace_s=20, term_grace_s=5, kill_grace_s=5, probe_interval_s=1, watchdog_interval_s=5,

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from eth_account import Account
 
-from farnode_desktop.core.signing_policy import SigningTerms
+from farnode_desktop.core.earnings.signing_policy import SigningTerms
 from farnode_desktop.devnet import DevnetInfo
 
 NO_SECRET_SERVICE = (
@@ -44,9 +44,9 @@ DEVNET_MIN_CLAIM = 10**15
 
 def devnet_terms(info: DevnetInfo) -> SigningTerms:
     """The devnet's signing terms, checked on its chain the way the app checks them (real HTTP, real RPC)."""
-    from farnode_desktop.core.coordinator import CoordinatorClient
-    from farnode_desktop.core.payouts import ChainReader
-    from farnode_desktop.core.signing_policy import verify_terms
+    from farnode_desktop.core.earnings.coordinator import CoordinatorClient
+    from farnode_desktop.core.earnings.payouts import ChainReader
+    from farnode_desktop.core.earnings.signing_policy import verify_terms
 
     return verify_terms(CoordinatorClient(info.coordinator_url).network(), ChainReader(info.rpc_url), info.chain_id)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from web3 import HTTPProvider, Web3
 
-from farnode_desktop.core.payouts import ChainReader, PayoutMismatch, PayoutPending
+from farnode_desktop.core.earnings.payouts import ChainReader, PayoutMismatch, PayoutPending
 from farnode_desktop.devnet import Devnet
 from tests.devnet.helpers import KeySigner
 
@@ -117,7 +117,7 @@ def test_the_app_knows_the_payout_contracts_code_and_the_devnet_deploys_exactly_
     """The signing policy's code hash is the artifact's runtime code, and that is what the devnet runs."""
     from eth_hash.auto import keccak
 
-    from farnode_desktop.core.signing_policy import DEVNET_CHAIN_ID, PAYOUT_CONTRACT_CODE_HASH
+    from farnode_desktop.core.earnings.signing_policy import DEVNET_CHAIN_ID, PAYOUT_CONTRACT_CODE_HASH
     from farnode_desktop.devnet.chain import contract_artifact
 
     assert devnet.info is not None

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from farnode_desktop.core.coordinator import CoordinatorClient, CoordinatorRejected
-from farnode_desktop.core.eip712 import Domain, payout_claim_message
+from farnode_desktop.core.earnings.coordinator import CoordinatorClient, CoordinatorRejected
+from farnode_desktop.core.earnings.eip712 import Domain, payout_claim_message
 from farnode_desktop.devnet import Devnet
 from tests.devnet.helpers import KeySigner, devnet_terms, post_json, report_usage
 
@@ -186,7 +186,7 @@ def test_the_client_surfaces_refusals_with_their_code(devnet: Devnet) -> None:
 def test_binding_needs_the_wallets_signature(devnet: Devnet) -> None:
     assert devnet.info is not None
     signer, other = KeySigner(), KeySigner()
-    from farnode_desktop.core.eip712 import bind_node_message
+    from farnode_desktop.core.earnings.eip712 import bind_node_message
 
     typed = bind_node_message(
         Domain(devnet.info.chain_id, devnet.info.token_address),

@@ -10,8 +10,8 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from farnode_desktop.core.coordinator_models import Earnings
-from farnode_desktop.core.ledger import Ledger
+from farnode_desktop.core.earnings.coordinator_models import Earnings
+from farnode_desktop.core.earnings.ledger import Ledger
 from farnode_desktop.core.paths import AppPaths
 from farnode_desktop.core.settings import SettingsStore
 
@@ -54,7 +54,7 @@ def test_farnode_devnet_serves_on_loopback_and_writes_settings(farnode_home: Pat
 
 
 def test_earnings_offline_show_the_last_known_figures(farnode_home: Path) -> None:
-    from tests.core.test_coordinator import GOOD_EARNINGS, WALLET
+    from tests.core.earnings.test_coordinator import GOOD_EARNINGS, WALLET
     from tests.devnet.helpers import clean_stderr, keyring_session
 
     paths = AppPaths.default().ensure()

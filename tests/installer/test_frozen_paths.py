@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from farnode_desktop.core import runtime
 from farnode_desktop.core.errors import FarNodeError
+from farnode_desktop.core.node import runtime
 
 
 @pytest.fixture

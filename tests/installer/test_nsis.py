@@ -8,7 +8,7 @@ from pathlib import Path
 
 from farnode_desktop.cli import build_parser
 from farnode_desktop.core import autostart, paths
-from farnode_desktop.core.node_spec import WslBackend
+from farnode_desktop.core.node.spec import WslBackend
 from tests.installer.conftest import INSTALLER, need_tools
 
 NSI = INSTALLER / "nsis" / "farnode.nsi"

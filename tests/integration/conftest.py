@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from farnode_desktop.core.nodes import ensure_tiny_model
+from farnode_desktop.core.node.factory import ensure_tiny_model
+from farnode_desktop.core.node.runtime import NodeRuntime
 from farnode_desktop.core.paths import AppPaths
-from farnode_desktop.core.runtime import NodeRuntime
 from tests.runtime_env import ensure_runtime, runtime_dir_for_tests
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from farnode_desktop.core.runtime import NodeRuntime
+from farnode_desktop.core.node.runtime import NodeRuntime
 
 pytestmark = [pytest.mark.runtime, pytest.mark.slow]
 

@@ -11,13 +11,13 @@ from pathlib import Path
 import psutil
 import pytest
 
-from farnode_desktop.core.demo import DEMO_WALLET_SERVICE, DemoNetwork
-from farnode_desktop.core.ledger import ClaimState, Ledger
-from farnode_desktop.core.node_status import NodeState
+from farnode_desktop.core.earnings.ledger import ClaimState, Ledger
+from farnode_desktop.core.earnings.wallet import KEY_ENTRY
+from farnode_desktop.core.node.runtime import NodeRuntime
+from farnode_desktop.core.node.status import NodeState
+from farnode_desktop.core.node.supervisor import SupervisorPolicy
 from farnode_desktop.core.paths import AppPaths
-from farnode_desktop.core.runtime import NodeRuntime
-from farnode_desktop.core.supervisor import SupervisorPolicy
-from farnode_desktop.core.wallet import KEY_ENTRY
+from farnode_desktop.devnet.demo import DEMO_WALLET_SERVICE, DemoNetwork
 from tests.devnet.helpers import secret_service
 
 pytestmark = [pytest.mark.runtime, pytest.mark.keyring, pytest.mark.slow]

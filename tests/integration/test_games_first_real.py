@@ -15,15 +15,15 @@ import pytest
 
 from farnode_desktop.core.clock import SystemClock
 from farnode_desktop.core.events import EventBus, EventLog
-from farnode_desktop.core.games_first import GamesFirst
-from farnode_desktop.core.gpu import GpuReader
-from farnode_desktop.core.node_status import NodeState
-from farnode_desktop.core.nodes import make_supervisor
+from farnode_desktop.core.gpus.nvml import GpuReader
+from farnode_desktop.core.node.factory import make_supervisor
+from farnode_desktop.core.node.runtime import NodeRuntime
+from farnode_desktop.core.node.status import NodeState
+from farnode_desktop.core.node.supervisor import SupervisorPolicy
 from farnode_desktop.core.paths import AppPaths
-from farnode_desktop.core.runtime import NodeRuntime
+from farnode_desktop.core.pausing.games_first import GamesFirst
 from farnode_desktop.core.settings import Settings
-from farnode_desktop.core.supervisor import SupervisorPolicy
-from tests.core.test_fleet import FIXTURES, LiveNvml
+from tests.core.gpus.test_fleet import FIXTURES, LiveNvml
 from tests.integration.test_node_supervised import tiny_spec
 from tests.runtime_env import run_generate
 

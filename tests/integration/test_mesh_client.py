@@ -6,8 +6,8 @@ import subprocess
 
 import pytest
 
-from farnode_desktop.core.process import minimal_env
-from farnode_desktop.core.runtime import NodeRuntime, mesh_source_root
+from farnode_desktop.core.node.host import minimal_env
+from farnode_desktop.core.node.runtime import NodeRuntime, mesh_source_root
 
 pytestmark = pytest.mark.runtime
 

@@ -17,13 +17,13 @@ from typing import Any
 import pytest
 
 from farnode_desktop.core.events import EventBus
-from farnode_desktop.core.node_spec import NodeSpec
-from farnode_desktop.core.node_status import NodeState, NodeStatus
-from farnode_desktop.core.nodes import make_supervisor
+from farnode_desktop.core.node.factory import make_supervisor
+from farnode_desktop.core.node.host import minimal_env
+from farnode_desktop.core.node.runtime import NodeRuntime, mesh_source_root
+from farnode_desktop.core.node.spec import NodeSpec
+from farnode_desktop.core.node.status import NodeState, NodeStatus
+from farnode_desktop.core.node.supervisor import SupervisorPolicy
 from farnode_desktop.core.paths import AppPaths
-from farnode_desktop.core.process import minimal_env
-from farnode_desktop.core.runtime import NodeRuntime, mesh_source_root
-from farnode_desktop.core.supervisor import SupervisorPolicy
 from tests.runtime_env import run_generate
 
 pytestmark = [pytest.mark.runtime, pytest.mark.slow]

@@ -14,11 +14,11 @@ import psutil
 import pytest
 
 from farnode_desktop.core.events import EventBus
-from farnode_desktop.core.node_status import NodeState
-from farnode_desktop.core.nodes import make_supervisor
+from farnode_desktop.core.node.factory import make_supervisor
+from farnode_desktop.core.node.runtime import NodeRuntime
+from farnode_desktop.core.node.status import NodeState
+from farnode_desktop.core.node.supervisor import NodeSupervisor, SupervisorPolicy
 from farnode_desktop.core.paths import AppPaths
-from farnode_desktop.core.runtime import NodeRuntime
-from farnode_desktop.core.supervisor import NodeSupervisor, SupervisorPolicy
 from tests.integration.test_node_supervised import group_pids, tiny_spec
 from tests.runtime_env import run_generate
 

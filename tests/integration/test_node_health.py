@@ -11,12 +11,12 @@ import psutil
 import pytest
 
 from farnode_desktop.core.events import EventBus
-from farnode_desktop.core.node_spec import NodeBackend, NodeSpec
-from farnode_desktop.core.node_status import NodeState
-from farnode_desktop.core.nodes import make_supervisor
+from farnode_desktop.core.node.factory import make_supervisor
+from farnode_desktop.core.node.host import LaunchCommand
+from farnode_desktop.core.node.runtime import NodeRuntime
+from farnode_desktop.core.node.spec import NodeBackend, NodeSpec
+from farnode_desktop.core.node.status import NodeState
 from farnode_desktop.core.paths import AppPaths
-from farnode_desktop.core.process import LaunchCommand
-from farnode_desktop.core.runtime import NodeRuntime
 from farnode_desktop.mesh.health import FAULT_FILE_ENV, INTERVAL_ENV
 from tests.integration.test_node_supervised import POLICY, group_pids, serving, tiny_spec
 from tests.runtime_env import run_generate

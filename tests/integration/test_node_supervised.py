@@ -15,12 +15,12 @@ import psutil
 import pytest
 
 from farnode_desktop.core.events import EventBus, EventLog
-from farnode_desktop.core.node_spec import NodeSpec
-from farnode_desktop.core.node_status import NodeState
-from farnode_desktop.core.nodes import dht_prefix_for, make_supervisor
+from farnode_desktop.core.node.factory import dht_prefix_for, make_supervisor
+from farnode_desktop.core.node.runtime import NodeRuntime
+from farnode_desktop.core.node.spec import NodeSpec
+from farnode_desktop.core.node.status import NodeState
+from farnode_desktop.core.node.supervisor import PID_FILE, NodeSupervisor, SupervisorPolicy
 from farnode_desktop.core.paths import AppPaths
-from farnode_desktop.core.runtime import NodeRuntime
-from farnode_desktop.core.supervisor import PID_FILE, NodeSupervisor, SupervisorPolicy
 from tests.runtime_env import run_generate
 
 pytestmark = [pytest.mark.runtime, pytest.mark.slow]
@@ -274,10 +274,10 @@ SUPERVISOR_IN_A_CHILD = """
 import sys, threading, time
 from pathlib import Path
 from farnode_desktop.core.events import EventBus
-from farnode_desktop.core.node_status import NodeState
-from farnode_desktop.core.nodes import make_supervisor
+from farnode_desktop.core.node.status import NodeState
+from farnode_desktop.core.node.factory import make_supervisor
 from farnode_desktop.core.paths import AppPaths
-from farnode_desktop.core.runtime import NodeRuntime
+from farnode_desktop.core.node.runtime import NodeRuntime
 from tests.integration.test_node_supervised import POLICY, tiny_spec
 
 sup = make_supervisor(tiny_spec(Path(sys.argv[1])), AppPaths.default(), EventBus(), NodeRuntime(Path(sys.argv[2])),

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from farnode_desktop.core import runtime as runtime_module
 from farnode_desktop.core.errors import FarNodeError
-from farnode_desktop.core.runtime import NodeRuntime, lock_file
+from farnode_desktop.core.node import runtime as runtime_module
+from farnode_desktop.core.node.runtime import NodeRuntime, lock_file
 
 pytestmark = pytest.mark.runtime
 
@@ -89,8 +89,8 @@ def test_an_unreachable_registry_is_a_plain_error(tmp_path: Path, monkeypatch: p
 
 
 def test_the_runtime_build_follows_the_hardware(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from farnode_desktop.core.runtime import FLAVOUR_ENV, runtime_flavour
-    from farnode_desktop.core.runtime_lock import LOCK_ENV, unified_lock_name
+    from farnode_desktop.core.node.runtime import FLAVOUR_ENV, runtime_flavour
+    from farnode_desktop.core.node.runtime_lock import LOCK_ENV, unified_lock_name
 
     monkeypatch.delenv(FLAVOUR_ENV, raising=False)
     monkeypatch.delenv(LOCK_ENV, raising=False)
@@ -105,7 +105,7 @@ def test_the_runtime_build_follows_the_hardware(monkeypatch: pytest.MonkeyPatch,
 
 def test_a_lock_named_by_the_environment_that_does_not_exist_is_a_plain_error(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from farnode_desktop.core.runtime_lock import LOCK_ENV
+    from farnode_desktop.core.node.runtime_lock import LOCK_ENV
 
     monkeypatch.setenv(LOCK_ENV, str(tmp_path / "no-such-lock.txt"))
     with pytest.raises(FarNodeError, match="does not exist") as err:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from farnode_desktop.core.runtime import PETALS_HOOK, NodeRuntime
-from farnode_desktop.core.runtime_lock import read_metadata, unified_lock_name
+from farnode_desktop.core.node.runtime import PETALS_HOOK, NodeRuntime
+from farnode_desktop.core.node.runtime_lock import read_metadata, unified_lock_name
 
 pytestmark = pytest.mark.runtime
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from farnode_desktop.core.runtime_lock import lock_file, provider_pip_env
+from farnode_desktop.core.node.runtime_lock import lock_file, provider_pip_env
 
 LOCK = lock_file("cuda")
 PYPI_FILES = "https://files.pythonhosted.org/"

@@ -10,9 +10,9 @@ from pathlib import Path
 from farnode_desktop.core.app_core import AppCore
 from farnode_desktop.core.clock import Clock, SystemClock
 from farnode_desktop.core.events import Event, EventBus
-from farnode_desktop.core.gpu_fake import FakeNvml
-from farnode_desktop.core.node_spec import NodeSpec
-from farnode_desktop.core.node_status import NodeState, NodeStatus
+from farnode_desktop.core.gpus.nvml_fake import FakeNvml
+from farnode_desktop.core.node.spec import NodeSpec
+from farnode_desktop.core.node.status import NodeState, NodeStatus
 from farnode_desktop.core.paths import AppPaths
 from farnode_desktop.core.settings import Settings, SettingsStore
 

@@ -8,9 +8,9 @@ from pathlib import Path
 from PySide6.QtWidgets import QSystemTrayIcon
 from pytestqt.qtbot import QtBot
 
-from farnode_desktop.core.demo import MemoryKeyring
-from farnode_desktop.core.node_status import NodeState
+from farnode_desktop.core.node.status import NodeState
 from farnode_desktop.core.settings import Settings
+from farnode_desktop.devnet.demo import MemoryKeyring
 from farnode_desktop.ui.app import FarNodeApp
 from farnode_desktop.ui.windows.dashboard import DashboardWindow
 from tests.ui.fakes import BIG_MODEL, make_core

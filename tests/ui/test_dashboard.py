@@ -8,8 +8,8 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from farnode_desktop.core.app_core import AppCore
-from farnode_desktop.core.gpu import GpuInventory, LostGpu
-from farnode_desktop.core.node_status import NodeState, NodeStatus
+from farnode_desktop.core.gpus.nvml import GpuInventory, LostGpu
+from farnode_desktop.core.node.status import NodeState, NodeStatus
 from farnode_desktop.ui.tasks import TaskRunner
 from farnode_desktop.ui.viewmodels.core_api import take_snapshot
 from farnode_desktop.ui.viewmodels.dashboard_vm import DashboardViewModel, build_cards

@@ -11,8 +11,8 @@ from pytestqt.qtbot import QtBot
 
 from farnode_desktop.core.app_core import AppCore
 from farnode_desktop.core.errors import FarNodeError
-from farnode_desktop.core.node_status import NodeState, NodeStatus
-from farnode_desktop.core.pausing import PAUSE_LENGTHS, Snooze, pause_length
+from farnode_desktop.core.node.status import NodeState, NodeStatus
+from farnode_desktop.core.pausing.rules import PAUSE_LENGTHS, Snooze, pause_length
 from farnode_desktop.ui.tasks import TaskRunner
 from farnode_desktop.ui.viewmodels.core_api import take_snapshot
 from farnode_desktop.ui.viewmodels.dashboard_vm import DashboardViewModel, NodeCard, PauseControl, build_cards

@@ -14,11 +14,11 @@ from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
 from farnode_desktop.core.app_core import AppCore
-from farnode_desktop.core.gpu import GIB
-from farnode_desktop.core.ledger import ClaimState
-from farnode_desktop.core.node_status import NodeState
+from farnode_desktop.core.earnings.ledger import ClaimState
+from farnode_desktop.core.earnings.wallet import KEY_ENTRY
+from farnode_desktop.core.gpus.nvml import GIB
+from farnode_desktop.core.node.status import NodeState
 from farnode_desktop.core.settings import Settings
-from farnode_desktop.core.wallet import KEY_ENTRY
 from farnode_desktop.devnet import Devnet
 from farnode_desktop.ui.tasks import TaskRunner
 from farnode_desktop.ui.viewmodels.core_api import take_snapshot
@@ -33,7 +33,7 @@ from farnode_desktop.ui.windows.firstrun import FirstRunWindow
 from farnode_desktop.ui.windows.logs import LogsWindow
 from farnode_desktop.ui.windows.settings import SettingsWindow
 from farnode_desktop.ui.windows.wallet import WalletWindow
-from tests.core.test_wallet import PHRASE
+from tests.core.earnings.test_wallet import PHRASE
 from tests.devnet.helpers import report_usage, secret_service
 from tests.ui.conftest import tick_until
 from tests.ui.fakes import BIG_MODEL, make_core

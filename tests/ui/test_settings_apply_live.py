@@ -15,18 +15,18 @@ from pytestqt.qtbot import QtBot
 from farnode_desktop.core.app_core import AppCore
 from farnode_desktop.core.autostart import Autostart
 from farnode_desktop.core.events import EventBus
-from farnode_desktop.core.gpu_fake import FakeNvml
-from farnode_desktop.core.node_spec import NativeBackend, NodeSpec
-from farnode_desktop.core.node_status import NodeState
+from farnode_desktop.core.gpus.nvml_fake import FakeNvml
+from farnode_desktop.core.node.spec import NativeBackend, NodeSpec
+from farnode_desktop.core.node.status import NodeState
+from farnode_desktop.core.node.supervisor import NodeSupervisor, SupervisorPolicy
 from farnode_desktop.core.paths import AppPaths
 from farnode_desktop.core.settings import Settings, SettingsStore
-from farnode_desktop.core.supervisor import NodeSupervisor, SupervisorPolicy
 from farnode_desktop.ui.heartbeat import Heartbeat
 from farnode_desktop.ui.tasks import TaskRunner
 from farnode_desktop.ui.viewmodels.dashboard_vm import DashboardViewModel
 from farnode_desktop.ui.viewmodels.settings_vm import SettingsViewModel
 from farnode_desktop.ui.viewmodels.tray_vm import TrayState
-from tests.core.fake_os import FakeHost, FakeProbe
+from tests.core.node.fake_os import FakeHost, FakeProbe
 from tests.ui.fakes import BIG_MODEL, FIXTURES
 
 SLOW_STOP_S = 2.0  # the server ignores SIGINT: the supervisor sends SIGTERM after this grace period

@@ -13,7 +13,7 @@ from farnode_desktop.core.app_core import AppCore
 from farnode_desktop.core.autostart import Autostart
 from farnode_desktop.core.errors import UserInputError
 from farnode_desktop.core.events import Event
-from farnode_desktop.core.node_status import NodeState
+from farnode_desktop.core.node.status import NodeState
 from farnode_desktop.core.settings import SettingsStore
 from farnode_desktop.ui.single_instance import SingleInstance, server_name
 from farnode_desktop.ui.tasks import TaskRunner
@@ -21,7 +21,7 @@ from farnode_desktop.ui.viewmodels.firstrun_vm import FirstRunViewModel, marker
 from farnode_desktop.ui.viewmodels.logs_vm import LogsViewModel
 from farnode_desktop.ui.viewmodels.settings_vm import SettingsViewModel, parse_schedule_text, schedule_text
 from farnode_desktop.ui.windows.settings import SettingsWindow
-from tests.core.test_wallet import PHRASE_ADDRESS, PHRASE_KEY
+from tests.core.earnings.test_wallet import PHRASE_ADDRESS, PHRASE_KEY
 from tests.ui.conftest import tick_until
 from tests.ui.fakes import make_core
 

@@ -7,7 +7,7 @@ from pytestqt.qtbot import QtBot
 
 from farnode_desktop.core.app_core import AppCore
 from farnode_desktop.core.events import Event
-from farnode_desktop.core.node_status import NodeState, NodeStatus
+from farnode_desktop.core.node.status import NodeState, NodeStatus
 from farnode_desktop.ui.tasks import TaskRunner
 from farnode_desktop.ui.viewmodels.core_api import take_snapshot
 from farnode_desktop.ui.viewmodels.tray_vm import (
@@ -106,7 +106,7 @@ def test_a_failed_node_turns_the_tray_red_and_explains(qtbot: QtBot, core: AppCo
 
 def test_failed_nodes_say_when_they_try_again_by_itself_or_that_they_will_not(qtbot: QtBot, core: AppCore,
                                                                                tasks: TaskRunner) -> None:
-    from farnode_desktop.core.node_status import next_try
+    from farnode_desktop.core.node.status import next_try
     from farnode_desktop.ui.viewmodels.core_api import Snapshot
     from farnode_desktop.ui.viewmodels.dashboard_vm import build_cards
 

@@ -13,9 +13,9 @@ from PySide6.QtCore import QPoint
 from PySide6.QtWidgets import QSystemTrayIcon
 from pytestqt.qtbot import QtBot
 
-from farnode_desktop.core.demo import MemoryKeyring
-from farnode_desktop.core.node_status import NodeState
+from farnode_desktop.core.node.status import NodeState
 from farnode_desktop.core.settings import Settings
+from farnode_desktop.devnet.demo import MemoryKeyring
 from farnode_desktop.ui.app import FarNodeApp
 from farnode_desktop.ui.viewmodels.tray_vm import TrayState
 from tests.ui.fakes import BIG_MODEL, make_core

@@ -6,19 +6,19 @@ import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from farnode_desktop.core.catalog import Catalog
-from farnode_desktop.core.claims import ClaimService
-from farnode_desktop.core.coordinator_models import Earnings
-from farnode_desktop.core.eligibility import Eligibility
+from farnode_desktop.core.earnings.claims import ClaimService
+from farnode_desktop.core.earnings.coordinator_models import Earnings
+from farnode_desktop.core.earnings.ledger import Ledger
+from farnode_desktop.core.earnings.served_work import MinutePoint
+from farnode_desktop.core.earnings.wallet import Wallet
 from farnode_desktop.core.events import EventBus
-from farnode_desktop.core.gpu import GpuInventory
-from farnode_desktop.core.ledger import Ledger
-from farnode_desktop.core.node_status import NodeStatus
+from farnode_desktop.core.gpus.catalog import Catalog
+from farnode_desktop.core.gpus.eligibility import Eligibility
+from farnode_desktop.core.gpus.nvml import GpuInventory
+from farnode_desktop.core.node.runtime import NodeRuntime
+from farnode_desktop.core.node.status import NodeStatus
 from farnode_desktop.core.paths import AppPaths
-from farnode_desktop.core.runtime import NodeRuntime
-from farnode_desktop.core.served_work import MinutePoint
 from farnode_desktop.core.settings import Settings
-from farnode_desktop.core.wallet import Wallet
 
 
 class CoreApi(Protocol):

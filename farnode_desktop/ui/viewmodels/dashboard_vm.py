@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Signal
 
-from farnode_desktop.core.gpu import GpuInfo, GpuInventory
-from farnode_desktop.core.node_status import NodeState, NodeStatus, next_try
-from farnode_desktop.core.served_work import MinutePoint
+from farnode_desktop.core.earnings.served_work import MinutePoint
+from farnode_desktop.core.gpus.nvml import GpuInfo, GpuInventory
+from farnode_desktop.core.node.status import NodeState, NodeStatus, next_try
 from farnode_desktop.ui.tasks import TaskRunner
 from farnode_desktop.ui.viewmodels.core_api import CoreApi, Snapshot, take_snapshot
 from farnode_desktop.ui.viewmodels.format import count, duration, gib, short_id, when

@@ -10,12 +10,12 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from farnode_desktop.core.atomic import write_atomic
-from farnode_desktop.core.eligibility import assess, detect_wsl
+from farnode_desktop.core.earnings.wallet import Wallet
 from farnode_desktop.core.errors import FarNodeError
-from farnode_desktop.core.gpu import GpuInventory
+from farnode_desktop.core.gpus.eligibility import assess, detect_wsl
+from farnode_desktop.core.gpus.nvml import GpuInventory
 from farnode_desktop.core.paths import AppPaths
 from farnode_desktop.core.settings import SettingsStore
-from farnode_desktop.core.wallet import Wallet
 from farnode_desktop.ui.tasks import TaskRunner
 from farnode_desktop.ui.viewmodels.core_api import CoreApi
 from farnode_desktop.ui.viewmodels.format import gib

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from farnode_desktop.core.coordinator_models import format_tokens
+from farnode_desktop.core.earnings.coordinator_models import format_tokens
 
 GIB = 1024**3
 

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject, Signal
 
 from farnode_desktop.core.autostart import Autostart
-from farnode_desktop.core.eligibility import assess
 from farnode_desktop.core.errors import FarNodeError, UserInputError
-from farnode_desktop.core.pausing import DAYS, parse_schedule
+from farnode_desktop.core.gpus.eligibility import assess
+from farnode_desktop.core.pausing.rules import DAYS, parse_schedule
 from farnode_desktop.core.settings import LOG_LEVELS, Settings
 from farnode_desktop.ui.tasks import TaskRunner
 from farnode_desktop.ui.viewmodels.core_api import CoreApi

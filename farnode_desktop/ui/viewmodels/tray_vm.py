@@ -10,10 +10,10 @@ from enum import StrEnum
 
 from PySide6.QtCore import QObject, Signal
 
-from farnode_desktop.core.coordinator_models import Earnings
+from farnode_desktop.core.earnings.coordinator_models import Earnings
 from farnode_desktop.core.events import Event
-from farnode_desktop.core.node_status import NodeState, NodeStatus, next_try
-from farnode_desktop.core.pausing import PAUSE_LENGTHS, pause_cost
+from farnode_desktop.core.node.status import NodeState, NodeStatus, next_try
+from farnode_desktop.core.pausing.rules import PAUSE_LENGTHS, pause_cost
 from farnode_desktop.ui.tasks import TaskRunner
 from farnode_desktop.ui.viewmodels.core_api import CoreApi, Snapshot
 from farnode_desktop.ui.viewmodels.format import count, far

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Signal
 
-from farnode_desktop.core.claims import ClaimQuote, ClaimService
-from farnode_desktop.core.coordinator_models import Earnings
+from farnode_desktop.core.earnings.claims import ClaimQuote, ClaimService
+from farnode_desktop.core.earnings.coordinator_models import Earnings
+from farnode_desktop.core.earnings.ledger import ClaimRecord, ClaimState
 from farnode_desktop.core.events import Event
-from farnode_desktop.core.ledger import ClaimRecord, ClaimState
 from farnode_desktop.ui.tasks import TaskRunner
 from farnode_desktop.ui.viewmodels.core_api import CoreApi
 from farnode_desktop.ui.viewmodels.format import count, day_label, far, when

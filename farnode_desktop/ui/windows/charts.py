@@ -20,7 +20,7 @@ from PySide6.QtCore import QDateTime, QMargins, QPointF, Qt
 from PySide6.QtGui import QBrush, QColor, QCursor, QLinearGradient, QPainter, QPen, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QToolTip
 
-from farnode_desktop.core.served_work import MinutePoint
+from farnode_desktop.core.earnings.served_work import MinutePoint
 from farnode_desktop.ui.windows.style import ACCENT, CARD_BORDER, MUTED, ORANGE, TEXT, chart_font, qcolor
 
 

@@ -1,0 +1,403 @@
+"""The local ledger (SQLite): served work, earnings snapshots, claims and payouts, kept across restarts."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from farnode_desktop.core.clock import Clock, SystemClock
+from farnode_desktop.core.earnings.coordinator_models import ClaimCredit, Earnings, safe_text
+from farnode_desktop.core.errors import FarNodeError
+
+
+class ClaimState(StrEnum):
+    PREPARED = "prepared"
+    SIGNED = "signed"
+    SUBMITTED = "submitted"
+    PAID = "paid"
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+    FAILED = "failed"
+
+
+FINAL_STATES = frozenset({ClaimState.CONFIRMED, ClaimState.REJECTED, ClaimState.FAILED})
+_NEXT: dict[ClaimState, frozenset[ClaimState]] = {
+    ClaimState.PREPARED: frozenset({ClaimState.SIGNED, ClaimState.REJECTED, ClaimState.FAILED}),
+    ClaimState.SIGNED: frozenset({ClaimState.SUBMITTED, ClaimState.REJECTED, ClaimState.FAILED}),
+    ClaimState.SUBMITTED: frozenset({ClaimState.PAID, ClaimState.REJECTED, ClaimState.FAILED}),
+    ClaimState.PAID: frozenset({ClaimState.CONFIRMED, ClaimState.FAILED}),
+}
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS served_work (
+    id INTEGER PRIMARY KEY, node TEXT NOT NULL, peer_id TEXT NOT NULL, period_start REAL NOT NULL,
+    period_end REAL NOT NULL, tokens INTEGER NOT NULL, blocks INTEGER NOT NULL, recorded_at REAL NOT NULL,
+    UNIQUE (node, peer_id, period_start));
+CREATE TABLE IF NOT EXISTS earnings_snapshots (
+    id INTEGER PRIMARY KEY, wallet TEXT NOT NULL, taken_at REAL NOT NULL, estimated TEXT NOT NULL,
+    confirmed TEXT NOT NULL, claimable TEXT NOT NULL, pending TEXT NOT NULL, paid TEXT NOT NULL,
+    body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS claims (
+    id TEXT PRIMARY KEY, wallet TEXT NOT NULL, coordinator_url TEXT NOT NULL, chain_id INTEGER NOT NULL,
+    token TEXT NOT NULL, amount TEXT NOT NULL, fee TEXT NOT NULL, nonce INTEGER NOT NULL,
+    deadline INTEGER NOT NULL, typed_data TEXT NOT NULL, signature TEXT, state TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '', claim_id TEXT, tx_hash TEXT, created_at REAL NOT NULL,
+    updated_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS claim_events (
+    id INTEGER PRIMARY KEY, claim TEXT NOT NULL REFERENCES claims(id), state TEXT NOT NULL,
+    reason TEXT NOT NULL, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS claim_credits (
+    claim TEXT NOT NULL REFERENCES claims(id), credit_id TEXT NOT NULL, request_id TEXT NOT NULL,
+    peer_id TEXT NOT NULL, start_block INTEGER NOT NULL, end_block INTEGER NOT NULL,
+    tokens INTEGER NOT NULL, amount TEXT NOT NULL, credited_at REAL NOT NULL,
+    served_work_id INTEGER REFERENCES served_work(id), PRIMARY KEY (claim, credit_id));
+CREATE TABLE IF NOT EXISTS payouts (
+    claim TEXT PRIMARY KEY REFERENCES claims(id), tx_hash TEXT NOT NULL, block_number INTEGER NOT NULL,
+    token TEXT NOT NULL, recipient TEXT NOT NULL, value TEXT NOT NULL, confirmed_at REAL NOT NULL,
+    receipt TEXT NOT NULL);
+"""
+# One transaction confirms one claim. A ledger written before this rule may already hold a shared hash: then
+# the index cannot be made, and the check in `mark_confirmed` still refuses any new one.
+_PAYOUT_TX_UNIQUE = "CREATE UNIQUE INDEX IF NOT EXISTS payouts_tx_hash ON payouts (lower(tx_hash))"
+REASON_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class ServedWork:
+    id: int
+    node: str
+    peer_id: str
+    period_start: float
+    period_end: float
+    tokens: int
+    blocks: int
+
+
+@dataclass(frozen=True)
+class ClaimRecord:
+    """One payout claim as this machine knows it."""
+
+    id: str
+    wallet: str
+    coordinator_url: str
+    chain_id: int
+    token: str
+    amount: int
+    fee: int
+    nonce: int
+    deadline: int
+    typed_data: dict[str, Any]
+    signature: str
+    state: ClaimState
+    reason: str
+    claim_id: str
+    tx_hash: str
+    created_at: float
+    updated_at: float
+
+    @property
+    def net_amount(self) -> int:
+        return self.amount - self.fee
+
+    @property
+    def finished(self) -> bool:
+        return self.state in FINAL_STATES
+
+
+@dataclass(frozen=True)
+class PayoutRecord:
+    claim: str
+    tx_hash: str
+    block_number: int
+    token: str
+    recipient: str
+    value: int
+    confirmed_at: float
+    receipt: dict[str, Any]
+
+
+def _storage_fault(path: Path, exc: sqlite3.OperationalError) -> LedgerError:
+    """A plain sentence for SQLite's storage errors; nothing half-written stays in the ledger."""
+    text = str(exc)
+    if "full" in text:
+        return LedgerError(f"the ledger {path} could not be written: the disk is full ({text})",
+                           hint="free some disk space; what the ledger held before is kept")
+    if "locked" in text or "busy" in text:
+        return LedgerError(f"the ledger {path} is locked by another program ({text})",
+                           hint="close other FarNode windows or commands, then try again")
+    return LedgerError(f"the ledger {path} could not be written ({text})",
+                       hint="check the disk; what the ledger held before is kept")
+
+
+class LedgerError(FarNodeError):
+    """The ledger cannot do what was asked (an impossible claim step, a damaged file)."""
+
+
+class PayoutAlreadyUsed(LedgerError):
+    """A payout transaction that already confirmed another claim."""
+
+
+class Ledger:
+    """Thread-safe SQLite ledger at `path` (AppPaths.ledger_file), readable only by the provider."""
+
+    def __init__(self, path: Path, clock: Clock | None = None) -> None:
+        self.path = path
+        self._clock: Clock = clock or SystemClock()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        try:
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._db.executescript(_SCHEMA)
+            with contextlib.suppress(sqlite3.IntegrityError):
+                self._db.execute(_PAYOUT_TX_UNIQUE)
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise LedgerError(
+                f"the ledger {path} cannot be opened ({exc})",
+                hint="move the damaged file aside; earnings and claims are also kept by the coordinator",
+            ) from None
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction. A storage fault (disk full, I/O error, locked file) is raised as a LedgerError
+        that names the real cause; SQLite may already have rolled back, so a failed ROLLBACK never hides it."""
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    if self._db.in_transaction:
+                        with contextlib.suppress(sqlite3.Error):
+                            self._db.execute("ROLLBACK")
+                    raise
+            except sqlite3.OperationalError as exc:
+                raise _storage_fault(self.path, exc) from exc
+
+    def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return list(self._db.execute(sql, args).fetchall())
+
+    # -- served work ----------------------------------------------------------------------------------
+    def record_served_work(
+        self, node: str, peer_id: str, *, period_start: float, period_end: float, tokens: int, blocks: int
+    ) -> int:
+        """Record what a node served in a period (from its served_tokens counter); re-recording the same
+        period updates it, so a counter sampled repeatedly never counts twice."""
+        if tokens < 0 or blocks < 0 or period_end < period_start:
+            raise LedgerError("served work needs tokens, blocks >= 0 and a period that ends after it began")
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO served_work (node, peer_id, period_start, period_end, tokens, blocks,"
+                " recorded_at) VALUES (?,?,?,?,?,?,?) ON CONFLICT (node, peer_id, period_start) DO UPDATE SET"
+                " period_end=excluded.period_end, tokens=excluded.tokens, blocks=excluded.blocks,"
+                " recorded_at=excluded.recorded_at",
+                (node, peer_id, period_start, period_end, tokens, blocks, self._clock.wall()),
+            )
+            row = db.execute(
+                "SELECT id FROM served_work WHERE node=? AND peer_id=? AND period_start=?",
+                (node, peer_id, period_start),
+            ).fetchone()
+        return int(row["id"])
+
+    def served_work(self, node: str | None = None, since: float | None = None) -> list[ServedWork]:
+        """Served-work periods, oldest first: of one node or all, those that end after `since` when given."""
+        clauses: list[str] = []
+        args: list[Any] = []
+        if node:
+            clauses.append("node=?")
+            args.append(node)
+        if since is not None:
+            clauses.append("period_end>?")
+            args.append(since)
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        sql = f"SELECT * FROM served_work{where} ORDER BY period_start"  # noqa: S608
+        return [
+            ServedWork(r["id"], r["node"], r["peer_id"], r["period_start"], r["period_end"], r["tokens"],
+                       r["blocks"])
+            for r in self._rows(sql, tuple(args))
+        ]
+
+    # -- earnings -------------------------------------------------------------------------------------
+    def record_earnings(self, earnings: Earnings) -> None:
+        """Keep a snapshot of the coordinator's figures, shown when it cannot be reached."""
+        body = earnings.as_json()
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO earnings_snapshots (wallet, taken_at, estimated, confirmed, claimable, pending,"
+                " paid, body) VALUES (?,?,?,?,?,?,?,?)",
+                (earnings.wallet, self._clock.wall(), str(earnings.estimated), str(earnings.confirmed),
+                 str(earnings.claimable), str(earnings.pending), str(earnings.paid), json.dumps(body)),
+            )
+
+    def latest_earnings(self, wallet: str) -> tuple[float, dict[str, Any]] | None:
+        rows = self._rows(
+            "SELECT taken_at, body FROM earnings_snapshots WHERE lower(wallet)=lower(?)"
+            " ORDER BY id DESC LIMIT 1", (wallet,)
+        )
+        return (rows[0]["taken_at"], json.loads(rows[0]["body"])) if rows else None
+
+    # -- claims ---------------------------------------------------------------------------------------
+    def prepare_claim(self, *, coordinator_url: str, token: str, typed_data: dict[str, Any]) -> ClaimRecord:
+        msg = typed_data["message"]
+        now = self._clock.wall()
+        claim = str(uuid.uuid4())
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO claims (id, wallet, coordinator_url, chain_id, token, amount, fee, nonce,"
+                " deadline, typed_data, state, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (claim, msg["wallet"], coordinator_url, int(typed_data["domain"]["chainId"]), token,
+                 str(msg["amount"]), str(msg["fee"]), int(msg["nonce"]), int(msg["deadline"]),
+                 json.dumps(typed_data), ClaimState.PREPARED.value, now, now),
+            )
+            db.execute("INSERT INTO claim_events (claim, state, reason, at) VALUES (?,?,?,?)",
+                       (claim, ClaimState.PREPARED.value, "claim prepared", now))
+        return self.claim(claim)
+
+    def _move(self, claim: str, to: ClaimState, reason: str, *,
+              also: Callable[[sqlite3.Connection], None] | None = None, **fields: Any) -> ClaimRecord:
+        """Move a claim to its next state (and run `also` in the same transaction); reasons are kept short
+        and escaped, since many come from the network."""
+        now = self._clock.wall()
+        reason = safe_text(reason, REASON_LIMIT)
+        with self._tx() as db:
+            row = db.execute("SELECT state FROM claims WHERE id=?", (claim,)).fetchone()
+            if row is None:
+                raise LedgerError(f"there is no claim {claim} in the ledger")
+            current = ClaimState(row["state"])
+            if to not in _NEXT.get(current, frozenset()):
+                raise LedgerError(f"claim {claim} cannot go from {current} to {to}")
+            if also is not None:
+                also(db)
+            sets = ", ".join(f"{k}=?" for k in fields)
+            db.execute(
+                f"UPDATE claims SET state=?, reason=?, updated_at=?{', ' + sets if sets else ''} WHERE id=?",  # noqa: S608
+                (to.value, reason, now, *fields.values(), claim),
+            )
+            db.execute("INSERT INTO claim_events (claim, state, reason, at) VALUES (?,?,?,?)",
+                       (claim, to.value, reason, now))
+        return self.claim(claim)
+
+    def mark_signed(self, claim: str, signature: str) -> ClaimRecord:
+        return self._move(claim, ClaimState.SIGNED, "signed by the wallet", signature=signature)
+
+    def mark_submitted(self, claim: str, claim_id: str, credits: tuple[ClaimCredit, ...]) -> ClaimRecord:
+        record = self._move(claim, ClaimState.SUBMITTED, "accepted by the coordinator", claim_id=claim_id)
+        self._store_credits(claim, credits)
+        return record
+
+    def _store_credits(self, claim: str, credits: tuple[ClaimCredit, ...]) -> None:
+        """Keep the credits a claim covers, each linked to the local served work it came from."""
+        with self._tx() as db:
+            for c in credits:
+                work = db.execute(
+                    "SELECT id FROM served_work WHERE peer_id=? AND period_start<=? AND period_end>=?"
+                    " ORDER BY period_start DESC LIMIT 1", (c.peer_id, c.credited_at + 5, c.credited_at - 5)
+                ).fetchone()
+                db.execute(
+                    "INSERT OR IGNORE INTO claim_credits (claim, credit_id, request_id, peer_id, start_block,"
+                    " end_block, tokens, amount, credited_at, served_work_id) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    (claim, c.credit_id, c.request_id, c.peer_id, c.start_block, c.end_block, c.tokens,
+                     str(c.amount), c.credited_at, work["id"] if work else None),
+                )
+
+    def mark_paid(self, claim: str, tx_hash: str) -> ClaimRecord:
+        return self._move(claim, ClaimState.PAID, "the coordinator sent the payout", tx_hash=tx_hash)
+
+    def mark_confirmed(self, claim: str, payout: PayoutRecord) -> ClaimRecord:
+        """Record the payout and confirm the claim, in one transaction; a transaction hash that already
+        confirmed another claim raises PayoutAlreadyUsed (one payout proves one claim)."""
+
+        def store(db: sqlite3.Connection) -> None:
+            other = db.execute("SELECT claim FROM payouts WHERE lower(tx_hash)=lower(?) AND claim!=?",
+                               (payout.tx_hash, claim)).fetchone()
+            if other is not None:
+                raise PayoutAlreadyUsed(
+                    f"the payout transaction {payout.tx_hash} already confirmed another claim"
+                    f" ({other['claim'][:8]}); one transaction pays one claim",
+                    hint="the coordinator reused an earlier payout; claim again or contact Far Labs support",
+                )
+            try:
+                db.execute(
+                    "INSERT OR REPLACE INTO payouts (claim, tx_hash, block_number, token, recipient, value,"
+                    " confirmed_at, receipt) VALUES (?,?,?,?,?,?,?,?)",
+                    (claim, payout.tx_hash, payout.block_number, payout.token, payout.recipient,
+                     str(payout.value), payout.confirmed_at, json.dumps(payout.receipt)),
+                )
+            except sqlite3.IntegrityError:
+                raise PayoutAlreadyUsed(f"the payout transaction {payout.tx_hash} already confirmed another"
+                                        " claim; one transaction pays one claim") from None
+
+        reason = f"payout confirmed on chain in block {payout.block_number}"
+        return self._move(claim, ClaimState.CONFIRMED, reason, also=store)
+
+    def mark_rejected(self, claim: str, reason: str) -> ClaimRecord:
+        return self._move(claim, ClaimState.REJECTED, reason)
+
+    def mark_failed(self, claim: str, reason: str) -> ClaimRecord:
+        return self._move(claim, ClaimState.FAILED, reason)
+
+    def claim(self, claim: str) -> ClaimRecord:
+        rows = self._rows("SELECT * FROM claims WHERE id=?", (claim,))
+        if not rows:
+            raise LedgerError(f"there is no claim {claim} in the ledger")
+        return _claim_from_row(rows[0])
+
+    def claims(self, wallet: str | None = None) -> list[ClaimRecord]:
+        where = " WHERE lower(wallet)=lower(?)" if wallet else ""
+        sql = f"SELECT * FROM claims{where} ORDER BY created_at"  # noqa: S608
+        return [_claim_from_row(r) for r in self._rows(sql, (wallet,) if wallet else ())]
+
+    def unfinished_claims(self, wallet: str | None = None) -> list[ClaimRecord]:
+        return [c for c in self.claims(wallet) if not c.finished]
+
+    def claim_events(self, claim: str) -> list[tuple[str, str, float]]:
+        rows = self._rows("SELECT state, reason, at FROM claim_events WHERE claim=? ORDER BY id", (claim,))
+        return [(r["state"], r["reason"], r["at"]) for r in rows]
+
+    def claim_credits(self, claim: str) -> list[dict[str, Any]]:
+        """The credits a claim paid for, each with the local served work (if recorded) it links to."""
+        rows = self._rows(
+            "SELECT c.*, w.node AS node, w.period_start AS work_start, w.period_end AS work_end,"
+            " w.tokens AS work_tokens FROM claim_credits c LEFT JOIN served_work w ON w.id = c.served_work_id"
+            " WHERE c.claim=? ORDER BY c.credited_at", (claim,)
+        )
+        return [dict(r) for r in rows]
+
+    def payout(self, claim: str) -> PayoutRecord | None:
+        rows = self._rows("SELECT * FROM payouts WHERE claim=?", (claim,))
+        if not rows:
+            return None
+        r = rows[0]
+        return PayoutRecord(r["claim"], r["tx_hash"], r["block_number"], r["token"], r["recipient"],
+                            int(r["value"]), r["confirmed_at"], json.loads(r["receipt"]))
+
+
+def _claim_from_row(r: sqlite3.Row) -> ClaimRecord:
+    return ClaimRecord(
+        id=r["id"], wallet=r["wallet"], coordinator_url=r["coordinator_url"], chain_id=r["chain_id"],
+        token=r["token"], amount=int(r["amount"]), fee=int(r["fee"]), nonce=r["nonce"],
+        deadline=r["deadline"],
+        typed_data=json.loads(r["typed_data"]), signature=r["signature"] or "", state=ClaimState(r["state"]),
+        reason=r["reason"], claim_id=r["claim_id"] or "", tx_hash=r["tx_hash"] or "",
+        created_at=r["created_at"], updated_at=r["updated_at"],
+    )

@@ -1,0 +1,141 @@
+"""The model catalog (resources/models.json): the models a node can serve and the sizes the planner needs."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from farnode_desktop.core.errors import FarNodeError, UserInputError
+
+DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
+
+
+def catalog_path() -> Path:
+    """resources/models.json next to the source tree (or in a frozen build's bundle, or $FARNODE_CATALOG)."""
+    override = os.environ.get("FARNODE_CATALOG")
+    if override:
+        return Path(override)
+    here = Path(__file__).resolve()
+    for base in (here.parents[3], here.parents[2]):  # source checkout, then a bundle with resources inside
+        candidate = base / "resources" / "models.json"
+        if candidate.exists():
+            return candidate
+    return here.parents[3] / "resources" / "models.json"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One servable model: its transformer blocks' shape and the dtype Petals serves it in."""
+
+    name: str
+    display: str
+    family: str  # llama | mixtral | falcon | bloom
+    num_layers: int
+    hidden_size: int
+    intermediate_size: int
+    num_attention_heads: int
+    num_key_value_heads: int
+    kv_groups: int
+    params_per_block: int
+    dtype: str
+    cpu_ok: bool = False
+    num_experts: int = 1
+    local: bool = False
+    petals: str = ""
+    min_transformers: str = ""  # the runtime's transformers must be this or newer to load the config
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> ModelSpec:
+        known = set(cls.__dataclass_fields__)
+        spec = cls(**{k: v for k, v in raw.items() if k in known})
+        spec.check()
+        return spec
+
+    def check(self) -> None:
+        """Refuse an entry whose numbers disagree with its own architecture (a typo would mis-plan VRAM)."""
+        if self.dtype not in DTYPE_BYTES:
+            raise FarNodeError(f"model {self.name}: unknown dtype {self.dtype!r} in the catalog")
+        if self.num_attention_heads // self.num_key_value_heads != self.kv_groups:
+            raise FarNodeError(f"model {self.name}: kv_groups does not match its attention heads")
+        expected = block_params(self)
+        if expected != self.params_per_block:
+            raise FarNodeError(
+                f"model {self.name}: params_per_block is {self.params_per_block}, "
+                f"its architecture gives {expected}"
+            )
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+def block_params(spec: ModelSpec) -> int:
+    """Parameters in one transformer block, counted the way `sum(p.numel() for p in block.parameters())` does.
+
+    llama:   q,o = h*h each; k,v = h*h/kv_groups each (GQA); MLP gate/up/down = 3*h*inter; 2 RMSNorms of h.
+    mixtral: the llama attention; experts x 3*h*inter; a router of h*experts; 2 RMSNorms of h.
+    falcon (new decoder architecture, no biases): fused qkv h*(h + 2*h/kv_groups), dense h*h,
+             MLP 2*h*inter (inter = 4h), two LayerNorms with bias (4h).
+    bloom:   fused qkv 3h*h + 3h, dense h*h + h, MLP h*inter + inter + inter*h + h, two LayerNorms (4h).
+    """
+    h, inter, g = spec.hidden_size, spec.intermediate_size, spec.kv_groups
+    attention = 2 * h * h + 2 * h * (h // g)
+    if spec.family == "llama":
+        return attention + 3 * h * inter + 2 * h
+    if spec.family == "mixtral":
+        return attention + spec.num_experts * 3 * h * inter + h * spec.num_experts + 2 * h
+    if spec.family == "falcon":
+        return h * (h + 2 * (h // g)) + h * h + 2 * h * inter + 4 * h
+    if spec.family == "bloom":
+        return 3 * h * h + 3 * h + h * h + h + h * inter + inter + inter * h + h + 4 * h
+    raise FarNodeError(f"model {spec.name}: the planner does not know the {spec.family!r} architecture")
+
+
+class Catalog:
+    """The models, looked up by their Hugging Face name (case-insensitive), with suggestions for typos."""
+
+    def __init__(self, models: list[ModelSpec]) -> None:
+        self.models = models
+        self._by_key = {m.name.lower(): m for m in models}
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Catalog:
+        path = path or catalog_path()
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            models = [ModelSpec.from_json(m) for m in raw["models"]]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise FarNodeError(
+                f"the model catalog {path} could not be read ({exc})", "reinstall FarNode Desktop"
+            ) from exc
+        return cls(models)
+
+    def names(self) -> list[str]:
+        return [m.name for m in self.models]
+
+    def get(self, name: str) -> ModelSpec:
+        key = name.strip().lower()
+        found = self._by_key.get(key)
+        if found is not None:
+            return found
+        short = {m.name.split("/")[-1].lower(): m for m in self.models}
+        if key in short:
+            return short[key]
+        raise UserInputError(f"FarNode does not know the model {name!r}", self._suggest(key))
+
+    def _suggest(self, key: str) -> str:
+        keys = list(self._by_key) + [k.split("/")[-1] for k in self._by_key]
+        close = difflib.get_close_matches(key, keys, n=3, cutoff=0.5)
+        # A fragment like "llama-2" or "405b" is often a substring rather than a close spelling.
+        close += [k for k in self._by_key if key and key in k and k not in close]
+        names: list[str] = []
+        for k in close:
+            model = self._by_key.get(k) or next(m for m in self.models if m.name.lower().endswith("/" + k))
+            if model.name not in names:
+                names.append(model.name)
+        if names:
+            return "did you mean " + " or ".join(names[:3]) + "?"
+        return "known models: " + ", ".join(self.names())

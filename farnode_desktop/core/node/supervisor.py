@@ -1,0 +1,518 @@
+"""The node supervisor: a state machine, ticked by `transition(now)`, that keeps one Petals server serving."""
+
+from __future__ import annotations
+
+import functools
+import signal
+import threading
+from collections.abc import Callable
+from enum import Enum
+from typing import Any
+
+from farnode_desktop.core.clock import Clock, SystemClock
+from farnode_desktop.core.events import Event, EventBus
+from farnode_desktop.core.node import health as node_health
+from farnode_desktop.core.node.facts import blocks_text, kept_port
+from farnode_desktop.core.node.group_watch import GroupWatch
+from farnode_desktop.core.node.host import OsProcessHost, ProcessHost, RunningProcess
+from farnode_desktop.core.node.log_signals import Signal, parse_line
+from farnode_desktop.core.node.logfile import RotatingLog
+from farnode_desktop.core.node.machine_faults import MachineFaults
+from farnode_desktop.core.node.process_group import PID_FILE, end_leftover_group, write_pid_file
+from farnode_desktop.core.node.restarts import RestartBudget, SupervisorPolicy, duration_text
+from farnode_desktop.core.node.served_tally import ServedTally
+from farnode_desktop.core.node.spec import ENDPOINT_FILE, NodeBackend, NodeSpec
+from farnode_desktop.core.node.status import (
+    RUNNING_STATES,
+    HttpStatusProbe,
+    NodeState,
+    NodeStatus,
+    StatusProbe,
+)
+from farnode_desktop.core.paths import AppPaths
+
+__all__ = ["PID_FILE", "NodeSpec", "NodeState", "NodeStatus", "NodeSupervisor", "SupervisorPolicy"]
+
+
+class _Desire(Enum):
+    RUN = "run"
+    STOP = "stop"
+    PAUSE = "pause"
+
+
+class NodeSupervisor:
+    """Launches, watches, restarts and stops one node server; every change of state is an event with a reason."""
+
+    def __init__(
+        self,
+        spec: NodeSpec,
+        paths: AppPaths,
+        bus: EventBus,
+        backend: NodeBackend,
+        host: ProcessHost | None = None,
+        clock: Clock | None = None,
+        probe: StatusProbe | None = None,
+        policy: SupervisorPolicy | None = None,
+        runtime_ready: Callable[[], bool] = lambda: True,
+        provision: Callable[[], None] | None = None,
+    ) -> None:
+        self.spec = spec
+        self.paths = paths
+        self.bus = bus
+        self.backend = backend
+        self.host = host or OsProcessHost()
+        self.clock = clock or SystemClock()
+        self.probe = probe or HttpStatusProbe()
+        self.policy = policy or SupervisorPolicy()
+        self.runtime_ready = runtime_ready
+        self.provision = provision
+        self.workdir = paths.node_dir(spec.name)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.log = RotatingLog(paths.node_log(spec.name))
+        self.faults = MachineFaults(self._fault_changed)
+        self._lock = threading.RLock()
+        self._state = NodeState.STOPPED
+        self._reason = "not started"
+        self._hint = ""
+        self._desire = _Desire.STOP
+        self._proc: RunningProcess | None = None
+        self._budget = RestartBudget(self.policy)
+        self._cooldown: float | None = None  # a cool-down that starts when the server has stopped
+        self._cooling_until: float | None = None  # FAILED, but trying again by itself at this time
+        self._cooled_for = 0.0
+        self._restarts = 0
+        self._retry_at = 0.0
+        self._stop_phase = ""
+        self._stop_phase_at = 0.0
+        self._after_stop: tuple[NodeState, str, str] = (NodeState.STOPPED, "", "")
+        self._provision_thread: threading.Thread | None = None
+        self._provision_error: BaseException | None = None
+        self._fatal: tuple[str, str, list[str], bool] | None = None  # message, hint, log lines, heals by itself
+        self._healable: str | None = None
+        self._launched_at = 0.0
+        self._serving_since: float | None = None
+        self._last_probe_at = 0.0
+        self._last_probe_ok = 0.0
+        self._remote: dict[str, Any] = {}
+        self._health: node_health.Verdict | None = None
+        self._watch: GroupWatch | None = None
+        self._last_members_at = 0.0
+        self._log_started = False
+        self._served = ServedTally(self.policy.rate_window_s)
+        self._failure_lines: list[str] = []
+        self._pause_reason = "paused by the provider"
+        self._resume_reason = "resumed"
+        self._retry_delay = self.policy.backoff_base_s
+
+    # ----- the provider's controls (any thread) -----
+    def start(self) -> None:
+        with self._lock:
+            self._desire = _Desire.RUN
+            if self._state is NodeState.FAILED:
+                self._budget.reset()
+                self._cooling_until = None
+        self.transition(self.clock.monotonic())
+
+    def stop(self) -> None:
+        with self._lock:
+            self._desire = _Desire.STOP
+        self.transition(self.clock.monotonic())
+
+    def pause(self, reason: str) -> None:
+        with self._lock:
+            self._desire = _Desire.PAUSE
+            self._pause_reason = reason
+        self.transition(self.clock.monotonic())
+
+    def resume(self, reason: str) -> None:
+        with self._lock:
+            self._desire = _Desire.RUN
+            self._resume_reason = reason
+        self.transition(self.clock.monotonic())
+
+    @property
+    def state(self) -> NodeState:
+        return self._state
+
+    @property
+    def server_pid(self) -> int | None:
+        """The running server's pid, read without the lock (a tick may hold it through a status probe)."""
+        proc = self._proc
+        return proc.pid if proc is not None else None
+
+    def wait_until(self, done: Callable[[NodeState], bool], timeout_s: float, tick_s: float = 0.2) -> NodeState:
+        """Tick until `done(state)` or the timeout (for the CLI and tests; the app ticks from a timer)."""
+        deadline = self.clock.monotonic() + timeout_s
+        while True:
+            self.transition(self.clock.monotonic())
+            if done(self._state) or self.clock.monotonic() >= deadline:
+                return self._state
+            self.clock.sleep(tick_s)
+
+    # ----- the state machine -----
+    def transition(self, now: float) -> None:
+        with self._lock:
+            self._drain_output()
+            state = self._state
+            if state is NodeState.FAILED and self._cooling_until is not None:
+                self._tick_cooling(now)
+            elif state is NodeState.STOPPED or state is NodeState.FAILED:
+                if self._desire is _Desire.RUN and (state is NodeState.STOPPED or not self._budget.failures):
+                    self._launch_or_provision(now, "started by the provider")
+                elif self._desire is _Desire.PAUSE and state is NodeState.STOPPED:
+                    self._set(NodeState.PAUSED, self._pause_reason)
+            elif state is NodeState.PROVISIONING:
+                self._tick_provisioning(now)
+            elif state in RUNNING_STATES:
+                self._tick_running(now)
+            elif state is NodeState.BACKOFF:
+                if self._desire is _Desire.STOP:
+                    self._set(NodeState.STOPPED, "stopped by the provider")
+                elif self._desire is _Desire.PAUSE:
+                    self._set(NodeState.PAUSED, self._pause_reason)
+                elif now >= self._retry_at:
+                    self._launch(now, f"restarting (attempt {self._budget.consecutive + 1})")
+            elif state is NodeState.STOPPING:
+                self._tick_stopping(now)
+            elif state is NodeState.PAUSED:
+                if self._desire is _Desire.RUN:
+                    self._launch_or_provision(now, self._resume_reason)
+                elif self._desire is _Desire.STOP:
+                    self._set(NodeState.STOPPED, "stopped by the provider")
+
+    def _tick_cooling(self, now: float) -> None:
+        """FAILED by a cause that can heal: wait out the cool-down, then try again by itself."""
+        assert self._cooling_until is not None
+        if self._desire is _Desire.STOP:
+            self._cooling_until = None
+            self._set(NodeState.STOPPED, "stopped by the provider")
+        elif now >= self._cooling_until:
+            waited = duration_text(self._cooled_for)
+            self._cooling_until = None
+            if self._desire is _Desire.PAUSE:
+                self._set(NodeState.PAUSED, self._pause_reason)
+            else:
+                self._launch_or_provision(now, f"trying again by itself after a {waited} cool-down")
+
+    def _set(self, new: NodeState, reason: str, hint: str = "") -> None:
+        previous, now = self._state, self.clock.monotonic()
+        self._state, self._reason, self._hint = new, reason, hint
+        self._serving_since = now if new is NodeState.SERVING else None
+        self.log.write_line(f"[farnode] {self.spec.name}: {previous.value} -> {new.value}: {reason}")
+        self.bus.emit(
+            Event(
+                topic="node.state",
+                source=self.spec.name,
+                reason=reason,
+                data={"state": new.value, "previous": previous.value, "hint": hint, "retry_in_s": self._retry_in(now)},
+                at=self.clock.wall(),
+            )
+        )
+
+    def _launch_or_provision(self, now: float, reason: str) -> None:
+        if self.runtime_ready():
+            self._launch(now, reason)
+            return
+        if self.provision is None:
+            self._desire = _Desire.STOP
+            self._set(NodeState.FAILED, "the node runtime is not installed",
+                      "run `farnode runtime install` (or open FarNode's first-run setup)")
+            return
+        self._provision_error = None
+
+        def run() -> None:
+            try:
+                assert self.provision is not None
+                self.provision()
+            except BaseException as exc:
+                self._provision_error = exc
+
+        self._provision_thread = threading.Thread(target=run, name="farnode-provision", daemon=True)
+        self._provision_thread.start()
+        self._set(NodeState.PROVISIONING, "installing the node runtime")
+
+    def _tick_provisioning(self, now: float) -> None:
+        if self._provision_thread is not None and self._provision_thread.is_alive():
+            return
+        if self._provision_error is not None:
+            hint = getattr(self._provision_error, "hint", "")
+            self._desire = _Desire.STOP
+            self._set(NodeState.FAILED, f"the node runtime could not be installed: {self._provision_error}", hint)
+        elif self._desire is _Desire.RUN:
+            self._launch(now, "node runtime installed")
+        else:
+            self._set(NodeState.STOPPED, "stopped by the provider")
+
+    def _launch(self, now: float, reason: str) -> None:
+        self._end_leftovers()
+        if self.spec.port == 0:
+            self.spec.port = kept_port(self.workdir, self.faults)
+        command = self.backend.command(self.spec, self.workdir)
+        self.faults.attempt("endpoint file", "remove the old status endpoint file",
+                            lambda: (self.workdir / ENDPOINT_FILE).unlink(missing_ok=True))
+        self._fatal = None
+        self._healable = None
+        self._remote, self._health = {}, None
+        self._watch = None
+        self._log_started = False
+        self._served.new_server()
+        self._failure_lines = []
+        try:
+            self._proc = self.host.launch(command, self.log.write_line)
+        except OSError as exc:
+            self._desire = _Desire.STOP
+            self._set(NodeState.FAILED, f"the node server could not be launched: {exc}",
+                      "check the node runtime with `farnode runtime check`")
+            return
+        self._watch = GroupWatch(self._proc.pid, self.policy.frozen_after_s)
+        proc, created = self._proc, self.host.create_time(self._proc.pid)
+        # Without a pid file a killed app's next start cannot end this server; it still ends itself (lifeline).
+        self.faults.attempt("pid file", "save the server's pid file",
+                            lambda: write_pid_file(self.workdir / PID_FILE, proc, created))
+        self._launched_at = self._last_probe_at = self._last_probe_ok = self.clock.monotonic()
+        self._set(NodeState.STARTING, reason)
+
+    def _tick_running(self, now: float) -> None:
+        proc = self._proc
+        assert proc is not None
+        if self._desire is _Desire.STOP:
+            self._begin_stop(now, graceful=True, then=(NodeState.STOPPED, "stopped by the provider", ""))
+            return
+        if self._desire is _Desire.PAUSE:
+            self._begin_stop(now, graceful=True, then=(NodeState.PAUSED, self._pause_reason, ""))
+            return
+        if self._fatal is not None:
+            self._fail_fatal(now, self._fatal)
+            return
+        code = proc.poll()
+        if code is not None:
+            fatal = self._drain_output()
+            if fatal is not None:
+                self._fail_fatal(now, fatal)
+            else:
+                why = self._healable or f"the server exited unexpectedly (exit code {code})"
+                self._failure_lines = self.log.tail(20)
+                self._fail_and_restart(now, why)
+            return
+        if self._healable is not None:
+            self._fail_and_restart(now, self._healable)
+            return
+        if now - self._last_members_at >= self.policy.members_interval_s:
+            broken = self._check_members(now)
+            if broken is not None:
+                self._failure_lines = self.log.tail(20)
+                self._fail_and_restart(now, broken)
+                return
+        interval = self.policy.watchdog_interval_s if self._state is NodeState.SERVING else self.policy.probe_interval_s
+        interval = 0.0 if self._log_started and self._state is not NodeState.SERVING else interval
+        if now - self._last_probe_at >= interval:
+            self._probe(now)
+        if self._state is not NodeState.SERVING and now - self._launched_at > self.policy.startup_timeout_s:
+            self._fail_and_restart(now, f"the server did not start serving within {self.policy.startup_timeout_s:.0f} s")
+            return
+        if self._state is NodeState.SERVING:
+            if now - self._last_probe_ok > self.policy.watchdog_timeout_s:
+                silent = now - self._last_probe_ok
+                self._fail_and_restart(now, f"the server's status endpoint stopped answering ({silent:.0f} s)")
+                return
+            if self._serving_since is not None and now - self._serving_since > self.policy.stable_after_s:
+                self._budget.stable()
+
+    def _check_members(self, now: float) -> str | None:
+        """One look at the group in the process table: what died or froze, if anything (and learn new members)."""
+        self._last_members_at = now
+        if self._watch is None or self._proc is None:
+            return None
+        loading = self._state is not NodeState.STARTING
+        return self._watch.check(self.host.group_members(self._proc.pgid), self.clock.monotonic(), loading)
+
+    def _probe(self, now: float) -> None:
+        self._last_probe_at = now
+        body = self.probe.fetch(self.workdir / ENDPOINT_FILE)
+        if body is None:
+            return
+        self._last_probe_ok = now
+        self._remote = body
+        self._served.update(now, body)
+        remote_state = body.get("state")
+        self._health = verdict = node_health.judge(body, self.policy)
+        if verdict.broken is not None:  # up, answering, and failing the requests it is there for: like a crash
+            self._healable = self._healable or verdict.broken
+            return
+        # Serving is announced from the same answer that names the blocks, never before the blocks are known, and
+        # only once a test request through them has passed.
+        if remote_state == NodeState.SERVING.value and self._state is not NodeState.SERVING and body.get("blocks"):
+            if not verdict.passed:
+                if self._reason != node_health.WAITING:
+                    self._set(NodeState.LOADING, node_health.WAITING)
+                return
+            self._set(NodeState.SERVING, f"serving blocks {blocks_text(self.spec, self._remote)}")
+            # the handlers exist now: learn them at once, so one that dies before the next look is still missed
+            self._healable = self._healable or self._check_members(now)
+        elif remote_state == NodeState.LOADING.value and self._state is NodeState.STARTING:
+            self._set(NodeState.LOADING, "loading blocks")
+
+    def _fail_fatal(self, now: float, fatal: tuple[str, str, list[str], bool]) -> None:
+        message, hint, lines, heals = fatal
+        self._failure_lines = lines
+        if heals:  # the cause can go away by itself: fail now, but try again after a cool-down
+            self._cooldown = self._budget.cool_down()
+            hint = f"{hint} FarNode tries again by itself in {duration_text(self._cooldown)}."
+        self._begin_stop(now, graceful=False, then=(NodeState.FAILED, message, hint))
+
+    def _fail_and_restart(self, now: float, why: str) -> None:
+        self._restarts += 1
+        failures = len(self._budget.failures) + 1
+        delay, crash_loop = self._budget.failure(now)
+        if crash_loop:
+            minutes = self.policy.crash_window_s / 60
+            message = (f"the server failed {failures} times in {minutes:.0f} minutes "
+                       f"(last: {why}); FarNode tries again by itself in {duration_text(delay)}")
+            self._cooldown = delay
+            self._begin_stop(now, graceful=False, then=(
+                NodeState.FAILED, message, "look at the log lines below, or press Start to try again now"))
+            return
+        self._begin_stop(now, graceful=False, then=(NodeState.BACKOFF, f"{why}; restarting in {delay:g} s", ""))
+        self._retry_delay = delay
+
+    def _begin_stop(self, now: float, graceful: bool, then: tuple[NodeState, str, str]) -> None:
+        proc = self._proc
+        self._after_stop = then
+        if proc is None:
+            self._finish_stop(now)
+            return
+        if graceful and proc.poll() is None:
+            self.host.signal_pid(proc.pid, signal.SIGINT)
+            self._stop_phase = "interrupt"
+        else:
+            self._terminate_group(proc.pgid)
+            self._stop_phase = "terminate"
+        self._stop_phase_at = now
+        self._set(NodeState.STOPPING, f"stopping: {then[1]}" if then[1] else "stopping")
+
+    def _terminate_group(self, pgid: int) -> None:
+        self.host.signal_group(pgid, signal.SIGCONT)  # a frozen (SIGSTOPped) member acts on SIGTERM only once resumed
+        self.host.signal_group(pgid, signal.SIGTERM)
+
+    def _tick_stopping(self, now: float) -> None:
+        proc = self._proc
+        if proc is None:
+            self._finish_stop(now)
+            return
+        exited = proc.poll() is not None
+        members = self.host.group_members(proc.pgid)
+        if not members:
+            self._finish_stop(now)
+            return
+        waited = now - self._stop_phase_at
+        if self._stop_phase == "interrupt" and (waited > self.policy.stop_grace_s or exited):
+            self._terminate_group(proc.pgid)
+            self._stop_phase, self._stop_phase_at = "terminate", now
+        elif self._stop_phase == "terminate" and waited > self.policy.term_grace_s:
+            self.host.signal_group(proc.pgid, signal.SIGKILL)
+            self._stop_phase, self._stop_phase_at = "kill", now
+        elif self._stop_phase == "kill" and waited > self.policy.kill_grace_s:
+            survivors = ", ".join(f"{m.name} ({m.pid})" for m in members)
+            self._proc = None
+            self._desire = _Desire.STOP
+            self._set(NodeState.FAILED, f"some server processes would not stop: {survivors}",
+                      "end them in your task manager, then press Start")
+
+    def _finish_stop(self, now: float) -> None:
+        if self._proc is not None:
+            self._proc.poll()
+        self._proc = None
+        for path in (self.workdir / PID_FILE, self.workdir / ENDPOINT_FILE):
+            self.faults.attempt(path.name, f"remove {path.name}", functools.partial(path.unlink, missing_ok=True))
+        state, reason, hint = self._after_stop
+        if state is NodeState.BACKOFF:
+            if self._desire is _Desire.STOP:
+                self._set(NodeState.STOPPED, "stopped by the provider")
+                return
+            # the clock read now, not the tick's start: a tick's blocking calls (poll, probe, process table) take
+            # seconds, and a stale `now` made "restarting in 2 s" wait 0.5 s
+            self._retry_at = self.clock.monotonic() + self._retry_delay
+        if state is NodeState.FAILED:
+            if self._cooldown is not None and self._desire is not _Desire.STOP:
+                self._cooling_until, self._cooled_for = self.clock.monotonic() + self._cooldown, self._cooldown
+            else:
+                self._desire = _Desire.STOP
+        self._cooldown = None
+        self._set(state, reason, hint)
+
+    # ----- output, pid file, leftovers -----
+    def _drain_output(self) -> tuple[str, str, list[str], bool] | None:
+        """Read the server's new log lines into state; returns the fatal error seen so far, if any."""
+        if self._proc is None:
+            return self._fatal
+        for line in self._proc.read_lines():
+            sig = parse_line(line)
+            if sig is None:
+                continue
+            if sig.kind is Signal.PEER:
+                self._remote.setdefault("peer_id", sig.values["peer_id"])
+                self._remote.setdefault("multiaddrs", sig.values["multiaddrs"])
+            elif sig.kind in (Signal.LOADED_BLOCK, Signal.JOINING) and self._state is NodeState.STARTING:
+                self._set(NodeState.LOADING, "loading blocks")
+            elif sig.kind is Signal.STARTED and self._state is not NodeState.SERVING:
+                self._log_started = True  # ask the server every tick now: its answer says serving, with blocks
+            elif sig.kind is Signal.FATAL and self._fatal is None:
+                heals = bool(sig.values.get("heals"))
+                self._fatal = (sig.detail, str(sig.values.get("hint", "")), self.log.tail(20), heals)
+            elif sig.kind is Signal.HEALABLE and self._healable is None:
+                self._healable = sig.detail
+        return self._fatal
+
+    def _end_leftovers(self) -> None:
+        """After the app itself was killed, its server may still run: end that group before reusing its identity."""
+        end_leftover_group(self.workdir / PID_FILE, self.host, self.clock)
+
+    def _fault_changed(self, text: str, resolved: bool) -> None:
+        """A fault of the machine (or its fix): logged and announced, never raised; the node is kept on purpose."""
+        self.log.write_line(f"[farnode] {self.spec.name}: {text}")
+        self.bus.emit(Event(topic="node.problem", source=self.spec.name, reason=text,
+                            data={"resolved": resolved}, at=self.clock.wall()))
+
+    def close(self) -> None:
+        """Release the log file (after the node has stopped)."""
+        self.log.close()
+
+    # ----- what the provider sees -----
+    def _retry_in(self, now: float) -> float | None:
+        """Seconds to the next try by itself; None when there is none (running, stopped, failed for good)."""
+        if self._state is NodeState.BACKOFF:
+            return round(max(0.0, self._retry_at - now), 1)
+        if self._state is NodeState.FAILED and self._cooling_until is not None:
+            return round(max(0.0, self._cooling_until - now), 1)
+        return None
+
+    def status(self) -> NodeStatus:
+        with self._lock:
+            now = self.clock.monotonic()
+            rate = self._served.rate() if self._state in RUNNING_STATES else 0.0
+            remote = self._remote
+            return NodeStatus(
+                name=self.spec.name,
+                state=self._state,
+                reason=self._reason,
+                hint=" ".join(part for part in (self.faults.summary(), self._hint) if part),
+                pid=self._proc.pid if self._proc else None,
+                peer_id=remote.get("peer_id"),
+                multiaddrs=list(remote.get("multiaddrs") or []),
+                dht_prefix=remote.get("dht_prefix") or self.spec.dht_prefix,
+                model=self.spec.model,
+                start_block=remote.get("start_block"),
+                end_block=remote.get("end_block"),
+                blocks=list(remote.get("blocks") or []),
+                served_tokens=self._served.tokens,
+                tokens_per_s=round(rate, 3),
+                requests=self._served.requests,
+                failed_requests=node_health.failed_requests(remote),
+                health_check=self._health.text if self._health is not None and self._proc is not None else "",
+                uptime_s=round(now - self._serving_since, 1) if self._serving_since is not None else 0.0,
+                restarts=self._restarts,
+                retry_in_s=self._retry_in(now),
+                log_lines=list(self._failure_lines) if self._state is NodeState.FAILED else [],
+                updated_at=self.clock.wall(),
+            )
+

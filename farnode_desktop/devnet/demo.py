@@ -1,0 +1,308 @@
+"""Demo mode: the whole Far Labs network on this PC (chain, token, coordinator, gateway, a CPU node) on loopback.
+
+Within a few minutes the provider sees tokens served, earnings rising and a claim paid on chain. Everything it
+starts is stopped again by `stop()`, and no process is left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from farnode_desktop.core.app_core import AppCore
+from farnode_desktop.core.clock import SystemClock
+from farnode_desktop.core.earnings.keystore import KeyringBackend, KeyringUnavailable, system_keyring
+from farnode_desktop.core.earnings.ledger import ClaimRecord, ClaimState
+from farnode_desktop.core.errors import FarNodeError
+from farnode_desktop.core.events import Event, EventBus
+from farnode_desktop.core.node.factory import TINY_DEMO
+from farnode_desktop.core.node.host import LaunchCommand, OsProcessHost, RunningProcess, minimal_env
+from farnode_desktop.core.node.logfile import RotatingLog
+from farnode_desktop.core.node.process_group import PID_FILE, end_group, end_leftover_group, write_pid_file
+from farnode_desktop.core.node.runtime import NodeRuntime, mesh_source_root
+from farnode_desktop.core.node.status import NodeState
+from farnode_desktop.core.node.supervisor import SupervisorPolicy
+from farnode_desktop.core.paths import AppPaths
+from farnode_desktop.core.settings import Settings, SettingsStore
+
+DEMO_WALLET_SERVICE = "FarNode Desktop demo wallet"  # never the provider's own wallet entry
+GATEWAY_PID_FILE = "gateway.pid"
+KEEP_ARCHIVES = 5  # earlier demo ledgers kept under <demo home>/archive
+
+
+class MemoryKeyring:
+    """Holds the demo's throwaway key in this process's memory only, when the PC has no OS keyring.
+
+    Used for demo mode alone, and said so on screen; the provider's real wallet never uses it.
+    """
+
+    def __init__(self) -> None:
+        self._items: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self._items.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self._items[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self._items.pop((service, username), None)
+
+
+@dataclass
+class DemoStats:
+    """What the demo has done so far (the headless view prints it)."""
+
+    requests: int = 0
+    reported: int = 0
+    gateway_errors: list[str] = field(default_factory=list)
+    claims: list[ClaimRecord] = field(default_factory=list)
+    keyring: str = ""
+
+
+class DemoNetwork:
+    """Starts devnet + node + gateway; `core` is the same AppCore the tray app shows."""
+
+    def __init__(self, paths: AppPaths, runtime: NodeRuntime, *, keyring: KeyringBackend | None = None,
+                 bus: EventBus | None = None, gateway_interval_s: float = 1.0, policy: SupervisorPolicy | None = None,
+                 on_line: Callable[[str], None] | None = None, gateway_requests: int = 0) -> None:
+        from farnode_desktop.devnet import Devnet, Rules
+
+        self.paths = paths.ensure()
+        self.runtime = runtime
+        self.bus = bus or EventBus()
+        self.devnet = Devnet(Rules())  # a fresh chain and coordinator each run
+        self.stats = DemoStats()
+        self._keyring = keyring
+        self._interval = gateway_interval_s
+        self._gateway_requests = gateway_requests
+        self._policy = policy
+        self._on_line = on_line
+        self._gateway: RunningProcess | None = None
+        self._gateway_log: RotatingLog | None = None
+        self._host = OsProcessHost()
+        self._lock = threading.Lock()
+        self.core: AppCore | None = None
+
+    def _choose_keyring(self) -> KeyringBackend:
+        if self._keyring is not None:
+            self.stats.keyring = type(self._keyring).__name__
+            return self._keyring
+        try:
+            backend = system_keyring()
+            backend.get_password(DEMO_WALLET_SERVICE, "probe")  # a locked or absent Secret Service fails here
+            self.stats.keyring = type(backend).__module__
+            return backend
+        except (KeyringUnavailable, Exception):
+            self.stats.keyring = "memory (no OS keyring here: the demo wallet lives only while the demo runs)"
+            return MemoryKeyring()
+
+    def start(self, wait_serving_s: float = 300.0, cancelled: Callable[[], bool] = lambda: False) -> AppCore:
+        """Bring the network up; returns once the node serves and its peer id is bound to the demo wallet.
+
+        `cancelled` is asked while waiting for the node (Ctrl-C during a start): it ends the wait with DemoCancelled.
+        """
+        if not self.runtime.is_installed():
+            self._say("installing the node runtime (first run only, a few minutes)")
+            self.runtime.install(progress=lambda msg, done, total: self._say(f"runtime {done}/{total}: {msg}"))
+        info = self.devnet.start()
+        self._say(f"devnet: coordinator {info.coordinator_url}, chain RPC {info.rpc_url} (chain {info.chain_id})")
+        settings = Settings(model=TINY_DEMO, new_swarm=True, coordinator_url=info.coordinator_url,
+                            chain_rpc_url=info.rpc_url, public_name="farnode-demo")
+        SettingsStore(self.paths.config_file).save(settings)
+        core = AppCore(self.paths, bus=self.bus, runtime=self.runtime, keystore=self._choose_keyring(),
+                       policy=self._policy, wallet_service=DEMO_WALLET_SERVICE, served_work_period_s=5.0)
+        self.core = core
+        wallet = core.wallet()
+        if wallet is None:
+            raise FarNodeError(f"the demo wallet is not available: {core.wallet_problem()}")
+        if not wallet.exists():
+            wallet.create()
+        self._say(f"demo wallet {wallet.address()} (keyring: {self.stats.keyring})")
+        core.start(serve=True)
+        clock = SystemClock()
+        deadline = clock.monotonic() + wait_serving_s
+        while clock.monotonic() < deadline:
+            if cancelled():
+                raise DemoCancelled("the demo was stopped before its node started serving")
+            core.tick()
+            states = [s.state for s in core.node_statuses()]
+            if states and all(s is NodeState.SERVING for s in states) and all(
+                    s.peer_id and s.end_block for s in core.node_statuses()):
+                break
+            if any(s is NodeState.FAILED for s in states):
+                failed = next(s for s in core.node_statuses() if s.state is NodeState.FAILED)
+                raise FarNodeError(f"the demo node failed: {failed.reason}", hint=failed.hint)
+            clock.sleep(0.3)
+        else:
+            raise FarNodeError("the demo node did not start serving in time", hint="see `farnode node status`")
+        bound = core.bind_nodes()
+        self._say(f"node serving; peer id {', '.join(bound)} bound to the demo wallet")
+        self._start_gateway(core, info.coordinator_url, info.gateway_token)
+        return core
+
+    def _start_gateway(self, core: AppCore, coordinator_url: str, gateway_token: str) -> None:
+        status = core.node_statuses()[0]
+        model_folder = core.fleet.nodes[status.name].spec.model
+        argv = [str(self.runtime.python), "-m", "farnode_desktop.mesh.gateway", model_folder,
+                "--model-name", TINY_DEMO, "--initial-peers", *status.multiaddrs,
+                "--coordinator", coordinator_url, "--interval", str(self._interval),
+                "--requests", str(self._gateway_requests)]
+        if status.dht_prefix:
+            argv += ["--dht-prefix", status.dht_prefix]
+        env = minimal_env({"PYTHONPATH": str(mesh_source_root()), "HF_HUB_OFFLINE": "1",
+                           "PETALS_IGNORE_DEPENDENCY_VERSION": "1", "FARNODE_GATEWAY_TOKEN": gateway_token})
+        workdir = self.paths.data / "gateway"
+        self._gateway_log = RotatingLog(self.paths.logs / "gateway.log", max_bytes=2 * 1024 * 1024, backups=1)
+        self._gateway = self._host.launch(LaunchCommand(argv, workdir, env), self._gateway_line)
+        # a demo that is killed leaves its gateway running: the next demo ends it through this file
+        write_pid_file(workdir / GATEWAY_PID_FILE, self._gateway, self._host.create_time(self._gateway.pid))
+
+    def _gateway_line(self, line: str) -> None:
+        if self._gateway_log is not None:
+            self._gateway_log.write_line(line)
+        if not line.startswith("{"):
+            return
+        try:
+            body: dict[str, Any] = json.loads(line)
+        except ValueError:
+            return
+        with self._lock:
+            if "error" in body:
+                self.stats.gateway_errors.append(str(body["error"]))
+                return
+            self.stats.requests += 1
+            if "receipt" in body:
+                self.stats.reported += 1
+        self.bus.emit(Event("demo.request", "gateway", "inference request served", body))
+
+    def gateway_running(self) -> bool:
+        return self._gateway is not None and self._gateway.poll() is None
+
+    def claim(self, timeout_s: float = 60.0) -> ClaimRecord | None:
+        """Claim what is claimable, follow it to the on-chain confirmation; None if below the minimum."""
+        assert self.core is not None
+        service = self.core.claim_service()
+        quote = service.quote()
+        if not quote.can_claim:
+            return None
+        record = service.start(quote)
+        if record.state is not ClaimState.CONFIRMED:
+            record = service.follow(record, timeout_s=timeout_s)
+        self.stats.claims.append(record)
+        return record
+
+    def stop(self) -> None:
+        """Stop the node first (no process left), then the gateway and the devnet.
+
+        Each step runs even when an earlier one fails (a full disk, a database error), so a failure never leaves
+        processes behind; the first failure is raised afterwards with its real cause.
+        """
+        errors: list[BaseException] = []
+
+        def step(action: Callable[[], None]) -> None:
+            try:
+                action()
+            except Exception as exc:
+                errors.append(exc)
+
+        if self.core is not None:
+            step(self.core.shutdown)
+        if self._gateway is not None:
+            gateway = self._gateway
+            step(lambda: self._end_gateway(gateway))
+            self._gateway = None
+        if self._gateway_log is not None:
+            step(self._gateway_log.close)
+            self._gateway_log = None
+        step(self.devnet.stop)
+        if errors:
+            first = errors[0]
+            if isinstance(first, FarNodeError):
+                raise first
+            raise FarNodeError(f"the demo stopped, but not cleanly: {type(first).__name__}: {first}") from first
+
+    def _end_gateway(self, gateway: RunningProcess) -> None:
+        end_group(self._host, gateway.pgid, SystemClock())
+        gateway.poll()
+        (self.paths.data / "gateway" / GATEWAY_PID_FILE).unlink(missing_ok=True)
+
+    def _say(self, text: str) -> None:
+        if self._on_line is not None:
+            self._on_line(text)
+
+
+class DemoCancelled(FarNodeError):
+    """The provider stopped the demo while it was still starting."""
+
+
+def demo_paths(base: AppPaths | None = None, fresh: bool = True,
+               say: Callable[[str], None] | None = None) -> AppPaths:
+    """The demo keeps its own settings, ledger and nodes, apart from the provider's real ones.
+
+    Each run starts a new chain, so `fresh` starts from a clean folder (the model is kept). Before anything is
+    cleared, what an earlier demo left running (a killed demo's node and gateway) is ended through its pid files,
+    and its ledger is archived under `archive/`, never deleted: its claims were on a chain that is gone, but the
+    record of them stays readable.
+    """
+    root = Path(os.environ.get("FARNODE_DEMO_HOME") or (base or AppPaths.default()).data / "demo")
+    paths = AppPaths.under(root)
+    if fresh and root.exists():
+        end_leftovers(paths, say)
+        archived = archive_ledger(paths)
+        if archived is not None and say is not None:
+            say(f"the previous demo's ledger was archived to {archived}")
+        for child in root.iterdir():
+            if child.name == "data":
+                for item in child.iterdir():
+                    if item.name != "models":
+                        _remove(item)
+            elif child.name != "archive":
+                _remove(child)
+    return paths
+
+
+def end_leftovers(paths: AppPaths, say: Callable[[str], None] | None = None) -> list[int]:
+    """End every process group an earlier demo recorded (its nodes' servers, its gateway); returns their pids."""
+    host, clock = OsProcessHost(), SystemClock()
+    pid_files = [*sorted((paths.data / "nodes").glob(f"*/{PID_FILE}")), paths.data / "gateway" / GATEWAY_PID_FILE]
+    ended: list[int] = []
+    for pid_file in pid_files:
+        if pid_file.is_file():
+            ended += end_leftover_group(pid_file, host, clock)
+    if ended and say is not None:
+        say(f"ended {len(ended)} process(es) an earlier demo left running")
+    return ended
+
+
+def archive_ledger(paths: AppPaths, keep: int = KEEP_ARCHIVES) -> Path | None:
+    """Move the last demo's ledger (and its SQLite journal files) to archive/<time>/; keep the newest `keep`."""
+    ledger = paths.ledger_file
+    if not ledger.is_file():
+        return None
+    archive_root = paths.data.parent / "archive"
+    now_ns = time.time_ns()  # names sort in the order the runs ended
+    target = archive_root / f"{time.strftime('%Y%m%d-%H%M%S', time.gmtime(now_ns / 1e9))}.{now_ns % 10**9:09d}"
+    target.mkdir(parents=True)
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        part = ledger.with_name(ledger.name + suffix)
+        if part.exists():
+            os.replace(part, target / part.name)
+    for old in sorted(p for p in archive_root.iterdir() if p.is_dir())[:-keep]:
+        _remove(old)
+    return target / ledger.name
+
+
+def _remove(path: Path) -> None:
+    import shutil
+
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)

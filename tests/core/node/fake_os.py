@@ -1,0 +1,149 @@
+"""A scripted OS for supervisor unit tests: processes, process groups and signals, behaving as the real ones do.
+
+Its behaviour follows what the integration tests see from a real Petals server: SIGINT to the server exits it
+gracefully (with its children), SIGTERM to the group ends every member, SIGKILL always works.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from farnode_desktop.core.clock import ManualClock
+from farnode_desktop.core.node.host import GroupMember, LaunchCommand
+
+
+@dataclass
+class FakeProcess:
+    pid: int
+    pgid: int
+    command: LaunchCommand
+    lines: list[str] = field(default_factory=list)
+    code: int | None = None
+    children: list[GroupMember] = field(default_factory=list)
+    ignores: set[int] = field(default_factory=set)  # signals this process (and its group) ignores
+    host: FakeHost | None = None
+    frozen: bool = False  # the server process itself is SIGSTOPped
+
+    def freeze_child(self, name: str) -> GroupMember:
+        """SIGSTOP the first child called `name`; returns it."""
+        child = next(c for c in self.children if c.name == name)
+        self.children = [dataclasses.replace(c, status="stopped") if c is child else c for c in self.children]
+        return child
+
+    def kill_child(self, name: str) -> GroupMember:
+        child = next(c for c in self.children if c.name == name)
+        self.children = [c for c in self.children if c is not child]
+        return child
+
+    def poll(self) -> int | None:
+        if self.code is not None and self.host is not None and self.host.clock is not None:
+            # a real poll of an exited server blocks while its children still hold the output pipe
+            self.host.clock.advance(self.host.exited_poll_cost_s)
+        return self.code
+
+    def read_lines(self) -> list[str]:
+        out, self.lines = self.lines, []
+        return out
+
+    def say(self, *lines: str) -> None:
+        self.lines.extend(lines)
+
+    def exit(self, code: int = 1, children_too: bool = True) -> None:
+        self.code = code
+        if children_too:
+            self.children = []
+
+
+class FakeHost:
+    def __init__(self, clock: ManualClock | None = None, exited_poll_cost_s: float = 0.0) -> None:
+        self.clock = clock
+        self.exited_poll_cost_s = exited_poll_cost_s
+        self.launched: list[FakeProcess] = []
+        self.signals: list[tuple[str, int, int]] = []
+        self.extra_groups: dict[int, list[GroupMember]] = {}
+        self._next = 1000
+        self.on_launch: Callable[[FakeProcess], None] | None = None
+
+    def launch(self, command: LaunchCommand, on_line: Callable[[str], None]) -> FakeProcess:
+        self._next += 10
+        proc = FakeProcess(self._next, self._next, command,
+                           children=[GroupMember(self._next + 1, "python", 10.0, self._next),  # the DHT process
+                                     GroupMember(self._next + 2, "p2pd", 10.0, self._next + 1)],  # its daemon
+                           host=self)
+        self.launched.append(proc)
+        if self.on_launch:
+            self.on_launch(proc)
+        return proc
+
+    def _proc(self, pid: int) -> FakeProcess | None:
+        return next((p for p in self.launched if p.pid == pid), None)
+
+    def signal_pid(self, pid: int, sig: int) -> bool:
+        self.signals.append(("pid", pid, sig))
+        proc = self._proc(pid)
+        if proc is None or proc.code is not None:
+            return False
+        if sig not in proc.ignores:
+            proc.exit(-sig if sig != signal.SIGINT else 0)
+        return True
+
+    def signal_group(self, pgid: int, sig: int) -> bool:
+        self.signals.append(("group", pgid, sig))
+        if sig == signal.SIGCONT:
+            for proc in self.launched:
+                if proc.pgid == pgid:
+                    proc.children = [dataclasses.replace(c, status="running") for c in proc.children]
+                    proc.frozen = False
+            return True
+        if pgid in self.extra_groups:
+            self.extra_groups[pgid] = []  # a leftover group obeys SIGTERM
+            return True
+        proc = self._proc(pgid)
+        if proc is None:
+            return False
+        if sig == signal.SIGKILL or sig not in proc.ignores:
+            if proc.code is None:
+                proc.code = -sig
+            proc.children = []
+        return True
+
+    def group_members(self, pgid: int) -> list[GroupMember]:
+        if pgid in self.extra_groups:
+            return list(self.extra_groups[pgid])
+        proc = self._proc(pgid)
+        if proc is None:
+            return []
+        members = list(proc.children)
+        if proc.code is None:
+            members.insert(0, GroupMember(proc.pid, "python", 10.0, 1, "stopped" if proc.frozen else "running"))
+        return members
+
+    def create_time(self, pid: int) -> float | None:
+        return 10.0
+
+
+PASSED = {"checks": 1, "passed": 1, "failed": 0, "consecutive_failures": 0, "last_error": "",
+          "last_passed_ago_s": 0.5, "last_took_s": 0.03, "running_s": None, "cpu_s": 0.01}
+
+
+class FakeProbe:
+    """The status endpoint: answers with `body` unless `down`. A serving body without a health report gets one whose
+    first test request passed, as a healthy server's does (tests of the health check set their own)."""
+
+    def __init__(self) -> None:
+        self.body: dict[str, Any] = {}
+        self.down = False
+        self.calls = 0
+
+    def fetch(self, endpoint_file: Any) -> dict[str, Any] | None:
+        self.calls += 1
+        if self.down or not self.body:
+            return None
+        body = dict(self.body)
+        if body.get("state") == "serving":
+            body.setdefault("health", dict(PASSED))
+        return body
