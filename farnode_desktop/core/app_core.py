@@ -122,13 +122,7 @@ class AppCore:
         if settings.model == TINY_DEMO:
             source, _ = resolve_model(TINY_DEMO, self.paths, self.runtime)
             prefix = dht_prefix_for(source)
-        specs = build_specs(eligibility, model, settings, FleetOptions(model_source=source, dht_prefix=prefix))
-        for spec in specs:
-            if spec.new_swarm:
-                spec.listen_host = "127.0.0.1"  # a private swarm stays on this PC
-            if spec.device == "cpu":
-                spec.throughput, spec.num_handlers = "1.0", 2
-        return specs
+        return build_specs(eligibility, model, settings, FleetOptions(model_source=source, dht_prefix=prefix))
 
     def _make_supervisor(self, spec: NodeSpec) -> NodeSupervisor:
         if self._factory is not None:

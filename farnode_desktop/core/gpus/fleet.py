@@ -8,8 +8,9 @@ from typing import Any, Protocol
 
 from farnode_desktop.core.events import Event, EventBus
 from farnode_desktop.core.gpus.catalog import ModelSpec
-from farnode_desktop.core.gpus.eligibility import Eligibility
+from farnode_desktop.core.gpus.eligibility import Eligibility, GpuVerdict
 from farnode_desktop.core.gpus.planner import plan_blocks
+from farnode_desktop.core.node.factory import Swarm, node_spec
 from farnode_desktop.core.node.spec import NodeSpec
 from farnode_desktop.core.settings import Settings
 
@@ -49,46 +50,34 @@ def build_specs(
     eligibility: Eligibility, model: ModelSpec, settings: Settings, options: FleetOptions
 ) -> list[NodeSpec]:
     """One NodeSpec per eligible, not-left-out GPU: its own CUDA device, port, name and so working folder."""
-    specs: list[NodeSpec] = []
-    for verdict in eligibility.eligible:
-        if verdict.uuid in settings.excluded_gpus or verdict.plan is None:
-            continue
-        plan = verdict.plan
-        blocks = plan.num_blocks if settings.blocks is None else min(settings.blocks, plan.num_blocks)
-        specs.append(
-            NodeSpec(
-                name=f"gpu{verdict.index}",
-                model=options.model_source or model.name,
-                dht_prefix=options.dht_prefix,
-                new_swarm=settings.new_swarm,
-                initial_peers=list(settings.initial_peers),
-                port=options.base_port + verdict.index if options.base_port else 0,
-                device="cuda",
-                cuda_visible_devices=str(verdict.index),
-                num_blocks=blocks,
-                torch_dtype=plan.dtype,
-                quant_type=plan.quant,
-                attn_cache_tokens=plan.attn_cache_tokens,
-                public_name=settings.public_name,
-            )
-        )
+    specs = [gpu_spec(verdict, model, settings, options) for verdict in eligibility.eligible
+             if verdict.uuid not in settings.excluded_gpus and verdict.plan is not None]
     if not specs and options.allow_cpu and model.cpu_ok:
         plan = plan_blocks(model, 1 << 40, headroom_gib=0, device="cpu", quantization="none")
-        specs.append(
-            NodeSpec(
-                name="cpu",
-                model=options.model_source or model.name,
-                dht_prefix=options.dht_prefix,
-                new_swarm=settings.new_swarm,
-                initial_peers=list(settings.initial_peers),
-                port=options.base_port,
-                device="cpu",
-                num_blocks=settings.blocks or plan.num_blocks,
-                torch_dtype=plan.dtype,
-                public_name=settings.public_name,
-            )
-        )
+        specs.append(node_spec("cpu", options.model_source or model.name, _swarm(settings), plan=plan,
+                               blocks=settings.blocks or None, dht_prefix=options.dht_prefix,
+                               port=options.base_port, public_name=settings.public_name))
     return specs
+
+
+def gpu_spec(verdict: GpuVerdict, model: ModelSpec, settings: Settings, options: FleetOptions,
+             blocks: int | None = None) -> NodeSpec:
+    """The node the fleet runs on one eligible GPU (`blocks`: a choice that overrides Settings', still capped)."""
+    return node_spec(
+        f"gpu{verdict.index}",
+        options.model_source or model.name,
+        _swarm(settings),
+        gpu=verdict.index,
+        plan=verdict.plan,
+        blocks=settings.blocks if blocks is None else blocks,
+        dht_prefix=options.dht_prefix,
+        port=options.base_port + verdict.index if options.base_port else 0,
+        public_name=settings.public_name,
+    )
+
+
+def _swarm(settings: Settings) -> Swarm:
+    return Swarm(settings.new_swarm, tuple(settings.initial_peers))
 
 
 def same_launch(running: NodeSpec, wanted: NodeSpec) -> bool:

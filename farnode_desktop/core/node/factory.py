@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 from farnode_desktop.core.errors import FarNodeError, UserInputError
 from farnode_desktop.core.events import EventBus
+from farnode_desktop.core.gpus.planner import BlockPlan
 from farnode_desktop.core.node.host import minimal_env
 from farnode_desktop.core.node.runtime import NodeRuntime, mesh_source_root
 from farnode_desktop.core.node.spec import NativeBackend, NodeSpec
@@ -94,30 +96,62 @@ def dht_prefix_for(model_path: str) -> str:
     return petals_dht_prefix(model_path, "llama")
 
 
+@dataclass(frozen=True)
+class Swarm:
+    """Which swarm a node joins: a private one on this PC (`new`), or the one its initial peers are in."""
+
+    new: bool
+    initial_peers: tuple[str, ...] = ()
+
+
+def node_spec(name: str, model: str, swarm: Swarm, *, gpu: int | None = None, plan: BlockPlan | None = None,
+              blocks: int | None = None, dht_prefix: str | None = None, port: int = 0,
+              public_name: str = "") -> NodeSpec:
+    """The one place that turns "model, swarm, blocks, device" into a launch; the fleet, AppCore and the CLI call it.
+
+    `gpu`: the NVML index of the GPU to serve on (CUDA, that GPU only), else the CPU. `plan`: the planner's blocks,
+    dtype, quantization and cache for that device. `blocks`: the provider's own choice, capped at what the GPU's
+    plan fits (on the CPU, taken as given). A private swarm listens on loopback only; a CPU node runs 2 handlers
+    and announces a fixed throughput (Petals' measurement takes minutes on a CPU).
+    """
+    cpu = gpu is None
+    if plan is not None and not cpu:
+        blocks = plan.num_blocks if blocks is None else min(blocks, plan.num_blocks)
+    elif blocks is None and plan is not None:
+        blocks = plan.num_blocks
+    return NodeSpec(
+        name=name,
+        model=model,
+        dht_prefix=dht_prefix,
+        new_swarm=swarm.new,
+        initial_peers=list(swarm.initial_peers),
+        port=port,
+        listen_host="127.0.0.1" if swarm.new else "0.0.0.0",
+        device="cpu" if cpu else "cuda",
+        cuda_visible_devices=None if cpu else str(gpu),
+        num_blocks=blocks,
+        torch_dtype=plan.dtype if plan is not None else ("float32" if cpu else "auto"),
+        quant_type=plan.quant if plan is not None and not cpu else None,
+        attn_cache_tokens=plan.attn_cache_tokens if plan is not None and not cpu else None,
+        throughput="1.0" if cpu else "auto",
+        public_name=public_name,
+        num_handlers=2 if cpu else None,
+    )
+
+
 def local_spec(name: str, model: str, paths: AppPaths, runtime: NodeRuntime, *, new_swarm: bool,
                initial_peers: list[str], num_blocks: int | None = None, port: int = 0,
-               device: str = "cpu", dht_prefix: str | None = None) -> NodeSpec:
-    """A spec for this PC. A private swarm (`new_swarm`) listens on loopback only."""
+               gpu: int | None = None, plan: BlockPlan | None = None, dht_prefix: str | None = None) -> NodeSpec:
+    """A spec for what `farnode node start` asked: the model resolved on this PC (a folder's own blocks on the CPU)."""
     model_path, layers = resolve_model(model, paths, runtime)
     if not new_swarm and not initial_peers:
         raise UserInputError("say which swarm to join: --new-swarm for a private one, or --initial-peers ADDR ...")
     if layers is not None and num_blocks is not None and num_blocks > layers:
         raise UserInputError(f"this model has {layers} blocks; cannot serve {num_blocks}")
     is_local = Path(model_path).exists()
-    return NodeSpec(
-        name=name,
-        model=model_path,
-        dht_prefix=dht_prefix or (dht_prefix_for(model_path) if is_local else None),
-        new_swarm=new_swarm,
-        initial_peers=list(initial_peers),
-        port=port,
-        listen_host="127.0.0.1" if new_swarm else "0.0.0.0",
-        device=device,
-        num_blocks=num_blocks if num_blocks is not None else (layers if device == "cpu" else None),
-        torch_dtype="float32" if device == "cpu" else "auto",
-        throughput="1.0" if device == "cpu" else "auto",
-        num_handlers=2 if device == "cpu" else None,
-    )
+    return node_spec(name, model_path, Swarm(new_swarm, tuple(initial_peers)), gpu=gpu, plan=plan,
+                     blocks=num_blocks if num_blocks is not None or gpu is not None else layers,
+                     dht_prefix=dht_prefix or (dht_prefix_for(model_path) if is_local else None), port=port)
 
 
 def _install(runtime: NodeRuntime) -> None:
