@@ -7,6 +7,8 @@ import time
 from collections import defaultdict
 from typing import Any
 
+from farnode_desktop.mesh.wire import ServedCounts
+
 _KINDS = ("inference", "forward", "backward")
 
 
@@ -62,20 +64,20 @@ class ServedWork:
             if error is not None:
                 self.last_failure = f"{type(error).__name__}: {error}"[:300]
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self) -> ServedCounts:
         with self._lock:
-            return {
+            return ServedCounts(
                 # A token that passed through k blocks counts k times: that is the work the swarm pays for.
-                "served_tokens": sum(self.tokens_by_block.values()),
-                "tokens_by_block": {str(b): n for b, n in sorted(self.tokens_by_block.items())},
-                "steps_by_block": {str(b): n for b, n in sorted(self.steps_by_block.items())},
-                "requests": dict(self.requests),
-                "tokens_by_kind": dict(self.tokens),
-                "failed_batches": self.failed_batches,
-                "last_failure": self.last_failure,
-                "busy_seconds": round(self.busy_seconds, 6),
-                "own_check_seconds": round(self.own_seconds, 6),
-            }
+                served_tokens=sum(self.tokens_by_block.values()),
+                tokens_by_block={str(b): n for b, n in sorted(self.tokens_by_block.items())},
+                steps_by_block={str(b): n for b, n in sorted(self.steps_by_block.items())},
+                requests=dict(self.requests),
+                tokens_by_kind=dict(self.tokens),
+                failed_batches=self.failed_batches,
+                last_failure=self.last_failure,
+                busy_seconds=round(self.busy_seconds, 6),
+                own_check_seconds=round(self.own_seconds, 6),
+            )
 
 
 SERVED = ServedWork()

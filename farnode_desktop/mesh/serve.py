@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import os
 import signal
 import sys
@@ -18,11 +19,8 @@ from typing import Any
 
 from farnode_desktop.mesh import bridge, counters, health
 from farnode_desktop.mesh.status import serve_status
+from farnode_desktop.mesh.wire import NodeReport, ServerState, capped
 
-STATE_STARTING = "starting"
-STATE_LOADING = "loading blocks"
-STATE_SERVING = "serving"
-STATE_STOPPING = "stopping"
 LIFELINE_ENV = "FARNODE_LIFELINE_FD"  # the read end of a pipe whose write end only the supervisor holds
 
 
@@ -40,49 +38,42 @@ class NodeProcess:
         with self._lock:
             self.server = server
 
-    def state(self) -> str:
+    def state(self) -> ServerState:
         if self.stopping:
-            return STATE_STOPPING
+            return ServerState.STOPPING
         server = self.server
         if server is None:
-            return STATE_STARTING
+            return ServerState.STARTING
         container = getattr(server, "module_container", None)
         if container is not None and container.ready.is_set():
-            return STATE_SERVING
-        return STATE_LOADING
+            return ServerState.SERVING
+        return ServerState.LOADING
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> NodeReport:
         server = self.server
-        body: dict[str, Any] = {
-            "state": self.state(),
-            "pid": os.getpid(),
-            "uptime_s": round(time.time() - self.started_at, 3),
-            "peer_id": None,
-            "multiaddrs": [],
-            "dht_prefix": None,
-            "start_block": None,
-            "end_block": None,
-            "blocks": [],
-        }
-        if server is not None:
-            body["dht_prefix"] = server.dht_prefix
-            dht = getattr(server, "dht", None)
-            if dht is not None:
-                try:
-                    body["peer_id"] = dht.peer_id.to_base58()
-                    body["multiaddrs"] = [str(m) for m in dht.get_visible_maddrs()]
-                except Exception as exc:  # a DHT whose daemon died: report it, do not crash the endpoint
-                    body["dht_error"] = f"{type(exc).__name__}: {exc}"
-            container = getattr(server, "module_container", None)
-            if container is not None:
-                blocks = sorted(int(uid.rsplit(".", 1)[1]) for uid in container.module_backends)
-                body["blocks"] = blocks
-                if blocks:
-                    body["start_block"], body["end_block"] = min(blocks), max(blocks) + 1
-        body.update(counters.SERVED.snapshot())
-        if self.health is not None:
-            body["health"] = self.health.report().to_json()
-        return body
+        report = NodeReport(state=self.state(), pid=os.getpid(), uptime_s=round(time.time() - self.started_at, 3),
+                            served=counters.SERVED.snapshot(),
+                            health=None if self.health is None else self.health.report())
+        if server is None:
+            return report
+        peer_id: str | None = None
+        multiaddrs: tuple[str, ...] = ()
+        dht_error: str | None = None
+        dht = getattr(server, "dht", None)
+        if dht is not None:
+            try:
+                peer_id = str(dht.peer_id.to_base58())
+                multiaddrs = tuple(str(m) for m in dht.get_visible_maddrs())
+            except Exception as exc:  # a DHT whose daemon died: report it, do not crash the endpoint
+                dht_error = capped(f"{type(exc).__name__}: {exc}")
+        blocks: tuple[int, ...] = ()
+        container = getattr(server, "module_container", None)
+        if container is not None:
+            blocks = tuple(sorted(int(uid.rsplit(".", 1)[1]) for uid in container.module_backends))
+        return dataclasses.replace(
+            report, peer_id=peer_id, multiaddrs=multiaddrs, dht_prefix=server.dht_prefix, blocks=blocks,
+            start_block=min(blocks) if blocks else None, end_block=max(blocks) + 1 if blocks else None,
+            dht_error=dht_error)
 
 
 NODE = NodeProcess()

@@ -13,7 +13,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-StatusFn = Callable[[], dict[str, Any]]
+from farnode_desktop.mesh.wire import NodeReport
+
+StatusFn = Callable[[], NodeReport]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -25,7 +27,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(401, {"error": "missing or wrong token"})
             return
         if self.path.rstrip("/") in ("/status", ""):
-            self._send(200, self.server.status_fn())
+            self._send(200, self.server.status_fn().to_json())
         elif self.path == "/health":
             self._send(200, {"ok": True})
         else:
@@ -53,7 +55,7 @@ class _StatusServer(ThreadingHTTPServer):
 
 
 def serve_status(status_fn: StatusFn, endpoint_file: Path) -> _StatusServer:
-    """Serve `status_fn()` on 127.0.0.1 (a free port) and write {url, token, pid} to `endpoint_file` (0600)."""
+    """Serve `status_fn()` as JSON on 127.0.0.1 (a free port) and write {url, token, pid} to `endpoint_file` (0600)."""
     token = secrets.token_urlsafe(24)
     server = _StatusServer(token, status_fn)
     port = server.server_address[1]

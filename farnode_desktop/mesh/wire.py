@@ -1,8 +1,10 @@
-"""The typed, stdlib-only wire form shared by mesh/ (the status endpoint) and core/ (the supervisor's probe)."""
+"""The typed, stdlib-only wire form shared by mesh/ (the status endpoint) and core/ (the supervisor's probe): the
+server's states, its status answer and the health report inside it, each with a strict `from_json`."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any
 
 
@@ -47,3 +49,178 @@ class HealthReport:
                 return None
             values[name] = float(value)
         return cls(**values)
+
+
+MAX_TEXT = 500  # an error text, a peer id, an address, a DHT prefix: longer is not an answer from our server
+MAX_ITEMS = 100_000  # blocks, addresses, counter entries
+_MAX_INT = 2**63 - 1
+_MAX_FLOAT = 1e15
+
+
+def capped(text: str) -> str:
+    """Free text (an error) cut to what the wire carries."""
+    return text[:MAX_TEXT]
+
+
+class ServerState(StrEnum):
+    """The states a server reports about itself on its status endpoint (the supervisor's NodeState derives from it)."""
+
+    STARTING = "starting"
+    LOADING = "loading blocks"
+    SERVING = "serving"
+    STOPPING = "stopping"
+
+
+class _Bad(ValueError):
+    """A field that is not what the wire allows (caught inside from_json, which answers None)."""
+
+
+def _count(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= _MAX_INT:
+        raise _Bad
+    return value
+
+
+def _seconds(value: object) -> float:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value < _MAX_FLOAT:
+        raise _Bad  # NaN fails the comparison too
+    return float(value)
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str) or len(value) > MAX_TEXT:
+        raise _Bad
+    return value
+
+
+def _maybe_text(value: object) -> str | None:
+    return None if value is None else _text(value)
+
+
+def _maybe_count(value: object) -> int | None:
+    return None if value is None else _count(value)
+
+
+def _list(value: object) -> list[object]:
+    if not isinstance(value, list) or len(value) > MAX_ITEMS:
+        raise _Bad
+    return value
+
+
+def _counts_by(value: object, digits: bool) -> dict[str, int]:
+    """A JSON object of counts by block number (`digits`) or by kind of work."""
+    if not isinstance(value, dict) or len(value) > MAX_ITEMS:
+        raise _Bad
+    out: dict[str, int] = {}
+    for key, count in value.items():
+        if not isinstance(key, str) or not key or len(key) > 64 or (digits and not key.isdecimal()):
+            raise _Bad
+        out[key] = _count(count)
+    return out
+
+
+@dataclass(frozen=True)
+class ServedCounts:
+    """The served-work counters of one server process (mesh/counters.py), flat in the status answer."""
+
+    served_tokens: int = 0  # a token through k blocks counts k times: the work the swarm pays for
+    tokens_by_block: dict[str, int] = field(default_factory=dict)
+    steps_by_block: dict[str, int] = field(default_factory=dict)
+    requests: dict[str, int] = field(default_factory=dict)  # by kind: inference, forward, backward
+    tokens_by_kind: dict[str, int] = field(default_factory=dict)
+    failed_batches: int = 0  # batches the blocks raised on
+    last_failure: str = ""
+    busy_seconds: float = 0.0
+    own_check_seconds: float = 0.0  # runtime time spent on the node's own test requests
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def _parse(cls, raw: dict[str, Any]) -> ServedCounts:
+        """The counters in a status answer (raises _Bad or KeyError, which NodeReport.from_json turns into None)."""
+        return cls(
+            served_tokens=_count(raw["served_tokens"]),
+            tokens_by_block=_counts_by(raw["tokens_by_block"], digits=True),
+            steps_by_block=_counts_by(raw["steps_by_block"], digits=True),
+            requests=_counts_by(raw["requests"], digits=False),
+            tokens_by_kind=_counts_by(raw["tokens_by_kind"], digits=False),
+            failed_batches=_count(raw["failed_batches"]),
+            last_failure=_text(raw["last_failure"]),
+            busy_seconds=_seconds(raw["busy_seconds"]),
+            own_check_seconds=_seconds(raw["own_check_seconds"]),
+        )
+
+
+@dataclass(frozen=True)
+class NodeReport:
+    """The status endpoint's answer: what one server process says about itself (mesh/serve.py builds it, the
+    supervisor's probe parses it)."""
+
+    state: ServerState
+    pid: int
+    uptime_s: float
+    peer_id: str | None = None
+    multiaddrs: tuple[str, ...] = ()
+    dht_prefix: str | None = None
+    start_block: int | None = None  # the blocks served, [start_block, end_block); None while none are
+    end_block: int | None = None
+    blocks: tuple[int, ...] = ()
+    dht_error: str | None = None  # why the DHT could not be asked; absent from the JSON when it could
+    served: ServedCounts = field(default_factory=ServedCounts)
+    health: HealthReport | None = None  # the node's own test requests; absent from the JSON without a prober
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form (the same keys, in the same order, as before the wire was typed)."""
+        body: dict[str, Any] = {
+            "state": self.state.value,
+            "pid": self.pid,
+            "uptime_s": self.uptime_s,
+            "peer_id": self.peer_id,
+            "multiaddrs": list(self.multiaddrs),
+            "dht_prefix": self.dht_prefix,
+            "start_block": self.start_block,
+            "end_block": self.end_block,
+            "blocks": list(self.blocks),
+        }
+        if self.dht_error is not None:
+            body["dht_error"] = self.dht_error
+        body.update(self.served.to_json())
+        if self.health is not None:
+            body["health"] = self.health.to_json()
+        return body
+
+    @classmethod
+    def from_json(cls, raw: object) -> NodeReport | None:
+        """The report in a status answer; None when it is not one (every field is checked, extra keys are ignored)."""
+        if not isinstance(raw, dict):
+            return None
+        try:
+            state = ServerState(raw["state"])
+            start, end = _maybe_count(raw["start_block"]), _maybe_count(raw["end_block"])
+            if (start is None) != (end is None) or (start is not None and end is not None and end <= start):
+                return None
+            health = None
+            if "health" in raw:
+                health = HealthReport.from_json(raw["health"])
+                if health is None:
+                    return None
+            pid = _count(raw["pid"])
+            if pid == 0:
+                return None
+            return cls(
+                state=state,
+                pid=pid,
+                uptime_s=_seconds(raw["uptime_s"]),
+                peer_id=_maybe_text(raw["peer_id"]),
+                multiaddrs=tuple(_text(m) for m in _list(raw["multiaddrs"])),
+                dht_prefix=_maybe_text(raw["dht_prefix"]),
+                start_block=start,
+                end_block=end,
+                blocks=tuple(_count(b) for b in _list(raw["blocks"])),
+                dht_error=_maybe_text(raw.get("dht_error")),
+                served=ServedCounts._parse(raw),
+                health=health,
+            )
+        except (KeyError, TypeError, ValueError):  # a missing field, an unhashable state, a _Bad field
+            return None

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from farnode_desktop.core.node.machine_faults import MachineFaults
 from farnode_desktop.core.node.spec import NodeSpec, free_port
+from farnode_desktop.mesh.wire import NodeReport
 
 PORT_FILE = "port"
 
 
-def blocks_text(spec: NodeSpec, remote: dict[str, Any]) -> str:
+def blocks_text(spec: NodeSpec, remote: NodeReport | None) -> str:
     """'0-3 of tiny' from the status endpoint's answer, or 'of tiny' while the blocks are not known."""
     model = Path(spec.model).name if spec.is_local_model else spec.model
-    start, end = remote.get("start_block"), remote.get("end_block")
-    if start is None or end is None:
+    if remote is None or remote.start_block is None or remote.end_block is None:
         return f"of {model}"
-    return f"{start}-{int(end) - 1} of {model}"
+    return f"{remote.start_block}-{remote.end_block - 1} of {model}"
 
 
 def kept_port(workdir: Path, faults: MachineFaults) -> int:

@@ -4,10 +4,9 @@ test requests that keep failing, or one that hangs, are a reason to restart it, 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from farnode_desktop.core.node.restarts import SupervisorPolicy
-from farnode_desktop.mesh.wire import HealthReport
+from farnode_desktop.mesh.wire import HealthReport, NodeReport
 
 WAITING = "sending a test request through the node"
 _FAILED = "the node answers its status endpoint but a test request through it failed"
@@ -22,8 +21,8 @@ class Verdict:
     text: str  # one line for `node status` and the dashboard
 
 
-def judge(body: dict[str, Any], policy: SupervisorPolicy) -> Verdict:
-    report = HealthReport.from_json(body.get("health"))
+def judge(answer: NodeReport, policy: SupervisorPolicy) -> Verdict:
+    report = answer.health
     if report is None:
         return Verdict(False, None, "")
     broken = None
@@ -46,7 +45,6 @@ def _text(report: HealthReport) -> str:
     return "no test request has finished yet"
 
 
-def failed_requests(body: dict[str, Any]) -> int:
+def failed_requests(answer: NodeReport | None) -> int:
     """Requests this server's blocks failed (the runtime's failed batches), as its status endpoint counts them."""
-    value = body.get("failed_batches", 0)
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+    return 0 if answer is None else answer.served.failed_batches

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import collections
-from typing import Any
+
+from farnode_desktop.mesh.wire import NodeReport
 
 
 class ServedTally:
@@ -22,9 +23,9 @@ class ServedTally:
         self._tokens = self._requests = 0
         self._samples.clear()
 
-    def update(self, now: float, body: dict[str, Any]) -> None:
-        self._tokens = int(body.get("served_tokens") or 0)
-        self._requests = sum(int(v) for v in (body.get("requests") or {}).values())
+    def update(self, now: float, answer: NodeReport) -> None:
+        self._tokens = answer.served.served_tokens
+        self._requests = sum(answer.served.requests.values())
         self._samples.append((now, self.tokens))
         while self._samples and now - self._samples[0][0] > self.window_s:
             self._samples.popleft()

@@ -12,16 +12,19 @@ from typing import Any, Protocol
 
 from farnode_desktop.core.checked_files import BadValue, check_value, field_types, read_json_object, shown
 from farnode_desktop.core.errors import FarNodeError
+from farnode_desktop.mesh.wire import NodeReport, ServerState
 
 
 class NodeState(StrEnum):
+    """A node's state as the supervisor keeps it: the server's own states (from the wire) and the supervisor's."""
+
     STOPPED = "stopped"
     PROVISIONING = "provisioning"
-    STARTING = "starting"
-    LOADING = "loading blocks"
-    SERVING = "serving"
+    STARTING = ServerState.STARTING.value
+    LOADING = ServerState.LOADING.value
+    SERVING = ServerState.SERVING.value
     BACKOFF = "backoff"
-    STOPPING = "stopping"
+    STOPPING = ServerState.STOPPING.value
     PAUSED = "paused"
     FAILED = "failed"
 
@@ -132,16 +135,17 @@ def load_status_file(path: Path) -> NodeStatus | None:
 class StatusProbe(Protocol):
     """The HTTP boundary to a server's status endpoint."""
 
-    def fetch(self, endpoint_file: Path) -> dict[str, Any] | None: ...
+    def fetch(self, endpoint_file: Path) -> NodeReport | None: ...
 
 
 class HttpStatusProbe:
-    """Reads {url, token} from the endpoint file the server wrote and asks it for /status on loopback."""
+    """Reads {url, token} from the endpoint file the server wrote, asks it for /status on loopback and parses the
+    answer with the wire's strict reader (an answer that is not a NodeReport is no answer)."""
 
     def __init__(self, timeout_s: float = 2.0) -> None:
         self.timeout_s = timeout_s
 
-    def fetch(self, endpoint_file: Path) -> dict[str, Any] | None:
+    def fetch(self, endpoint_file: Path) -> NodeReport | None:
         try:
             info = json.loads(endpoint_file.read_text(encoding="utf-8"))
             url, token = str(info["url"]), str(info["token"])
@@ -155,4 +159,4 @@ class HttpStatusProbe:
                 body = json.loads(response.read().decode("utf-8"))
         except (OSError, ValueError, urllib.error.URLError):
             return None
-        return body if isinstance(body, dict) else None
+        return NodeReport.from_json(body)

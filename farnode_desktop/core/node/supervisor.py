@@ -7,7 +7,6 @@ import signal
 import threading
 from collections.abc import Callable
 from enum import Enum
-from typing import Any
 
 from farnode_desktop.core.clock import Clock, SystemClock
 from farnode_desktop.core.events import Event, EventBus
@@ -30,6 +29,7 @@ from farnode_desktop.core.node.status import (
     StatusProbe,
 )
 from farnode_desktop.core.paths import AppPaths
+from farnode_desktop.mesh.wire import NodeReport, ServerState
 
 __all__ = ["PID_FILE", "NodeSpec", "NodeState", "NodeStatus", "NodeSupervisor", "SupervisorPolicy"]
 
@@ -93,7 +93,8 @@ class NodeSupervisor:
         self._serving_since: float | None = None
         self._last_probe_at = 0.0
         self._last_probe_ok = 0.0
-        self._remote: dict[str, Any] = {}
+        self._remote: NodeReport | None = None  # the server's last status answer
+        self._log_peer: tuple[str | None, list[str]] | None = None  # its peer from its log, until it answers
         self._health: node_health.Verdict | None = None
         self._watch: GroupWatch | None = None
         self._last_members_at = 0.0
@@ -252,7 +253,7 @@ class NodeSupervisor:
                             lambda: (self.workdir / ENDPOINT_FILE).unlink(missing_ok=True))
         self._fatal = None
         self._healable = None
-        self._remote, self._health = {}, None
+        self._remote, self._log_peer, self._health = None, None, None
         self._watch = None
         self._log_started = False
         self._served.new_server()
@@ -328,20 +329,20 @@ class NodeSupervisor:
 
     def _probe(self, now: float) -> None:
         self._last_probe_at = now
-        body = self.probe.fetch(self.workdir / ENDPOINT_FILE)
-        if body is None:
+        answer = self.probe.fetch(self.workdir / ENDPOINT_FILE)
+        if answer is None:
             return
         self._last_probe_ok = now
-        self._remote = body
-        self._served.update(now, body)
-        remote_state = body.get("state")
-        self._health = verdict = node_health.judge(body, self.policy)
+        self._remote = answer
+        self._served.update(now, answer)
+        remote_state = answer.state
+        self._health = verdict = node_health.judge(answer, self.policy)
         if verdict.broken is not None:  # up, answering, and failing the requests it is there for: like a crash
             self._healable = self._healable or verdict.broken
             return
         # Serving is announced from the same answer that names the blocks, never before the blocks are known, and
         # only once a test request through them has passed.
-        if remote_state == NodeState.SERVING.value and self._state is not NodeState.SERVING and body.get("blocks"):
+        if remote_state is ServerState.SERVING and self._state is not NodeState.SERVING and answer.blocks:
             if not verdict.passed:
                 if self._reason != node_health.WAITING:
                     self._set(NodeState.LOADING, node_health.WAITING)
@@ -349,7 +350,7 @@ class NodeSupervisor:
             self._set(NodeState.SERVING, f"serving blocks {blocks_text(self.spec, self._remote)}")
             # the handlers exist now: learn them at once, so one that dies before the next look is still missed
             self._healable = self._healable or self._check_members(now)
-        elif remote_state == NodeState.LOADING.value and self._state is NodeState.STARTING:
+        elif remote_state is ServerState.LOADING and self._state is NodeState.STARTING:
             self._set(NodeState.LOADING, "loading blocks")
 
     def _fail_fatal(self, now: float, fatal: tuple[str, str, list[str], bool]) -> None:
@@ -450,8 +451,9 @@ class NodeSupervisor:
             if sig is None:
                 continue
             if sig.kind is Signal.PEER:
-                self._remote.setdefault("peer_id", sig.values["peer_id"])
-                self._remote.setdefault("multiaddrs", sig.values["multiaddrs"])
+                addrs = sig.values["multiaddrs"]
+                if self._remote is None and self._log_peer is None:
+                    self._log_peer = (str(sig.values["peer_id"]), [str(a) for a in addrs] if isinstance(addrs, list) else [])
             elif sig.kind in (Signal.LOADED_BLOCK, Signal.JOINING) and self._state is NodeState.STARTING:
                 self._set(NodeState.LOADING, "loading blocks")
             elif sig.kind is Signal.STARTED and self._state is not NodeState.SERVING:
@@ -491,19 +493,21 @@ class NodeSupervisor:
             now = self.clock.monotonic()
             rate = self._served.rate() if self._state in RUNNING_STATES else 0.0
             remote = self._remote
+            peer_id, multiaddrs = ((remote.peer_id, list(remote.multiaddrs)) if remote is not None
+                                   else self._log_peer or (None, []))
             return NodeStatus(
                 name=self.spec.name,
                 state=self._state,
                 reason=self._reason,
                 hint=" ".join(part for part in (self.faults.summary(), self._hint) if part),
                 pid=self._proc.pid if self._proc else None,
-                peer_id=remote.get("peer_id"),
-                multiaddrs=list(remote.get("multiaddrs") or []),
-                dht_prefix=remote.get("dht_prefix") or self.spec.dht_prefix,
+                peer_id=peer_id,
+                multiaddrs=list(multiaddrs),
+                dht_prefix=(remote.dht_prefix if remote is not None else None) or self.spec.dht_prefix,
                 model=self.spec.model,
-                start_block=remote.get("start_block"),
-                end_block=remote.get("end_block"),
-                blocks=list(remote.get("blocks") or []),
+                start_block=remote.start_block if remote is not None else None,
+                end_block=remote.end_block if remote is not None else None,
+                blocks=list(remote.blocks) if remote is not None else [],
                 served_tokens=self._served.tokens,
                 tokens_per_s=round(rate, 3),
                 requests=self._served.requests,

@@ -14,6 +14,7 @@ from typing import Any
 
 from farnode_desktop.core.clock import ManualClock
 from farnode_desktop.core.node.host import GroupMember, LaunchCommand
+from farnode_desktop.mesh.wire import NodeReport, ServerState
 
 
 @dataclass
@@ -126,24 +127,27 @@ class FakeHost:
         return 10.0
 
 
+JUST_STARTED = NodeReport(state=ServerState.STARTING, pid=4242, uptime_s=0.0).to_json()
 PASSED = {"checks": 1, "passed": 1, "failed": 0, "consecutive_failures": 0, "last_error": "",
           "last_passed_ago_s": 0.5, "last_took_s": 0.03, "running_s": None, "cpu_s": 0.01}
 
 
 class FakeProbe:
     """The status endpoint: answers with `body` unless `down`. A serving body without a health report gets one whose
-    first test request passed, as a healthy server's does (tests of the health check set their own)."""
+    first test request passed, as a healthy server's does (tests of the health check set their own). The fields a
+    body leaves out are a just-started server's; the answer is parsed with the wire's strict reader, as
+    HttpStatusProbe parses a real one."""
 
     def __init__(self) -> None:
         self.body: dict[str, Any] = {}
         self.down = False
         self.calls = 0
 
-    def fetch(self, endpoint_file: Any) -> dict[str, Any] | None:
+    def fetch(self, endpoint_file: Any) -> NodeReport | None:
         self.calls += 1
         if self.down or not self.body:
             return None
-        body = dict(self.body)
+        body = {**JUST_STARTED, **self.body}
         if body.get("state") == "serving":
             body.setdefault("health", dict(PASSED))
-        return body
+        return NodeReport.from_json(body)

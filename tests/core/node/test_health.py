@@ -7,7 +7,7 @@ from farnode_desktop.core.node.health import judge
 from farnode_desktop.core.node.restarts import SupervisorPolicy
 from farnode_desktop.mesh.counters import ServedWork
 from farnode_desktop.mesh.health import _dial_addrs
-from farnode_desktop.mesh.wire import HealthReport
+from farnode_desktop.mesh.wire import HealthReport, NodeReport, ServerState
 
 
 def test_the_report_round_trips_and_a_bad_one_is_no_report() -> None:
@@ -20,7 +20,7 @@ def test_the_report_round_trips_and_a_bad_one_is_no_report() -> None:
 
 
 def test_no_report_is_not_a_pass_and_not_a_failure() -> None:
-    verdict = judge({"state": "serving"}, SupervisorPolicy())
+    verdict = judge(NodeReport(state=ServerState.SERVING, pid=7, uptime_s=1.0), SupervisorPolicy())
     assert (verdict.passed, verdict.broken) == (False, None)
 
 
@@ -32,16 +32,16 @@ def test_the_nodes_own_test_request_is_not_served_work_even_inside_a_merged_batc
     work.end_own()
     work.record("forward", [0], batch=1, seq=1, seconds=0.01)  # a client's 1-token forward after the check
     snap = work.snapshot()
-    assert snap["tokens_by_block"] == {"0": 1, "1": 2}
-    assert snap["requests"]["forward"] == 2
-    assert snap["own_check_seconds"] == 0.02
+    assert snap.tokens_by_block == {"0": 1, "1": 2}
+    assert snap.requests["forward"] == 2
+    assert snap.own_check_seconds == 0.02
 
 
 def test_failed_batches_keep_their_error() -> None:
     work = ServedWork()
     work.record_failure(AttributeError("'LlamaModel' object has no attribute '_prepare_decoder_attention_mask'"))
     snap = work.snapshot()
-    assert snap["failed_batches"] == 1 and snap["last_failure"].startswith("AttributeError: 'LlamaModel'")
+    assert snap.failed_batches == 1 and snap.last_failure.startswith("AttributeError: 'LlamaModel'")
 
 
 def test_the_node_is_dialled_on_its_addresses_and_on_loopback() -> None:
