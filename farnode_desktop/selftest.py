@@ -183,7 +183,7 @@ def check_wallet_crypto() -> dict[str, Any]:
 
 def check_cli() -> dict[str, Any]:
     """Every command group of the `farnode` command is present."""
-    from farnode_desktop.cli import COMMAND_MODULES, build_parser
+    from farnode_desktop.cli.commands import COMMAND_MODULES, build_parser
 
     build_parser()
     loaded = [name.rsplit(".", 1)[-1] for name in COMMAND_MODULES if name in sys.modules]

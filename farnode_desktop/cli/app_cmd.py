@@ -39,7 +39,7 @@ def run_app_cmd(args: argparse.Namespace) -> int:
 def run_default(args: argparse.Namespace) -> int:
     """`farnode` with no command: the tray app where there is a display, else the help."""
     if not _has_display():
-        from farnode_desktop.cli import build_parser
+        from farnode_desktop.cli.commands import build_parser
 
         build_parser().print_help()
         return 0

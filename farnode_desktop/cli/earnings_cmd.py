@@ -9,31 +9,16 @@ import sys
 import time
 from typing import Any
 
-from farnode_desktop.core.earnings.claim_factory import ClaimFactory
+from farnode_desktop.cli.stores import claim_factory, open_ledger, open_wallet
 from farnode_desktop.core.earnings.claims import ClaimQuote, ClaimService
 from farnode_desktop.core.earnings.coordinator import CoordinatorClient, CoordinatorUnreachable
 from farnode_desktop.core.earnings.coordinator_models import Earnings, format_tokens, safe_text
 from farnode_desktop.core.earnings.ledger import ClaimRecord, ClaimState, Ledger
 from farnode_desktop.core.errors import FarNodeError
-from farnode_desktop.core.paths import AppPaths
-from farnode_desktop.core.settings import SettingsStore
-
-
-def _settings() -> Any:
-    return SettingsStore(AppPaths.default().config_file).load()
 
 
 def coordinator_client() -> CoordinatorClient:
     return claim_factory().client()
-
-
-def open_ledger() -> Ledger:
-    return Ledger(AppPaths.default().ensure().ledger_file)
-
-
-def claim_factory() -> ClaimFactory:
-    """The one factory the desktop app uses too: the chain RPC and chain id come from the settings."""
-    return ClaimFactory(_settings())
 
 
 def _claim_json(c: ClaimRecord, ledger: Ledger) -> dict[str, Any]:
@@ -47,8 +32,6 @@ def _claim_json(c: ClaimRecord, ledger: Ledger) -> dict[str, Any]:
 
 
 def cmd_earnings(args: argparse.Namespace) -> int:
-    from farnode_desktop.cli.wallet_cmd import open_wallet
-
     address = open_wallet().address()
     ledger = open_ledger()
     offline = ""
@@ -107,8 +90,6 @@ def _describe(record: ClaimRecord, ledger: Ledger) -> str:
 
 
 def cmd_claim(args: argparse.Namespace) -> int:
-    from farnode_desktop.cli.wallet_cmd import open_wallet
-
     wallet = open_wallet()
     ledger = open_ledger()
     service: ClaimService = claim_factory().claim_service(wallet, ledger)

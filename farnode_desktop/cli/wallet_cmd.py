@@ -9,15 +9,11 @@ import json
 import sys
 from typing import Any
 
-from farnode_desktop.core.earnings.keystore import system_keyring
-from farnode_desktop.core.earnings.wallet import MAX_KEYSTORE_BYTES, Wallet, read_keystore_file
+from farnode_desktop.cli.stores import claim_factory, open_wallet
+from farnode_desktop.core.earnings.wallet import MAX_KEYSTORE_BYTES, read_keystore_file
 from farnode_desktop.core.errors import UserInputError
 
 MAX_STDIN_LINE = MAX_KEYSTORE_BYTES
-
-
-def open_wallet() -> Wallet:
-    return Wallet(system_keyring())
 
 
 def _read_secret(prompt: str) -> str:
@@ -118,8 +114,6 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
 
 def cmd_bind(args: argparse.Namespace) -> int:
-    from farnode_desktop.cli.earnings_cmd import claim_factory
-
     factory = claim_factory()
     client = factory.client()
     terms = factory.terms(client)  # chain, contract and fee checked on the provider's own chain first

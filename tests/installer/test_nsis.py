@@ -6,7 +6,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from farnode_desktop.cli import build_parser
+from farnode_desktop.cli.commands import build_parser
 from farnode_desktop.core import autostart, paths
 from farnode_desktop.core.node.spec import WslBackend
 from tests.installer.conftest import INSTALLER, need_tools
