@@ -19,7 +19,8 @@ from farnode_desktop.core.settings import Settings, SettingsStore
 FIXTURE_ENV = "FARNODE_NVML_FIXTURE"
 
 
-def _nvml() -> Any:
+def nvml_source() -> Any:
+    """The NVML to read: the driver's, or the recorded snapshot named by $FARNODE_NVML_FIXTURE."""
     fixture = os.environ.get(FIXTURE_ENV)
     if not fixture:
         return None
@@ -89,7 +90,7 @@ def cmd_gpus(args: argparse.Namespace) -> int:
     settings = _settings()
     catalog = Catalog.load()
     model = catalog.get(args.model or settings.model)
-    inventory = read_inventory(_nvml())
+    inventory = read_inventory(nvml_source())
     verdict = assess(inventory, model, settings, wsl=detect_wsl())
     if args.json:
         print(json.dumps({"inventory": inventory.to_json(), "eligibility": verdict.to_json()}, indent=2))
@@ -127,7 +128,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
             raise UserInputError("free VRAM cannot be more than the card's total VRAM")
         plans.append(plan_blocks(model, free, total_bytes=total, **common))
     else:
-        inventory = read_inventory(_nvml())
+        inventory = read_inventory(nvml_source())
         if inventory.problem is not None:
             raise FarNodeError(
                 str(inventory.problem), (inventory.problem.hint + "; " if inventory.problem.hint else "")

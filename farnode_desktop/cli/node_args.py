@@ -1,15 +1,20 @@
 """What `farnode node` accepts on its command line, checked before anything is launched: port, blocks, names,
-swarm addresses, wait time and the model (a catalog name or a model folder that exists)."""
+swarm addresses, wait time, the model (a catalog name or a model folder that exists) and the GPU to serve on."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import re
 from pathlib import Path
+from typing import Any
 
-from farnode_desktop.core.errors import UserInputError
-from farnode_desktop.core.gpus.catalog import Catalog
+from farnode_desktop.core.errors import FarNodeError, UserInputError
+from farnode_desktop.core.gpus.catalog import Catalog, ModelSpec
+from farnode_desktop.core.gpus.eligibility import GpuVerdict, SystemState, assess, detect_wsl
+from farnode_desktop.core.gpus.nvml import read_inventory
+from farnode_desktop.core.settings import Settings
 from farnode_desktop.mesh.models.families import folder_problems
 
 MAX_BLOCKS = 1000  # as in Settings: no model has more
@@ -46,6 +51,14 @@ def node_name(text: str) -> str:
         raise argparse.ArgumentTypeError(
             f"a node name is 1 to 32 letters, digits, - or _ (like cpu or gpu0), not {text[:40]!r}")
     return text
+
+
+def gpu_index(text: str) -> int:
+    """A GPU's index as NVML (and `farnode gpus`) numbers it: 0, 1, ..."""
+    value = _whole(text, "GPU index")
+    if not 0 <= value <= 63:
+        raise argparse.ArgumentTypeError(f"the GPU index must be from 0 to 63 (see `farnode gpus`), not {value}")
+    return value
 
 
 def dht_prefix(text: str) -> str:
@@ -89,3 +102,43 @@ def checked_model(model: str, catalog: Catalog | None = None) -> str:
         raise UserInputError(f"the model folder {str(folder)!r} does not exist",
                              hint="check the path, or use a catalog name (see `farnode plan --help`)")
     return (catalog or Catalog.load()).get(model).name  # "FarNode does not know the model ..." with suggestions
+
+
+def catalog_model(model: str, catalog: Catalog | None = None) -> ModelSpec:
+    """The catalog entry GPU blocks are planned from: a catalog name, or a folder holding a catalog model (the demo
+    model's own note, else the folder's name as the catalog's short name, like Llama-2-70b-chat-hf)."""
+    catalog = catalog or Catalog.load()
+    folder = Path(model)
+    if not folder.is_dir():
+        return catalog.get(model)
+    try:
+        named = json.loads((folder / "farnode-model.json").read_text()).get("name")
+    except (OSError, ValueError, AttributeError):
+        named = None
+    for name in (named, folder.name):
+        if isinstance(name, str) and name.strip():
+            try:
+                return catalog.get(name)
+            except UserInputError:
+                continue
+    raise UserInputError(f"FarNode plans GPU blocks for the models in its catalog, and {str(folder)!r} holds none "
+                         "it knows", hint="name the folder like the catalog model it holds (see `farnode plan "
+                         "--help`), or serve it on the CPU (without --gpu)")
+
+
+def serving_gpu(index: int, model: ModelSpec, settings: Settings, nvml: Any = None) -> GpuVerdict:
+    """GPU `index` read through NVML and judged as the app judges it; a plain refusal when it is not there or
+    cannot serve `model` (driver, compute capability, free VRAM, left out in Settings)."""
+    inventory = read_inventory(nvml)
+    if inventory.problem is not None:
+        raise FarNodeError(f"cannot serve on GPU {index}: {inventory.problem}", hint=inventory.problem.hint)
+    verdict = assess(inventory, model, settings, wsl=detect_wsl())
+    if verdict.state is SystemState.MODEL_NOT_SERVABLE:
+        raise FarNodeError(verdict.reason, hint=verdict.what_to_do)
+    found = next((v for v in verdict.gpus if v.index == index), None)
+    if found is None:
+        known = ", ".join(str(v.index) for v in verdict.gpus) or "none"
+        raise UserInputError(f"there is no GPU {index} on this PC", hint=f"GPUs found: {known} (see `farnode gpus`)")
+    if not found.ok or found.plan is None:
+        raise FarNodeError(found.reason, hint=found.what_to_do)  # the reason names the GPU
+    return found

@@ -13,14 +13,16 @@ from collections.abc import Callable
 from typing import Any
 
 from farnode_desktop.cli import node_args
+from farnode_desktop.cli.gpu_cmd import nvml_source
 from farnode_desktop.core.checked_files import printable
 from farnode_desktop.core.clock import SystemClock
-from farnode_desktop.core.errors import FarNodeError
+from farnode_desktop.core.errors import FarNodeError, UserInputError
 from farnode_desktop.core.events import Event, EventBus
+from farnode_desktop.core.gpus.planner import BlockPlan
 from farnode_desktop.core.node.factory import TINY_DEMO, local_spec, make_supervisor
 from farnode_desktop.core.node.host import OsProcessHost
 from farnode_desktop.core.node.process_group import PID_FILE, end_leftover_group
-from farnode_desktop.core.node.runtime import NodeRuntime
+from farnode_desktop.core.node.runtime import NodeRuntime, runtime_flavour
 from farnode_desktop.core.node.service import (
     NodeService,
     known_nodes,
@@ -29,9 +31,10 @@ from farnode_desktop.core.node.service import (
     state_file,
     unsupervised_server,
 )
+from farnode_desktop.core.node.spec import NodeSpec
 from farnode_desktop.core.node.status import NodeState, NodeStatus, StateFileUnreadable, load_status_file, next_try
 from farnode_desktop.core.paths import AppPaths
-from farnode_desktop.core.settings import SettingsStore
+from farnode_desktop.core.settings import Settings, SettingsStore
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -44,7 +47,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     swarm.add_argument("--initial-peers", nargs="+", default=[], metavar="MULTIADDR", type=node_args.multiaddr)
     start.add_argument("--num-blocks", type=node_args.num_blocks, help=f"1 to {node_args.MAX_BLOCKS}")
     start.add_argument("--port", type=node_args.port, default=0, help="1 to 65535; 0 (default) = a free one, kept")
-    start.add_argument("--name", default="cpu", type=node_args.node_name, help="node name (one per GPU: gpu0, gpu1, ...)")
+    start.add_argument("--gpu", type=node_args.gpu_index, metavar="N",
+                       help="serve on NVIDIA GPU N (as `farnode gpus` numbers them); default: the CPU")
+    start.add_argument("--name", type=node_args.node_name, help="node name (default: gpuN with --gpu N, else cpu)")
     start.add_argument("--dht-prefix", type=node_args.dht_prefix)
     start.add_argument("--foreground", action="store_true", help="supervise in this terminal until Ctrl-C")
     start.add_argument("--wait", type=node_args.seconds, default=300.0, help="seconds to wait for serving (background)")
@@ -60,18 +65,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def cmd_start(args: argparse.Namespace) -> int:
     paths = AppPaths.default().ensure()
-    # The model (from the flag, else the settings) is checked here, before a service is spawned that could only fail.
-    args.model = node_args.checked_model(args.model or SettingsStore(paths.config_file).load().model or TINY_DEMO)
+    settings = SettingsStore(paths.config_file).load()
+    # The model (from the flag, else the settings) and the GPU are checked here, before a service is spawned that
+    # could only fail.
+    args.model = node_args.checked_model(args.model or settings.model or TINY_DEMO)
+    args.name = args.name or (f"gpu{args.gpu}" if args.gpu is not None else "cpu")
+    plan = gpu_plan(args, settings)
     if service_pid(paths, args.name) is not None:
         raise FarNodeError(f"node {args.name!r} is already running", hint="`farnode node status` shows it")
     if not args.foreground:
         return _start_background(args, paths)
-    settings = SettingsStore(paths.config_file).load()
-    runtime = NodeRuntime(paths.runtime)
-    model = args.model or settings.model or TINY_DEMO
-    spec = local_spec(args.name, model, paths, runtime, new_swarm=args.new_swarm or (not args.initial_peers and
-                      settings.new_swarm), initial_peers=args.initial_peers or settings.initial_peers,
-                      num_blocks=args.num_blocks, port=args.port, dht_prefix=args.dht_prefix)
+    runtime = NodeRuntime(paths.runtime, flavour=runtime_flavour(args.gpu is not None))
+    spec = start_spec(args, paths, settings, runtime, plan)
     bus = EventBus()
 
     def show(event: Event) -> None:
@@ -90,11 +95,36 @@ def cmd_start(args: argparse.Namespace) -> int:
     return 0 if final.state is NodeState.STOPPED else 1
 
 
-def _start_background(args: argparse.Namespace, paths: AppPaths) -> int:
+def gpu_plan(args: argparse.Namespace, settings: Settings) -> BlockPlan | None:
+    """With --gpu N: GPU N's plan for the model, judged as the app's fleet judges it (None: serve on the CPU)."""
+    if args.gpu is None:
+        return None
+    model = node_args.catalog_model(args.model)
+    plan = node_args.serving_gpu(args.gpu, model, settings, nvml_source()).plan
+    assert plan is not None  # an eligible GPU always has its plan
+    if args.num_blocks is not None and args.num_blocks > plan.num_blocks:
+        raise UserInputError(f"GPU {args.gpu} has room for {plan.num_blocks} blocks of {model.name}; "
+                             f"cannot serve {args.num_blocks}",
+                             hint="ask for fewer blocks, or leave out --num-blocks to serve what fits")
+    return plan
+
+
+def start_spec(args: argparse.Namespace, paths: AppPaths, settings: Settings, runtime: NodeRuntime,
+               plan: BlockPlan | None) -> NodeSpec:
+    """The launch `node start` asked for: flags first, then Settings; on a GPU, the spec the app's fleet builds."""
+    return local_spec(args.name, args.model, paths, runtime,
+                      new_swarm=args.new_swarm or (not args.initial_peers and settings.new_swarm),
+                      initial_peers=args.initial_peers or settings.initial_peers, num_blocks=args.num_blocks,
+                      port=args.port, gpu=args.gpu, plan=plan, dht_prefix=args.dht_prefix)
+
+
+def background_argv(args: argparse.Namespace) -> list[str]:
+    """The `node start --foreground` command the background service runs, with every flag given here."""
     # the frozen app is its own entry point; from source, run the package
     me = [sys.executable] if getattr(sys, "frozen", False) else [sys.executable, "-m", "farnode_desktop"]
     argv = [*me, "node", "start", "--foreground", "--name", args.name]
-    for flag, value in (("--model", args.model), ("--num-blocks", args.num_blocks), ("--dht-prefix", args.dht_prefix)):
+    for flag, value in (("--model", args.model), ("--num-blocks", args.num_blocks), ("--dht-prefix", args.dht_prefix),
+                        ("--gpu", args.gpu)):
         if value is not None:
             argv += [flag, str(value)]
     if args.port:
@@ -103,6 +133,11 @@ def _start_background(args: argparse.Namespace, paths: AppPaths) -> int:
         argv.append("--new-swarm")
     if args.initial_peers:
         argv += ["--initial-peers", *args.initial_peers]
+    return argv
+
+
+def _start_background(args: argparse.Namespace, paths: AppPaths) -> int:
+    argv = background_argv(args)
     log = paths.logs / f"service-{args.name}.log"
     (paths.node_dir(args.name)).mkdir(parents=True, exist_ok=True)
     state = paths.node_dir(args.name) / "state.json"
