@@ -34,7 +34,7 @@ from farnode_desktop.core.node.supervisor import NodeSupervisor, SupervisorPolic
 from farnode_desktop.core.paths import AppPaths
 from farnode_desktop.core.pausing.games_first import GamesFirst, process_tree
 from farnode_desktop.core.pausing.rules import Snoozes, pause_length
-from farnode_desktop.core.settings import Settings, SettingsStore
+from farnode_desktop.core.settings import Settings, SettingsStore, relaunching_changes
 
 SERVED_WORK_PERIOD_S = 60.0  # served work is written to the ledger in one-minute periods
 GAMES_FIRST_PERIOD_S = 2.0
@@ -288,8 +288,8 @@ class AppCore:
             old = self.settings
             self.store.save(new)
             self.settings = new
-            if not self._started:
-                return []
+            if not self._started or not relaunching_changes(old, new):
+                return []  # no setting a node is launched with changed (settings.py declares which those are)
             inventory = self.planning_inventory() or self.sampler.sample_once()
             try:
                 before = self._desired_specs(old, inventory)

@@ -12,12 +12,16 @@ import pytest
 from farnode_desktop.core.app_core import AppCore
 from farnode_desktop.core.clock import ManualClock
 from farnode_desktop.core.events import EventBus
+from farnode_desktop.core.gpus.catalog import Catalog
+from farnode_desktop.core.gpus.eligibility import assess
+from farnode_desktop.core.gpus.fleet import FleetOptions, build_specs, plan_changes
+from farnode_desktop.core.gpus.nvml import GpuInventory
 from farnode_desktop.core.gpus.nvml_fake import FakeNvml
 from farnode_desktop.core.node.spec import NativeBackend, NodeSpec
 from farnode_desktop.core.node.status import NodeState
 from farnode_desktop.core.node.supervisor import NodeSupervisor, SupervisorPolicy
 from farnode_desktop.core.paths import AppPaths
-from farnode_desktop.core.settings import Settings, SettingsStore
+from farnode_desktop.core.settings import SETTINGS, Settings, SettingsStore
 from tests.core.node.fake_os import FakeHost, FakeProbe
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "nvml" / "linux_rtx4090_rtx3060.json"
@@ -122,6 +126,43 @@ def test_only_the_nodes_whose_launch_changes_restart(tmp_path: Path) -> None:
     rig.run(3)
     assert rig.node("gpu0") is not new0 and rig.node("gpu1") is not new1
     assert rig.node("gpu0").spec.public_name == "farm-7"
+
+
+# A value other than BASE's for every declared setting (a new setting fails here until it is given one).
+OTHER: dict[str, object] = {
+    "model": "meta-llama/Meta-Llama-3.1-70B-Instruct", "excluded_gpus": [FakeNvml.from_file(FIXTURE).gpu(1)["uuid"]],
+    "blocks": 1, "headroom_gib": 64.0, "quantization": "none", "initial_peers": ["/ip4/5.6.7.8/tcp/1/p2p/QmY"],
+    "new_swarm": True, "public_name": "farm-7", "pause.detect_games": False, "pause.programs": ["blender.exe"],
+    "pause.schedule": [{"days": [0], "start": "09:00", "end": "10:00"}], "pause.temperature_limit_c": 40,
+    "pause.only_when_idle": True, "pause.idle_minutes": 1, "coordinator_url": "http://127.0.0.1:9999",
+    "chain_rpc_url": "http://127.0.0.1:8545", "chain_id": 8453, "start_at_login": True, "serve_on_launch": False,
+    "log_level": "DEBUG",
+}
+
+
+def fleet_specs(settings: Settings, inventory: GpuInventory) -> list[NodeSpec]:
+    model = Catalog.load().get(settings.model)
+    return build_specs(assess(inventory, model, settings), model, settings, FleetOptions())
+
+
+@pytest.mark.parametrize("key", list(SETTINGS))
+def test_a_setting_relaunches_nodes_exactly_when_its_declaration_says(tmp_path: Path, key: str) -> None:
+    """Each setting changed on its own on the 2-GPU PC: the fleet's own comparison of launches (plan_changes, with no
+    short cut) and AppCore's apply restart nodes for it exactly when it is declared `relaunches`."""
+    setting = SETTINGS[key]
+    rig = serving_rig(tmp_path)
+    old = rig.core.settings
+    new = rig.settings()
+    setting.write(new, OTHER[key])
+    assert setting.read(new) != setting.read(old)
+    inventory = rig.core.planning_inventory()
+    assert inventory is not None
+    running = {name: sup.spec for name, sup in rig.core.fleet.nodes.items()}
+    planned = plan_changes(running, fleet_specs(old, inventory), fleet_specs(new, inventory))
+    assert bool(planned.touched) is setting.relaunches
+    assert bool(rig.core.apply_settings(new)) is setting.relaunches
+    assert bool(rig.host.signals) is setting.relaunches  # a node told to stop, to be relaunched or left out
+    assert SettingsStore(rig.paths.config_file).load() == new
 
 
 def test_a_node_that_was_stopped_stays_stopped_after_a_restart(tmp_path: Path) -> None:

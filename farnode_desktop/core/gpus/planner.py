@@ -10,6 +10,7 @@ from typing import Any
 from farnode_desktop.core.errors import UserInputError
 from farnode_desktop.core.gpus.catalog import DTYPE_BYTES, ModelSpec
 from farnode_desktop.core.node.runtime_lock import RuntimeNeeds, runtime_needs
+from farnode_desktop.core.settings import SETTINGS
 
 GIB = 1024**3
 MIB = 1024**2
@@ -27,8 +28,7 @@ def resolve_quant(quantization: str, device: str, needs: RuntimeNeeds | None = N
     """Settings' `auto` means what Petals does: nf4 on an NVIDIA GPU, none on the CPU; nf4 and int8 only when the
     locked build's bitsandbytes has a library for its CUDA version (the lock's metadata says)."""
     q = quantization.lower()
-    if q not in ("auto", "none", "nf4", "int8"):
-        raise UserInputError(f"quantization must be auto, none, int8 or nf4, not {quantization!r}")
+    SETTINGS["quantization"].check(q)
     if device != "cuda":
         if q in ("nf4", "int8"):
             raise UserInputError(f"{q} quantization needs an NVIDIA GPU", "use quantization none on the CPU")
@@ -210,14 +210,12 @@ def plan_blocks(
     check_vram(free_bytes, "free VRAM")
     if total_bytes is not None:
         check_vram(total_bytes, "total VRAM")
-    if not 0 <= headroom_gib <= 64 or math.isnan(headroom_gib):
-        raise UserInputError(f"headroom must be between 0 and 64 GiB, not {headroom_gib}")
+    SETTINGS["headroom_gib"].check(headroom_gib)  # the settings' own range: the CLI's --headroom meets it too
     if attn_cache_tokens is not None and not 1 <= attn_cache_tokens <= MAX_ATTN_CACHE_TOKENS:
         raise UserInputError(
             f"attention cache must be 1 to {MAX_ATTN_CACHE_TOKENS} tokens, not {attn_cache_tokens}"
         )
-    if requested_blocks is not None and not 1 <= requested_blocks <= 1000:
-        raise UserInputError(f"blocks must be between 1 and 1000, not {requested_blocks}")
+    SETTINGS["blocks"].check(requested_blocks)
     if device == "cpu" and not model.cpu_ok:
         raise UserInputError(
             f"{model.name} is too large to serve on a CPU", "pick a GPU or farlabs/tiny-demo"

@@ -11,7 +11,7 @@ from farnode_desktop.core.autostart import Autostart
 from farnode_desktop.core.errors import FarNodeError, UserInputError
 from farnode_desktop.core.gpus.eligibility import assess
 from farnode_desktop.core.pausing.rules import DAYS, parse_schedule
-from farnode_desktop.core.settings import LOG_LEVELS, Settings
+from farnode_desktop.core.settings import Setting, Settings
 from farnode_desktop.ui.tasks import TaskRunner
 from farnode_desktop.ui.viewmodels.core_api import CoreApi
 
@@ -81,9 +81,13 @@ class SettingsViewModel(QObject):
     def models(self) -> list[str]:
         return self.core.catalog.names()
 
-    @property
-    def log_levels(self) -> tuple[str, ...]:
-        return LOG_LEVELS
+    def value(self, setting: Setting) -> object:
+        """The draft's value of one declared setting (what a widget shows)."""
+        return setting.read(self.draft)
+
+    def set_value(self, setting: Setting, value: object) -> None:
+        """Put a widget's value into the draft, type-checked against the declaration (ranges: on apply)."""
+        setting.write(self.draft, value)
 
     def gpus(self) -> list[GpuChoice]:
         inventory = self.core.gpu_inventory()
@@ -98,6 +102,14 @@ class SettingsViewModel(QObject):
     def set_model(self, model: str) -> None:
         self.draft.model = model
         self.changed.emit()
+
+    def set_programs(self, text: str) -> None:
+        """The programs to pause for, one a line as the provider types them (read back by `build`)."""
+        self.programs = text
+
+    def set_schedule(self, text: str) -> None:
+        """The pause schedule as the provider types it, `Mon-Fri 09:00-17:30` a line (read back by `build`)."""
+        self.schedule = text
 
     def set_blocks(self, blocks: int | None) -> None:
         self.draft.blocks = blocks

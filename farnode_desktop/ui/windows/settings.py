@@ -1,7 +1,10 @@
 """The Settings window: model, GPUs, blocks (auto with the planner's reasoning, or manual), pause rules,
-coordinator, start at login and log level; applied without restarting the app."""
+coordinator, start at login and log level; applied without restarting the app. Labels, ranges and choices come
+from each setting's one declaration (core/settings.py)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from PySide6.QtCore import QRegularExpression
 from PySide6.QtGui import QFont, QRegularExpressionValidator
@@ -20,9 +23,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from farnode_desktop.core.settings import SETTINGS, Setting
 from farnode_desktop.ui.icons import app_icon
 from farnode_desktop.ui.viewmodels.settings_vm import SettingsViewModel
 from farnode_desktop.ui.windows.style import STYLESHEET, card, label
+
+
+def _spin_box(setting: Setting) -> QSpinBox:
+    """A spin box over a whole-number setting's declared range, with its unit."""
+    spin = QSpinBox()
+    if setting.low is not None and setting.high is not None:
+        spin.setRange(int(setting.low), int(setting.high))
+    if setting.unit:
+        spin.setSuffix(f" {setting.unit}")
+    return spin
 
 
 def _form() -> QFormLayout:
@@ -62,7 +76,7 @@ class SettingsWindow(QWidget):
         self.model.addItems(vm.models)
         self.model.setCurrentText(d.model)
         self.model.currentTextChanged.connect(vm.set_model)
-        form.addRow("Model", self.model)
+        form.addRow(SETTINGS["model"].label, self.model)
         gpus = QVBoxLayout()
         self.gpu_boxes: dict[str, QCheckBox] = {}
         for choice in vm.gpus():
@@ -73,12 +87,11 @@ class SettingsWindow(QWidget):
             self.gpu_boxes[choice.uuid] = box
         if not self.gpu_boxes:
             gpus.addWidget(label("No NVIDIA GPU found", "muted"))
-        form.addRow("GPUs that serve", gpus)
+        form.addRow(SETTINGS["excluded_gpus"].label, gpus)
         blocks = QHBoxLayout()
         self.blocks_auto = QRadioButton("Automatic")
         self.blocks_manual = QRadioButton("Manual")
-        self.blocks_count = QSpinBox()
-        self.blocks_count.setRange(1, 1000)
+        self.blocks_count = _spin_box(SETTINGS["blocks"])
         self.blocks_count.setValue(d.blocks or 8)
         self.blocks_auto.setChecked(d.blocks is None)
         self.blocks_manual.setChecked(d.blocks is not None)
@@ -88,7 +101,7 @@ class SettingsWindow(QWidget):
         blocks.addStretch(1)
         self.blocks_auto.toggled.connect(self._blocks_changed)
         self.blocks_count.valueChanged.connect(self._blocks_changed)
-        form.addRow("Blocks", blocks)
+        form.addRow(SETTINGS["blocks"].label, blocks)
         layout.addLayout(form)
         self.plan = QPlainTextEdit()
         self.plan.setReadOnly(True)
@@ -104,54 +117,33 @@ class SettingsWindow(QWidget):
         pause, layout = card()
         layout.addWidget(label("Pause rules", "h2"))
         form = _form()
-        self.detect_games = QCheckBox("Pause when a game or another program uses the GPU")
-        self.detect_games.setChecked(d.pause.detect_games)
-        self.detect_games.toggled.connect(lambda on: setattr(vm.draft.pause, "detect_games", on))
-        form.addRow("Games first", self.detect_games)
+        self.detect_games = self._check_box(form, SETTINGS["pause.detect_games"])
         self.programs = QPlainTextEdit(vm.programs)
         self.programs.setPlaceholderText("one program a line, e.g. blender.exe")
         self.programs.setFixedHeight(70)
-        self.programs.textChanged.connect(lambda: setattr(vm, "programs", self.programs.toPlainText()))
-        form.addRow("Also pause for", self.programs)
+        self.programs.textChanged.connect(lambda: vm.set_programs(self.programs.toPlainText()))
+        form.addRow(SETTINGS["pause.programs"].label, self.programs)
         self.schedule = QPlainTextEdit(vm.schedule)
         self.schedule.setPlaceholderText("Mon-Fri 09:00-17:30")
         self.schedule.setFixedHeight(70)
-        self.schedule.textChanged.connect(lambda: setattr(vm, "schedule", self.schedule.toPlainText()))
-        form.addRow("Paused on schedule", self.schedule)
-        self.temperature = QSpinBox()
-        self.temperature.setRange(40, 110)
-        self.temperature.setSuffix(" °C")
-        self.temperature.setValue(d.pause.temperature_limit_c)
-        self.temperature.valueChanged.connect(lambda v: setattr(vm.draft.pause, "temperature_limit_c", v))
-        form.addRow("Pause above", self.temperature)
+        self.schedule.textChanged.connect(lambda: vm.set_schedule(self.schedule.toPlainText()))
+        form.addRow(SETTINGS["pause.schedule"].label, self.schedule)
+        self.temperature = self._spin(form, SETTINGS["pause.temperature_limit_c"])
         layout.addLayout(form)
         root.addWidget(pause)
 
         app, layout = card()
         layout.addWidget(label("Network and app", "h2"))
         form = _form()
-        self.coordinator = QLineEdit(d.coordinator_url)
-        self.coordinator.textChanged.connect(lambda t: setattr(vm.draft, "coordinator_url", t.strip()))
-        form.addRow("Coordinator", self.coordinator)
-        self.chain_rpc = QLineEdit(d.chain_rpc_url)
+        self.coordinator = self._line(form, SETTINGS["coordinator_url"], str.strip)
+        self.chain_rpc = self._line(form, SETTINGS["chain_rpc_url"], str.strip)
         self.chain_rpc.setPlaceholderText("the devnet's, for a coordinator on this PC")
         self.chain_rpc.setToolTip("Your own RPC of the payout chain: payouts are checked and claims signed against it")
-        self.chain_rpc.textChanged.connect(lambda t: setattr(vm.draft, "chain_rpc_url", t.strip()))
-        form.addRow("Chain RPC", self.chain_rpc)
-        self.chain_id = QLineEdit("" if d.chain_id is None else str(d.chain_id))
+        self.chain_id = self._line(form, SETTINGS["chain_id"], lambda t: int(t) if t else None)
         self.chain_id.setPlaceholderText("the network's default")
         self.chain_id.setValidator(QRegularExpressionValidator(QRegularExpression("[0-9]{0,15}"), self.chain_id))
-        self.chain_id.textChanged.connect(lambda t: setattr(vm.draft, "chain_id", int(t) if t else None))
-        form.addRow("Chain id", self.chain_id)
-        self.start_at_login = QCheckBox("Start FarNode when I log in")
-        self.start_at_login.setChecked(d.start_at_login)
-        self.start_at_login.toggled.connect(lambda on: setattr(vm.draft, "start_at_login", on))
-        form.addRow("Start at login", self.start_at_login)
-        self.log_level = QComboBox()
-        self.log_level.addItems(list(vm.log_levels))
-        self.log_level.setCurrentText(d.log_level)
-        self.log_level.currentTextChanged.connect(lambda t: setattr(vm.draft, "log_level", t))
-        form.addRow("Log level", self.log_level)
+        self.start_at_login = self._check_box(form, SETTINGS["start_at_login"])
+        self.log_level = self._choice(form, SETTINGS["log_level"])
         layout.addLayout(form)
         root.addWidget(app)
         root.addStretch(1)
@@ -168,6 +160,37 @@ class SettingsWindow(QWidget):
         vm.changed.connect(self.refresh)
         vm.error.connect(self.message.setText)
         self.refresh()
+
+    # widgets for simple settings, built from their declaration: the row's label, the range, the choices
+    def _check_box(self, form: QFormLayout, setting: Setting) -> QCheckBox:
+        box = QCheckBox(setting.text)
+        box.setChecked(bool(self.vm.value(setting)))
+        box.toggled.connect(lambda on: self.vm.set_value(setting, on))
+        form.addRow(setting.label, box)
+        return box
+
+    def _spin(self, form: QFormLayout, setting: Setting) -> QSpinBox:
+        spin = _spin_box(setting)
+        value = self.vm.value(setting)
+        spin.setValue(value if isinstance(value, int) else spin.minimum())
+        spin.valueChanged.connect(lambda v: self.vm.set_value(setting, v))
+        form.addRow(setting.label, spin)
+        return spin
+
+    def _line(self, form: QFormLayout, setting: Setting, parse: Callable[[str], object]) -> QLineEdit:
+        value = self.vm.value(setting)
+        line = QLineEdit("" if value is None else str(value))
+        line.textChanged.connect(lambda t: self.vm.set_value(setting, parse(t)))
+        form.addRow(setting.label, line)
+        return line
+
+    def _choice(self, form: QFormLayout, setting: Setting) -> QComboBox:
+        combo = QComboBox()
+        combo.addItems(list(setting.choices))
+        combo.setCurrentText(str(self.vm.value(setting)))
+        combo.currentTextChanged.connect(lambda t: self.vm.set_value(setting, t))
+        form.addRow(setting.label, combo)
+        return combo
 
     def _blocks_changed(self) -> None:
         manual = self.blocks_manual.isChecked()
