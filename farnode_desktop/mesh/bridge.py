@@ -101,7 +101,7 @@ class _AfterPetalsImport(importlib.abc.MetaPathFinder):
                 return original.create_module(spec)
 
             def exec_module(self, module: ModuleType) -> None:
-                original.exec_module(module)  # type: ignore[attr-defined]
+                original.exec_module(module)
                 _register_now()
 
         spec.loader = _Loader()

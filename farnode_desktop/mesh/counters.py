@@ -118,4 +118,4 @@ def install(work: ServedWork = SERVED) -> None:
         return result
 
     process_batch._farnode_counted = True  # type: ignore[attr-defined]
-    RuntimeWithDeduplicatedPools.process_batch = process_batch  # type: ignore[method-assign]
+    RuntimeWithDeduplicatedPools.process_batch = process_batch

@@ -201,7 +201,7 @@ def install_test_fault(flag_file: Path) -> None:
             raise RuntimeError("test fault: this node's blocks fail every request")
         return original(self, pool, batch_index, *batch)
 
-    RuntimeWithDeduplicatedPools.process_batch = process_batch  # type: ignore[method-assign]
+    RuntimeWithDeduplicatedPools.process_batch = process_batch
 
 
 def from_environment(target: Callable[[], Target | None]) -> HealthProber:

@@ -12,7 +12,14 @@ from __future__ import annotations
 import sys
 
 # Only `sys` at module level: this module loads at every start of the runtime's interpreter, so it must cost
-# next to nothing; importlib.util and the rest are imported on the first `import petals`.
+# next to nothing; importlib.util and the rest are imported on the first `import petals`. (Not even `typing`:
+# mypy reads a name TYPE_CHECKING as true wherever it comes from.)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from importlib.abc import Loader
+    from importlib.machinery import ModuleSpec
+    from types import ModuleType
 
 FAMILIES = "farnode_desktop.mesh.models"
 
@@ -26,28 +33,29 @@ def _after_petals() -> None:
         importlib.import_module(FAMILIES).register()
 
 
-class _Loader:
+def _registering(inner: Loader) -> Loader:
     """petals' own loader, plus the registration of FarMesh's families after petals/__init__ has run."""
+    import importlib.abc
 
-    def __init__(self, inner: object) -> None:
-        self._inner = inner
+    class _Loader(importlib.abc.Loader):
+        def create_module(self, spec: ModuleSpec) -> ModuleType | None:
+            return inner.create_module(spec)
 
-    def create_module(self, spec: object) -> object:
-        made: object = self._inner.create_module(spec)
-        return made
+        def exec_module(self, module: ModuleType) -> None:
+            inner.exec_module(module)
+            _after_petals()
 
-    def exec_module(self, module: object) -> None:
-        self._inner.exec_module(module)
-        _after_petals()
+        def __getattr__(self, name: str) -> object:  # get_resource_reader, is_package, get_code ... stay petals' own
+            return getattr(inner, name)
 
-    def __getattr__(self, name: str) -> object:  # get_resource_reader, is_package, get_code ... stay petals' own
-        return getattr(self._inner, name)
+    return _Loader()
 
 
 class PetalsFirst:
     """A meta-path finder that acts once, on the first `import petals`, and then steps aside."""
 
-    def find_spec(self, name: str, path: object = None, target: object = None) -> object:
+    def find_spec(self, name: str, path: Sequence[str] | None = None,
+                  target: ModuleType | None = None) -> ModuleSpec | None:
         if name != "petals":
             return None
         import importlib.util
@@ -59,7 +67,7 @@ class PetalsFirst:
         from farnode_desktop.mesh import bridge
 
         bridge.install()
-        spec.loader = _Loader(spec.loader)
+        spec.loader = _registering(spec.loader)
         return spec
 
 

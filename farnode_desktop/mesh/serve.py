@@ -88,7 +88,7 @@ def _capture_server() -> None:
         original_init(self, *args, **kwargs)
         NODE.attach(self)
 
-    server_module.Server.__init__ = __init__  # type: ignore[method-assign]
+    server_module.Server.__init__ = __init__
 
 
 def end_own_group(grace_s: float = 5.0) -> None:
@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> None:
     from petals.cli import run_server
 
     # FarNode pins and updates the runtime itself; Petals' own check asks PyPI and fails offline.
-    run_server.validate_version = lambda: None  # type: ignore[attr-defined]
+    run_server.validate_version = lambda: None
     sys.argv = ["petals.cli.run_server", *petals_args]
     try:
         run_server.main()

@@ -88,7 +88,7 @@ class DistributedBloomForCausalLM(FromPretrainedMixin, SwarmGeneration, BloomFor
         self.post_init()
 
     def get_output_embeddings(self) -> nn.Module:
-        return self.lm_head  # type: ignore[no-any-return]
+        return self.lm_head
 
 
 CLASSES = {"config": DistributedBloomConfig, "model": DistributedBloomModel,

@@ -126,7 +126,7 @@ class DistributedFalconForCausalLM(FromPretrainedMixin, SwarmGeneration, FalconF
         self.post_init()
 
     def get_output_embeddings(self) -> nn.Module:
-        return self.lm_head  # type: ignore[no-any-return]
+        return self.lm_head
 
 
 CLASSES = {"config": DistributedFalconConfig, "model": DistributedFalconModel,

@@ -98,7 +98,7 @@ class DistributedLlamaModel(FromPretrainedMixin, PTuneMixin, SwarmModelBody, Lla
 
     @property
     def word_embeddings(self) -> nn.Embedding:
-        return self.embed_tokens  # type: ignore[no-any-return]
+        return self.embed_tokens
 
     @property
     def word_embeddings_layernorm(self) -> nn.Module:
@@ -106,11 +106,11 @@ class DistributedLlamaModel(FromPretrainedMixin, PTuneMixin, SwarmModelBody, Lla
 
     @property
     def h(self) -> RemoteSequential:
-        return self.layers  # type: ignore[no-any-return]
+        return self.layers
 
     @property
     def ln_f(self) -> nn.Module:
-        return self.norm  # type: ignore[no-any-return]
+        return self.norm
 
 
 class DistributedLlamaForCausalLM(FromPretrainedMixin, SwarmGeneration, LlamaForCausalLM):
@@ -128,11 +128,11 @@ class DistributedLlamaForCausalLM(FromPretrainedMixin, SwarmGeneration, LlamaFor
         self.post_init()
 
     def get_output_embeddings(self) -> nn.Module:
-        return self.lm_head  # type: ignore[no-any-return]
+        return self.lm_head
 
     @property
     def transformer(self) -> DistributedLlamaModel:
-        return self.model  # type: ignore[no-any-return]
+        return self.model
 
 
 CLASSES = {"config": DistributedLlamaConfig, "model": DistributedLlamaModel,

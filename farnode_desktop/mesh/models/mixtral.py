@@ -95,7 +95,7 @@ class DistributedMixtralModel(FromPretrainedMixin, PTuneMixin, SwarmModelBody, M
 
     @property
     def word_embeddings(self) -> nn.Embedding:
-        return self.embed_tokens  # type: ignore[no-any-return]
+        return self.embed_tokens
 
     @property
     def word_embeddings_layernorm(self) -> nn.Module:
@@ -103,11 +103,11 @@ class DistributedMixtralModel(FromPretrainedMixin, PTuneMixin, SwarmModelBody, M
 
     @property
     def h(self) -> RemoteSequential:
-        return self.layers  # type: ignore[no-any-return]
+        return self.layers
 
     @property
     def ln_f(self) -> nn.Module:
-        return self.norm  # type: ignore[no-any-return]
+        return self.norm
 
 
 class DistributedMixtralForCausalLM(FromPretrainedMixin, SwarmGeneration, MixtralForCausalLM):
@@ -128,11 +128,11 @@ class DistributedMixtralForCausalLM(FromPretrainedMixin, SwarmGeneration, Mixtra
         self.post_init()
 
     def get_output_embeddings(self) -> nn.Module:
-        return self.lm_head  # type: ignore[no-any-return]
+        return self.lm_head
 
     @property
     def transformer(self) -> DistributedMixtralModel:
-        return self.model  # type: ignore[no-any-return]
+        return self.model
 
 
 CLASSES = {"config": DistributedMixtralConfig, "model": DistributedMixtralModel,

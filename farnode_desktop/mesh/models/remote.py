@@ -69,8 +69,10 @@ class SwarmGeneration(RemoteGenerationMixin):
                 raise ValueError("give max_length or max_new_tokens (not both): the servers reserve attention "
                                  "caches for that many tokens")
             session_length = self.transformer.config.pre_seq_len
-            session_length += max_length if max_length is not None else \
-                (inputs.shape[1] if inputs is not None else 0) + max_new_tokens
+            if max_length is not None:
+                session_length += max_length
+            elif max_new_tokens is not None:  # always, given the check above; said again for mypy
+                session_length += (inputs.shape[1] if inputs is not None else 0) + max_new_tokens
             context = self.inference_session(max_length=session_length)
 
         with context as active:
