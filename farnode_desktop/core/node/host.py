@@ -1,10 +1,12 @@
-"""The process boundary: launch a node server in its own process group, read its output, signal the group."""
+"""The OS boundary of a node: launch its server in its own process group, read its output, signal the group, and
+the node folder's files, a free port and a background job (the runtime install), all through one injected host."""
 
 from __future__ import annotations
 
 import os
 import queue
 import signal
+import socket
 import subprocess
 import threading
 from collections.abc import Callable, Sequence
@@ -13,6 +15,8 @@ from pathlib import Path
 from typing import Protocol
 
 import psutil
+
+from farnode_desktop.core.node.logfile import RotatingLog
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,14 @@ class RunningProcess(Protocol):
     def read_lines(self) -> list[str]: ...
 
 
+class BackgroundJob(Protocol):
+    """A job the host runs beside the supervisor's ticks (installing the node runtime)."""
+
+    def running(self) -> bool: ...
+
+    def error(self) -> BaseException | None: ...
+
+
 class ProcessHost(Protocol):
     """Every OS call the supervisor makes, so tests can replace the OS without monkeypatching."""
 
@@ -56,6 +68,21 @@ class ProcessHost(Protocol):
     def group_members(self, pgid: int) -> list[GroupMember]: ...
 
     def create_time(self, pid: int) -> float | None: ...
+
+    # the node folder: each raises OSError as the OS does (the supervisor records it as a machine fault)
+    def make_dir(self, path: Path) -> None: ...
+
+    def read_text(self, path: Path) -> str: ...
+
+    def write_text(self, path: Path, text: str) -> None: ...
+
+    def remove(self, path: Path) -> None: ...  # a missing file is not an error
+
+    def open_log(self, path: Path) -> RotatingLog: ...
+
+    def free_port(self) -> int: ...
+
+    def run_in_background(self, job: Callable[[], None], name: str) -> BackgroundJob: ...
 
 
 LIFELINE_ENV = "FARNODE_LIFELINE_FD"  # read by farnode_desktop.mesh.serve
@@ -108,8 +135,28 @@ class _PopenProcess:
                 return out
 
 
+class _ThreadJob:
+    def __init__(self, job: Callable[[], None], name: str) -> None:
+        self._job = job
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._job()
+        except BaseException as exc:  # reported through error(), read by the next tick
+            self._error = exc
+
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def error(self) -> BaseException | None:
+        return None if self.running() else self._error
+
+
 class OsProcessHost:
-    """The real OS (POSIX): new sessions, process-group signals, /proc through psutil."""
+    """The real OS (POSIX): new sessions, process-group signals, /proc through psutil, files, ports, threads."""
 
     def launch(self, command: LaunchCommand, on_line: Callable[[str], None]) -> RunningProcess:
         command.cwd.mkdir(parents=True, exist_ok=True)
@@ -172,6 +219,29 @@ class OsProcessHost:
             return float(psutil.Process(pid).create_time())
         except psutil.Error:
             return None
+
+    def make_dir(self, path: Path) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+
+    def read_text(self, path: Path) -> str:
+        return path.read_text(encoding="utf-8")
+
+    def write_text(self, path: Path, text: str) -> None:
+        path.write_text(text, encoding="utf-8")
+
+    def remove(self, path: Path) -> None:
+        path.unlink(missing_ok=True)
+
+    def open_log(self, path: Path) -> RotatingLog:
+        return RotatingLog(path)
+
+    def free_port(self) -> int:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return int(s.getsockname()[1])
+
+    def run_in_background(self, job: Callable[[], None], name: str) -> BackgroundJob:
+        return _ThreadJob(job, name)
 
 
 def minimal_env(extra: dict[str, str], keep: Sequence[str] = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")) -> dict[str, str]:

@@ -46,8 +46,12 @@ def end_group(host: ProcessHost, pgid: int, clock: Clock, grace_s: float = 5.0, 
     return found
 
 
+def pid_file_text(proc: RunningProcess, create_time: float | None) -> str:
+    return json.dumps({"pid": proc.pid, "pgid": proc.pgid, "create_time": create_time})
+
+
 def write_pid_file(path: Path, proc: RunningProcess, create_time: float | None) -> None:
-    path.write_text(json.dumps({"pid": proc.pid, "pgid": proc.pgid, "create_time": create_time}))
+    path.write_text(pid_file_text(proc, create_time))
 
 
 @dataclass(frozen=True)

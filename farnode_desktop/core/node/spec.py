@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shlex
-import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -71,12 +70,6 @@ class NodeSpec:
             args += ["--num_handlers", str(self.num_handlers)]
         args += ["--identity_path", str(identity_path)]
         return args + list(self.extra_args)
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
 
 
 class NodeBackend(Protocol):

@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-import functools
-import signal
 import threading
 from collections.abc import Callable
 from enum import Enum
 
 from farnode_desktop.core.clock import Clock, SystemClock
+from farnode_desktop.core.errors import FarNodeError
 from farnode_desktop.core.events import Event, EventBus
 from farnode_desktop.core.node import health as node_health
-from farnode_desktop.core.node.facts import blocks_text, kept_port
+from farnode_desktop.core.node.facts import blocks_text
 from farnode_desktop.core.node.group_watch import GroupWatch
-from farnode_desktop.core.node.host import OsProcessHost, ProcessHost, RunningProcess
+from farnode_desktop.core.node.host import BackgroundJob, OsProcessHost, ProcessHost, RunningProcess
+from farnode_desktop.core.node.launch import NodeFolder
 from farnode_desktop.core.node.log_signals import Signal, parse_line
-from farnode_desktop.core.node.logfile import RotatingLog
 from farnode_desktop.core.node.machine_faults import MachineFaults
-from farnode_desktop.core.node.process_group import PID_FILE, end_leftover_group, write_pid_file
+from farnode_desktop.core.node.process_group import PID_FILE
 from farnode_desktop.core.node.restarts import RestartBudget, SupervisorPolicy, duration_text
 from farnode_desktop.core.node.served_tally import ServedTally
-from farnode_desktop.core.node.spec import ENDPOINT_FILE, NodeBackend, NodeSpec
+from farnode_desktop.core.node.spec import NodeBackend, NodeSpec
 from farnode_desktop.core.node.status import (
     RUNNING_STATES,
     HttpStatusProbe,
@@ -28,6 +27,8 @@ from farnode_desktop.core.node.status import (
     NodeStatus,
     StatusProbe,
 )
+from farnode_desktop.core.node.stopping import GroupStop
+from farnode_desktop.core.node.transitions import check_transition
 from farnode_desktop.core.paths import AppPaths
 from farnode_desktop.mesh.wire import NodeReport, ServerState
 
@@ -67,9 +68,9 @@ class NodeSupervisor:
         self.runtime_ready = runtime_ready
         self.provision = provision
         self.workdir = paths.node_dir(spec.name)
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        self.log = RotatingLog(paths.node_log(spec.name))
         self.faults = MachineFaults(self._fault_changed)
+        self.folder = NodeFolder(self.workdir, self.host, self.faults, self.clock)
+        self.log = self.host.open_log(paths.node_log(spec.name))
         self._lock = threading.RLock()
         self._state = NodeState.STOPPED
         self._reason = "not started"
@@ -82,11 +83,9 @@ class NodeSupervisor:
         self._cooled_for = 0.0
         self._restarts = 0
         self._retry_at = 0.0
-        self._stop_phase = ""
-        self._stop_phase_at = 0.0
+        self._stopping: GroupStop | None = None
         self._after_stop: tuple[NodeState, str, str] = (NodeState.STOPPED, "", "")
-        self._provision_thread: threading.Thread | None = None
-        self._provision_error: BaseException | None = None
+        self._provisioning: BackgroundJob | None = None
         self._fatal: tuple[str, str, list[str], bool] | None = None  # message, hint, log lines, heals by itself
         self._healable: str | None = None
         self._launched_at = 0.0
@@ -137,7 +136,8 @@ class NodeSupervisor:
 
     @property
     def server_pid(self) -> int | None:
-        """The running server's pid, read without the lock (a tick may hold it through a status probe)."""
+        """The running server's pid, read without the lock (a tick may hold it through a slow poll of an exited
+        server)."""
         proc = self._proc
         return proc.pid if proc is not None else None
 
@@ -152,34 +152,47 @@ class NodeSupervisor:
 
     # ----- the state machine -----
     def transition(self, now: float) -> None:
+        """One tick. The status probe is a network call: it runs outside the lock, its answer is applied under it."""
         with self._lock:
-            self._drain_output()
-            state = self._state
-            if state is NodeState.FAILED and self._cooling_until is not None:
-                self._tick_cooling(now)
-            elif state is NodeState.STOPPED or state is NodeState.FAILED:
-                if self._desire is _Desire.RUN and (state is NodeState.STOPPED or not self._budget.failures):
-                    self._launch_or_provision(now, "started by the provider")
-                elif self._desire is _Desire.PAUSE and state is NodeState.STOPPED:
-                    self._set(NodeState.PAUSED, self._pause_reason)
-            elif state is NodeState.PROVISIONING:
-                self._tick_provisioning(now)
-            elif state in RUNNING_STATES:
-                self._tick_running(now)
-            elif state is NodeState.BACKOFF:
-                if self._desire is _Desire.STOP:
-                    self._set(NodeState.STOPPED, "stopped by the provider")
-                elif self._desire is _Desire.PAUSE:
-                    self._set(NodeState.PAUSED, self._pause_reason)
-                elif now >= self._retry_at:
-                    self._launch(now, f"restarting (attempt {self._budget.consecutive + 1})")
-            elif state is NodeState.STOPPING:
-                self._tick_stopping(now)
-            elif state is NodeState.PAUSED:
-                if self._desire is _Desire.RUN:
-                    self._launch_or_provision(now, self._resume_reason)
-                elif self._desire is _Desire.STOP:
-                    self._set(NodeState.STOPPED, "stopped by the provider")
+            proc = self._proc if self._tick(now) else None
+        if proc is None:
+            return
+        answer = self.probe.fetch(self.folder.endpoint_file)
+        with self._lock:
+            if self._proc is proc and self._state in RUNNING_STATES:  # else a stop came first: the answer is stale
+                self._apply_probe(now, answer)
+                self._after_probe(now)
+
+    def _tick(self, now: float) -> bool:
+        """Every rule but the status probe; True when the server is due to be asked for its status."""
+        self._drain_output()
+        state = self._state
+        if state is NodeState.FAILED and self._cooling_until is not None:
+            self._tick_cooling(now)
+        elif state is NodeState.STOPPED or state is NodeState.FAILED:
+            if self._desire is _Desire.RUN and (state is NodeState.STOPPED or not self._budget.failures):
+                self._launch_or_provision(now, "started by the provider")
+            elif self._desire is _Desire.PAUSE and state is NodeState.STOPPED:
+                self._set(NodeState.PAUSED, self._pause_reason)
+        elif state is NodeState.PROVISIONING:
+            self._tick_provisioning(now)
+        elif state in RUNNING_STATES:
+            return self._tick_running(now)
+        elif state is NodeState.BACKOFF:
+            if self._desire is _Desire.STOP:
+                self._set(NodeState.STOPPED, "stopped by the provider")
+            elif self._desire is _Desire.PAUSE:
+                self._set(NodeState.PAUSED, self._pause_reason)
+            elif now >= self._retry_at:
+                self._launch(now, f"restarting (attempt {self._budget.consecutive + 1})")
+        elif state is NodeState.STOPPING:
+            self._tick_stopping(now)
+        elif state is NodeState.PAUSED:
+            if self._desire is _Desire.RUN:
+                self._launch_or_provision(now, self._resume_reason)
+            elif self._desire is _Desire.STOP:
+                self._set(NodeState.STOPPED, "stopped by the provider")
+        return False
 
     def _tick_cooling(self, now: float) -> None:
         """FAILED by a cause that can heal: wait out the cool-down, then try again by itself."""
@@ -197,18 +210,12 @@ class NodeSupervisor:
 
     def _set(self, new: NodeState, reason: str, hint: str = "") -> None:
         previous, now = self._state, self.clock.monotonic()
+        check_transition(self.spec.name, previous, new)
         self._state, self._reason, self._hint = new, reason, hint
         self._serving_since = now if new is NodeState.SERVING else None
         self.log.write_line(f"[farnode] {self.spec.name}: {previous.value} -> {new.value}: {reason}")
-        self.bus.emit(
-            Event(
-                topic="node.state",
-                source=self.spec.name,
-                reason=reason,
-                data={"state": new.value, "previous": previous.value, "hint": hint, "retry_in_s": self._retry_in(now)},
-                at=self.clock.wall(),
-            )
-        )
+        data = {"state": new.value, "previous": previous.value, "hint": hint, "retry_in_s": self._retry_in(now)}
+        self.bus.emit(Event(topic="node.state", source=self.spec.name, reason=reason, data=data, at=self.clock.wall()))
 
     def _launch_or_provision(self, now: float, reason: str) -> None:
         if self.runtime_ready():
@@ -219,38 +226,25 @@ class NodeSupervisor:
             self._set(NodeState.FAILED, "the node runtime is not installed",
                       "run `farnode runtime install` (or open FarNode's first-run setup)")
             return
-        self._provision_error = None
-
-        def run() -> None:
-            try:
-                assert self.provision is not None
-                self.provision()
-            except BaseException as exc:
-                self._provision_error = exc
-
-        self._provision_thread = threading.Thread(target=run, name="farnode-provision", daemon=True)
-        self._provision_thread.start()
+        self._provisioning = self.host.run_in_background(self.provision, "farnode-provision")
         self._set(NodeState.PROVISIONING, "installing the node runtime")
 
     def _tick_provisioning(self, now: float) -> None:
-        if self._provision_thread is not None and self._provision_thread.is_alive():
+        assert self._provisioning is not None
+        if self._provisioning.running():
             return
-        if self._provision_error is not None:
-            hint = getattr(self._provision_error, "hint", "")
+        error = self._provisioning.error()
+        if error is not None:
             self._desire = _Desire.STOP
-            self._set(NodeState.FAILED, f"the node runtime could not be installed: {self._provision_error}", hint)
+            self._set(NodeState.FAILED, f"the node runtime could not be installed: {error}",
+                      error.hint if isinstance(error, FarNodeError) else "")
         elif self._desire is _Desire.RUN:
             self._launch(now, "node runtime installed")
         else:
             self._set(NodeState.STOPPED, "stopped by the provider")
 
     def _launch(self, now: float, reason: str) -> None:
-        self._end_leftovers()
-        if self.spec.port == 0:
-            self.spec.port = kept_port(self.workdir, self.faults)
-        command = self.backend.command(self.spec, self.workdir)
-        self.faults.attempt("endpoint file", "remove the old status endpoint file",
-                            lambda: (self.workdir / ENDPOINT_FILE).unlink(missing_ok=True))
+        command = self.folder.prepare(self.spec, self.backend)
         self._fatal = None
         self._healable = None
         self._remote, self._log_peer, self._health = None, None, None
@@ -266,25 +260,23 @@ class NodeSupervisor:
                       "check the node runtime with `farnode runtime check`")
             return
         self._watch = GroupWatch(self._proc.pid, self.policy.frozen_after_s)
-        proc, created = self._proc, self.host.create_time(self._proc.pid)
-        # Without a pid file a killed app's next start cannot end this server; it still ends itself (lifeline).
-        self.faults.attempt("pid file", "save the server's pid file",
-                            lambda: write_pid_file(self.workdir / PID_FILE, proc, created))
+        self.folder.launched(self._proc)
         self._launched_at = self._last_probe_at = self._last_probe_ok = self.clock.monotonic()
         self._set(NodeState.STARTING, reason)
 
-    def _tick_running(self, now: float) -> None:
+    def _tick_running(self, now: float) -> bool:
+        """The rules for a running server up to its status probe; True when the probe is due (transition asks it)."""
         proc = self._proc
         assert proc is not None
         if self._desire is _Desire.STOP:
             self._begin_stop(now, graceful=True, then=(NodeState.STOPPED, "stopped by the provider", ""))
-            return
+            return False
         if self._desire is _Desire.PAUSE:
             self._begin_stop(now, graceful=True, then=(NodeState.PAUSED, self._pause_reason, ""))
-            return
+            return False
         if self._fatal is not None:
             self._fail_fatal(now, self._fatal)
-            return
+            return False
         code = proc.poll()
         if code is not None:
             fatal = self._drain_output()
@@ -294,20 +286,26 @@ class NodeSupervisor:
                 why = self._healable or f"the server exited unexpectedly (exit code {code})"
                 self._failure_lines = self.log.tail(20)
                 self._fail_and_restart(now, why)
-            return
+            return False
         if self._healable is not None:
             self._fail_and_restart(now, self._healable)
-            return
+            return False
         if now - self._last_members_at >= self.policy.members_interval_s:
             broken = self._check_members(now)
             if broken is not None:
                 self._failure_lines = self.log.tail(20)
                 self._fail_and_restart(now, broken)
-                return
+                return False
         interval = self.policy.watchdog_interval_s if self._state is NodeState.SERVING else self.policy.probe_interval_s
         interval = 0.0 if self._log_started and self._state is not NodeState.SERVING else interval
         if now - self._last_probe_at >= interval:
-            self._probe(now)
+            self._last_probe_at = now
+            return True
+        self._after_probe(now)
+        return False
+
+    def _after_probe(self, now: float) -> None:
+        """The deadlines a running server is held to, checked after each probe (or in its place)."""
         if self._state is not NodeState.SERVING and now - self._launched_at > self.policy.startup_timeout_s:
             self._fail_and_restart(now, f"the server did not start serving within {self.policy.startup_timeout_s:.0f} s")
             return
@@ -327,9 +325,7 @@ class NodeSupervisor:
         loading = self._state is not NodeState.STARTING
         return self._watch.check(self.host.group_members(self._proc.pgid), self.clock.monotonic(), loading)
 
-    def _probe(self, now: float) -> None:
-        self._last_probe_at = now
-        answer = self.probe.fetch(self.workdir / ENDPOINT_FILE)
+    def _apply_probe(self, now: float, answer: NodeReport | None) -> None:
         if answer is None:
             return
         self._last_probe_ok = now
@@ -382,39 +378,16 @@ class NodeSupervisor:
         if proc is None:
             self._finish_stop(now)
             return
-        if graceful and proc.poll() is None:
-            self.host.signal_pid(proc.pid, signal.SIGINT)
-            self._stop_phase = "interrupt"
-        else:
-            self._terminate_group(proc.pgid)
-            self._stop_phase = "terminate"
-        self._stop_phase_at = now
+        self._stopping = GroupStop.begin(self.host, proc, self.policy, now, graceful)
         self._set(NodeState.STOPPING, f"stopping: {then[1]}" if then[1] else "stopping")
 
-    def _terminate_group(self, pgid: int) -> None:
-        self.host.signal_group(pgid, signal.SIGCONT)  # a frozen (SIGSTOPped) member acts on SIGTERM only once resumed
-        self.host.signal_group(pgid, signal.SIGTERM)
-
     def _tick_stopping(self, now: float) -> None:
-        proc = self._proc
-        if proc is None:
+        left = self._stopping.step(now) if self._stopping is not None else []
+        if left is not None and not left:
             self._finish_stop(now)
-            return
-        exited = proc.poll() is not None
-        members = self.host.group_members(proc.pgid)
-        if not members:
-            self._finish_stop(now)
-            return
-        waited = now - self._stop_phase_at
-        if self._stop_phase == "interrupt" and (waited > self.policy.stop_grace_s or exited):
-            self._terminate_group(proc.pgid)
-            self._stop_phase, self._stop_phase_at = "terminate", now
-        elif self._stop_phase == "terminate" and waited > self.policy.term_grace_s:
-            self.host.signal_group(proc.pgid, signal.SIGKILL)
-            self._stop_phase, self._stop_phase_at = "kill", now
-        elif self._stop_phase == "kill" and waited > self.policy.kill_grace_s:
-            survivors = ", ".join(f"{m.name} ({m.pid})" for m in members)
-            self._proc = None
+        elif left:
+            survivors = ", ".join(f"{m.name} ({m.pid})" for m in left)
+            self._proc, self._stopping = None, None
             self._desire = _Desire.STOP
             self._set(NodeState.FAILED, f"some server processes would not stop: {survivors}",
                       "end them in your task manager, then press Start")
@@ -422,9 +395,8 @@ class NodeSupervisor:
     def _finish_stop(self, now: float) -> None:
         if self._proc is not None:
             self._proc.poll()
-        self._proc = None
-        for path in (self.workdir / PID_FILE, self.workdir / ENDPOINT_FILE):
-            self.faults.attempt(path.name, f"remove {path.name}", functools.partial(path.unlink, missing_ok=True))
+        self._proc, self._stopping = None, None
+        self.folder.stopped()
         state, reason, hint = self._after_stop
         if state is NodeState.BACKOFF:
             if self._desire is _Desire.STOP:
@@ -441,7 +413,7 @@ class NodeSupervisor:
         self._cooldown = None
         self._set(state, reason, hint)
 
-    # ----- output, pid file, leftovers -----
+    # ----- output and faults -----
     def _drain_output(self) -> tuple[str, str, list[str], bool] | None:
         """Read the server's new log lines into state; returns the fatal error seen so far, if any."""
         if self._proc is None:
@@ -464,10 +436,6 @@ class NodeSupervisor:
             elif sig.kind is Signal.HEALABLE and self._healable is None:
                 self._healable = sig.detail
         return self._fatal
-
-    def _end_leftovers(self) -> None:
-        """After the app itself was killed, its server may still run: end that group before reusing its identity."""
-        end_leftover_group(self.workdir / PID_FILE, self.host, self.clock)
 
     def _fault_changed(self, text: str, resolved: bool) -> None:
         """A fault of the machine (or its fix): logged and announced, never raised; the node is kept on purpose."""

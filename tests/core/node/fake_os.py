@@ -1,7 +1,8 @@
 """A scripted OS for supervisor unit tests: processes, process groups and signals, behaving as the real ones do.
 
 Its behaviour follows what the integration tests see from a real Petals server: SIGINT to the server exits it
-gracefully (with its children), SIGTERM to the group ends every member, SIGKILL always works.
+gracefully (with its children), SIGTERM to the group ends every member, SIGKILL always works. Files are real files
+(under the test's tmp_path), each operation recorded; ports come from a script; background jobs run when told.
 """
 
 from __future__ import annotations
@@ -10,10 +11,12 @@ import dataclasses
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from farnode_desktop.core.clock import ManualClock
 from farnode_desktop.core.node.host import GroupMember, LaunchCommand
+from farnode_desktop.core.node.logfile import RotatingLog
 from farnode_desktop.mesh.wire import NodeReport, ServerState
 
 
@@ -59,6 +62,29 @@ class FakeProcess:
             self.children = []
 
 
+class FakeJob:
+    """A background job (the runtime install) that runs at the first look, or when `finish` is called if held."""
+
+    def __init__(self, job: Callable[[], None], held: bool) -> None:
+        self._job, self.held, self.done = job, held, False
+        self._error: BaseException | None = None
+
+    def finish(self) -> None:
+        try:
+            self._job()
+        except BaseException as exc:
+            self._error = exc
+        self.done = True
+
+    def running(self) -> bool:
+        if not self.done and not self.held:
+            self.finish()
+        return not self.done
+
+    def error(self) -> BaseException | None:
+        return self._error if self.done else None
+
+
 class FakeHost:
     def __init__(self, clock: ManualClock | None = None, exited_poll_cost_s: float = 0.0) -> None:
         self.clock = clock
@@ -68,8 +94,15 @@ class FakeHost:
         self.extra_groups: dict[int, list[GroupMember]] = {}
         self._next = 1000
         self.on_launch: Callable[[FakeProcess], None] | None = None
+        self.launch_error: OSError | None = None  # the OS refuses the next launches with this
+        self.files: list[tuple[str, Path]] = []  # ("write" | "read" | "remove" | "mkdir" | "log", path), in order
+        self.ports = iter(range(40_001, 41_000))  # what free_port hands out
+        self.hold_jobs = False  # background jobs wait for FakeJob.finish
+        self.jobs: list[FakeJob] = []
 
     def launch(self, command: LaunchCommand, on_line: Callable[[str], None]) -> FakeProcess:
+        if self.launch_error is not None:
+            raise self.launch_error
         self._next += 10
         proc = FakeProcess(self._next, self._next, command,
                            children=[GroupMember(self._next + 1, "python", 10.0, self._next),  # the DHT process
@@ -125,6 +158,33 @@ class FakeHost:
 
     def create_time(self, pid: int) -> float | None:
         return 10.0
+
+    def make_dir(self, path: Path) -> None:
+        self.files.append(("mkdir", path))
+        path.mkdir(parents=True, exist_ok=True)
+
+    def read_text(self, path: Path) -> str:
+        self.files.append(("read", path))
+        return path.read_text(encoding="utf-8")
+
+    def write_text(self, path: Path, text: str) -> None:
+        self.files.append(("write", path))
+        path.write_text(text, encoding="utf-8")
+
+    def remove(self, path: Path) -> None:
+        self.files.append(("remove", path))
+        path.unlink(missing_ok=True)
+
+    def open_log(self, path: Path) -> RotatingLog:
+        self.files.append(("log", path))
+        return RotatingLog(path)
+
+    def free_port(self) -> int:
+        return next(self.ports)
+
+    def run_in_background(self, job: Callable[[], None], name: str) -> FakeJob:
+        self.jobs.append(FakeJob(job, self.hold_jobs))
+        return self.jobs[-1]
 
 
 JUST_STARTED = NodeReport(state=ServerState.STARTING, pid=4242, uptime_s=0.0).to_json()
