@@ -3,6 +3,7 @@ logs (live, redacted) and the single-instance guard."""
 
 from __future__ import annotations
 
+import re
 import zipfile
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from farnode_desktop.core.app_core import AppCore
 from farnode_desktop.core.autostart import Autostart
 from farnode_desktop.core.errors import UserInputError
 from farnode_desktop.core.events import Event
+from farnode_desktop.core.gpus.eligibility import assess
+from farnode_desktop.core.gpus.fleet import FleetOptions, build_specs
 from farnode_desktop.core.node.status import NodeState
 from farnode_desktop.core.settings import SettingsStore
 from farnode_desktop.ui.single_instance import SingleInstance, server_name
@@ -137,3 +140,18 @@ def test_a_second_instance_raises_the_first(qtbot: QtBot) -> None:
     third = SingleInstance(name)
     assert third.acquire()  # the first is gone: the next launch runs
     third.release()
+
+
+@pytest.mark.parametrize("blocks", [1, 30, 1000])
+def test_the_plan_shows_the_blocks_the_fleet_launches_for_a_manual_choice(core: AppCore, tasks: TaskRunner,
+                                                                         blocks: int) -> None:
+    """The settings window's "this GPU serves N" is the fleet's own rule (capped at what each GPU fits), not a copy."""
+    vm = SettingsViewModel(core, tasks, autostart=Autostart(platform="linux", command=["x"],
+                                                            config_home=core.paths.config))
+    vm.set_blocks(blocks)
+    shown = [int(n) for n in re.findall(r"you chose \d+ blocks in Settings: this GPU serves (\d+)", vm.plan_text())]
+    inventory = core.planning_inventory()
+    assert inventory is not None
+    model = core.catalog.get(vm.draft.model)
+    launched = [s.num_blocks for s in build_specs(assess(inventory, model, vm.draft), model, vm.draft, FleetOptions())]
+    assert len(shown) == 2 and shown == launched

@@ -3,12 +3,16 @@ driving a real AppCore (on recorded GPU readings, with scripted nodes)."""
 
 from __future__ import annotations
 
+import math
+
 from pytestqt.qtbot import QtBot
 
 from farnode_desktop.core.app_core import AppCore
 from farnode_desktop.core.events import Event
 from farnode_desktop.core.node.status import NodeState, NodeStatus
+from farnode_desktop.core.pausing.rules import PAUSE_LENGTHS
 from farnode_desktop.ui.tasks import TaskRunner
+from farnode_desktop.ui.tray import Tray
 from farnode_desktop.ui.viewmodels.core_api import take_snapshot
 from farnode_desktop.ui.viewmodels.tray_vm import (
     PAUSE_CHOICES,
@@ -134,3 +138,25 @@ def test_failed_nodes_say_when_they_try_again_by_itself_or_that_they_will_not(qt
                              {"state": "failed", "hint": "Pick a model from the catalog", "retry_in_s": None}))
     assert heals is not None and heals.message.endswith("\nTrying again by itself in 10 min.")
     assert never is not None and never.message.endswith("\nIt will not try again by itself.")
+
+
+def test_the_tray_pause_menu_is_built_from_the_one_table_of_pause_lengths(qtbot: QtBot, core: AppCore,
+                                                                         tasks: TaskRunner) -> None:
+    """Each entry of the tray's pause menu is a row of rules.PAUSE_LENGTHS, and choosing it pauses for that length."""
+    vm = TrayViewModel(core, tasks)
+    tray = Tray(vm, lambda name: None, lambda: None)
+    assert [a.text() for a in tray.pause_menu.actions()] == [p.menu_text for p in PAUSE_LENGTHS]  # nothing served
+    assert list(tray.pause_actions) == [p.key for p in PAUSE_LENGTHS]
+    for length in PAUSE_LENGTHS:
+        before = core.clock.wall()
+        tray.pause_actions[length.key].trigger()
+        qtbot.waitUntil(lambda: not vm.busy)
+        snooze = core.pauses.whole(core.clock.wall())
+        assert snooze is not None and snooze.reason == length.reason
+        if length.seconds is None:
+            assert snooze.ends_at == math.inf
+        else:
+            assert before + length.seconds <= snooze.ends_at <= core.clock.wall() + length.seconds
+        vm.resume()
+        qtbot.waitUntil(lambda: not vm.busy)
+        assert core.pauses.whole(core.clock.wall()) is None

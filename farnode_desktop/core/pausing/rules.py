@@ -383,7 +383,7 @@ def pause_cost(tokens_per_s: float, duration_s: float | None) -> PauseCost:
     tokens = round(rate * duration_s)
     if tokens == 0:
         return PauseCost(0, "nothing: the node is not serving anyone right now")
-    return PauseCost(tokens, f"about {_count(tokens)} served tokens over {_duration(duration_s)} "
+    return PauseCost(tokens, f"about {_count(tokens)} served tokens over {duration_text(duration_s)} "
                              f"(at {rate:.0f} tokens/s now)")  # fmt: skip
 
 
@@ -393,7 +393,8 @@ def _count(n: int) -> str:
     return f"{n:,}"
 
 
-def _duration(seconds: float) -> str:
+def duration_text(seconds: float) -> str:
+    """A pause's length in the provider's words: "30 min", "2 h", "1.5 h"."""
     if seconds >= 3600:
         hours = seconds / 3600
         return f"{hours:g} h" if hours == int(hours) else f"{hours:.1f} h"

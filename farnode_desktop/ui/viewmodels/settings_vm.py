@@ -10,6 +10,7 @@ from PySide6.QtCore import QObject, Signal
 from farnode_desktop.core.autostart import Autostart
 from farnode_desktop.core.errors import FarNodeError, UserInputError
 from farnode_desktop.core.gpus.eligibility import assess
+from farnode_desktop.core.gpus.fleet import FleetOptions, gpu_spec
 from farnode_desktop.core.pausing.rules import DAYS, parse_schedule
 from farnode_desktop.core.settings import Setting, Settings
 from farnode_desktop.ui.tasks import TaskRunner
@@ -130,8 +131,8 @@ class SettingsViewModel(QObject):
         for v in verdicts.gpus:
             if v.plan is not None and v.ok:
                 out += v.plan.lines()
-                if self.draft.blocks is not None:  # what fleet.build_specs does with a manual choice
-                    serve = min(self.draft.blocks, v.plan.num_blocks)
+                if self.draft.blocks is not None:  # what the fleet will launch on this GPU with a manual choice
+                    serve = gpu_spec(v, model, self.draft, FleetOptions()).num_blocks
                     out.append(f"  manual: you chose {self.draft.blocks} blocks in Settings: this GPU serves {serve}")
                 out.append("")
             else:
