@@ -21,6 +21,7 @@ from farnode_desktop.core.events import Event, EventBus
 from farnode_desktop.core.gpus.planner import BlockPlan
 from farnode_desktop.core.node.factory import TINY_DEMO, local_spec, make_supervisor
 from farnode_desktop.core.node.host import OsProcessHost
+from farnode_desktop.core.node.model_check import refuse_unloadable
 from farnode_desktop.core.node.process_group import PID_FILE, end_leftover_group
 from farnode_desktop.core.node.runtime import NodeRuntime, runtime_flavour
 from farnode_desktop.core.node.service import (
@@ -73,10 +74,12 @@ def cmd_start(args: argparse.Namespace) -> int:
     plan = gpu_plan(args, settings)
     if service_pid(paths, args.name) is not None:
         raise FarNodeError(f"node {args.name!r} is already running", hint="`farnode node status` shows it")
+    runtime = NodeRuntime(paths.runtime, flavour=runtime_flavour(args.gpu is not None))
+    refuse_unloadable(args.model, paths, runtime)  # the runtime's own verdict on a model folder (once; remembered)
     if not args.foreground:
         return _start_background(args, paths)
-    runtime = NodeRuntime(paths.runtime, flavour=runtime_flavour(args.gpu is not None))
     spec = start_spec(args, paths, settings, runtime, plan)
+    refuse_unloadable(spec.model, paths, runtime)  # the demo model's folder exists only now
     bus = EventBus()
 
     def show(event: Event) -> None:

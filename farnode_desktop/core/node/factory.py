@@ -12,6 +12,7 @@ from farnode_desktop.core.errors import FarNodeError, UserInputError
 from farnode_desktop.core.events import EventBus
 from farnode_desktop.core.gpus.planner import BlockPlan
 from farnode_desktop.core.node.host import minimal_env
+from farnode_desktop.core.node.model_check import refuse_unloadable
 from farnode_desktop.core.node.runtime import NodeRuntime, mesh_source_root
 from farnode_desktop.core.node.spec import NativeBackend, NodeSpec
 from farnode_desktop.core.node.supervisor import NodeSupervisor, SupervisorPolicy
@@ -154,12 +155,15 @@ def local_spec(name: str, model: str, paths: AppPaths, runtime: NodeRuntime, *, 
                      dht_prefix=dht_prefix or (dht_prefix_for(model_path) if is_local else None), port=port)
 
 
-def _install(runtime: NodeRuntime) -> None:
+def _install(runtime: NodeRuntime, paths: AppPaths, model: str) -> None:
     runtime.install()
+    # A runtime installed only now could not check a local model folder before the launch: it does so here, so that
+    # a model it cannot load is refused with its reason rather than crash at every restart.
+    refuse_unloadable(model, paths, runtime)
 
 
 def make_supervisor(spec: NodeSpec, paths: AppPaths, bus: EventBus, runtime: NodeRuntime,
                     policy: SupervisorPolicy | None = None) -> NodeSupervisor:
     backend = NativeBackend(runtime.python, mesh_source_root())
     return NodeSupervisor(spec, paths, bus, backend, policy=policy, runtime_ready=runtime.is_installed,
-                          provision=lambda: _install(runtime))
+                          provision=lambda: _install(runtime, paths, spec.model))
