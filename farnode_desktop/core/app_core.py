@@ -34,7 +34,7 @@ from farnode_desktop.core.node.status import RUNNING_STATES, NodeState, NodeStat
 from farnode_desktop.core.node.supervisor import NodeSupervisor, SupervisorPolicy
 from farnode_desktop.core.paths import AppPaths
 from farnode_desktop.core.pausing.games_first import GamesFirst, process_tree
-from farnode_desktop.core.pausing.rules import Snoozes, pause_length
+from farnode_desktop.core.pausing.rules import Snoozes, duration_text, pause_cost, pause_length
 from farnode_desktop.core.settings import Settings, SettingsStore, relaunching_changes
 
 SERVED_WORK_PERIOD_S = 60.0  # served work is written to the ledger in one-minute periods
@@ -197,7 +197,7 @@ class AppCore:
 
     @property
     def snoozed(self) -> bool:
-        """True while the provider's own pause of every node (30 min / 1 h / 2 h / until resumed) is in force."""
+        """True while the provider's own pause of every node (one of rules.PAUSE_LENGTHS) is in force."""
         return self.pauses.whole(self.clock.wall()) is not None
 
     def start_nodes(self) -> None:
@@ -211,7 +211,7 @@ class AppCore:
             self.fleet.stop_all()
 
     def snooze(self, choice: str, gpu: int | None = None) -> None:
-        """Pause every node, or one GPU's node, for a while ("30m", "1h", "2h", "until_resume")."""
+        """Pause every node, or one GPU's node, for one of the pause lengths (rules.PAUSE_LENGTHS: a key or label)."""
         length = pause_length(choice)
         with self._lock:
             targets = self._targets(gpu)
@@ -271,12 +271,11 @@ class AppCore:
         return sum(s.tokens_per_s for s in self.node_statuses() if s.state in RUNNING_STATES)
 
     def pause_cost(self, seconds: float) -> str:
-        """What a pause of `seconds` costs, in served tokens at the current rate (and FAR at the network rate)."""
-        rate = self.tokens_per_s()
-        tokens = rate * seconds
-        if rate <= 0:
+        """What a pause of `seconds` costs, in served tokens at the current rate (rules.pause_cost's estimate)."""
+        tokens = pause_cost(self.tokens_per_s(), seconds).tokens
+        if tokens <= 0:
             return "nothing is being served right now, so pausing costs nothing"
-        return f"a {_duration(seconds)} pause = about {tokens:,.0f} served tokens"
+        return f"a {duration_text(seconds)} pause = about {tokens:,} served tokens"
 
     # ----- settings -----
     def apply_settings(self, new: Settings) -> list[str]:
@@ -439,11 +438,4 @@ class AppCore:
         wall = self.clock.wall()
         for status in self.node_statuses():
             self.recorder.observe(status, wall, final=final)
-
-
-def _duration(seconds: float) -> str:
-    if seconds >= 3600:
-        hours = seconds / 3600
-        return f"{hours:g} h"
-    return f"{seconds / 60:.0f} min"
 
