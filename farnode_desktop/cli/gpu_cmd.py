@@ -11,7 +11,7 @@ from typing import Any
 from farnode_desktop.core.errors import FarNodeError, UserInputError
 from farnode_desktop.core.gpus.catalog import Catalog
 from farnode_desktop.core.gpus.eligibility import assess, detect_wsl
-from farnode_desktop.core.gpus.nvml import GIB, GpuInventory, read_inventory
+from farnode_desktop.core.gpus.nvml import GIB, GpuInventory, NvmlModule, read_inventory
 from farnode_desktop.core.gpus.planner import BlockPlan, parse_size, plan_blocks
 from farnode_desktop.core.settings import Settings, SettingsStore
 
@@ -19,7 +19,7 @@ from farnode_desktop.core.settings import Settings, SettingsStore
 FIXTURE_ENV = "FARNODE_NVML_FIXTURE"
 
 
-def nvml_source() -> Any:
+def nvml_source() -> NvmlModule | None:
     """The NVML to read: the driver's, or the recorded snapshot named by $FARNODE_NVML_FIXTURE."""
     fixture = os.environ.get(FIXTURE_ENV)
     if not fixture:

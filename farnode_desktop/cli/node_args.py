@@ -8,12 +8,11 @@ import json
 import math
 import re
 from pathlib import Path
-from typing import Any
 
 from farnode_desktop.core.errors import FarNodeError, UserInputError
 from farnode_desktop.core.gpus.catalog import Catalog, ModelSpec
 from farnode_desktop.core.gpus.eligibility import GpuVerdict, SystemState, assess, detect_wsl
-from farnode_desktop.core.gpus.nvml import read_inventory
+from farnode_desktop.core.gpus.nvml import NvmlModule, read_inventory
 from farnode_desktop.core.settings import Settings
 from farnode_desktop.mesh.models.families import folder_problems
 
@@ -126,7 +125,8 @@ def catalog_model(model: str, catalog: Catalog | None = None) -> ModelSpec:
                          "--help`), or serve it on the CPU (without --gpu)")
 
 
-def serving_gpu(index: int, model: ModelSpec, settings: Settings, nvml: Any = None) -> GpuVerdict:
+def serving_gpu(index: int, model: ModelSpec, settings: Settings,
+                nvml: NvmlModule | None = None) -> GpuVerdict:
     """GPU `index` read through NVML and judged as the app judges it; a plain refusal when it is not there or
     cannot serve `model` (driver, compute capability, free VRAM, left out in Settings)."""
     inventory = read_inventory(nvml)

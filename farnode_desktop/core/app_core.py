@@ -9,13 +9,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
 
 from farnode_desktop.core.clock import Clock, SystemClock
 from farnode_desktop.core.earnings.claim_factory import ClaimFactory
 from farnode_desktop.core.earnings.claims import ClaimService
 from farnode_desktop.core.earnings.coordinator import CoordinatorClient
 from farnode_desktop.core.earnings.coordinator_models import Earnings
+from farnode_desktop.core.earnings.keystore import KeyringBackend, system_keyring
 from farnode_desktop.core.earnings.ledger import Ledger
 from farnode_desktop.core.earnings.served_work import MinutePoint, ServedWorkRecorder, per_minute
 from farnode_desktop.core.earnings.wallet import Wallet
@@ -24,7 +24,7 @@ from farnode_desktop.core.events import Event, EventBus
 from farnode_desktop.core.gpus.catalog import Catalog
 from farnode_desktop.core.gpus.eligibility import Eligibility, assess, detect_wsl
 from farnode_desktop.core.gpus.fleet import Fleet, FleetOptions, Supervisor, build_specs, gpu_index, plan_changes
-from farnode_desktop.core.gpus.nvml import GpuInventory, GpuReader, with_free
+from farnode_desktop.core.gpus.nvml import GpuInventory, GpuReader, NvmlModule, with_free
 from farnode_desktop.core.gpus.sampler import GpuSampler
 from farnode_desktop.core.node.factory import TINY_DEMO, dht_prefix_for, make_supervisor, resolve_model
 from farnode_desktop.core.node.model_check import refuse_unloadable
@@ -50,8 +50,8 @@ class AppCore:
         paths: AppPaths,
         *,
         bus: EventBus | None = None,
-        nvml: Any = None,
-        keystore: Any = None,
+        nvml: NvmlModule | None = None,
+        keystore: KeyringBackend | None = None,
         runtime: NodeRuntime | None = None,
         clock: Clock | None = None,
         policy: SupervisorPolicy | None = None,
@@ -161,9 +161,7 @@ class AppCore:
             self.sampler.stop()
             self.fleet.close()
             for supervisor in self.fleet.nodes.values():
-                close = getattr(supervisor, "close", None)
-                if close is not None:
-                    close()
+                supervisor.close()
             if self._claims_thread is not None:
                 self._claims_thread.join(timeout=40)  # every read it makes is bounded to 30 s
             self.ledger.close()
@@ -186,7 +184,7 @@ class AppCore:
         ours: set[int] = set()
         for supervisor in self.fleet.nodes.values():
             # the settings window asks on the GUI thread: do not wait for a supervisor's tick to let go
-            pid = supervisor.server_pid if hasattr(supervisor, "server_pid") else supervisor.status().pid
+            pid = supervisor.server_pid
             if pid:
                 ours |= process_tree(pid)
         gpus = []
@@ -320,9 +318,7 @@ class AppCore:
         for swapped in self.fleet.swap_stopped(lambda s: s.status().state in _STOPPED):
             self.recorder.flush(swapped.old.status(), self.clock.wall())
             self.recorder.forget(swapped.name)
-            close = getattr(swapped.old, "close", None)
-            if close is not None:
-                close()
+            swapped.old.close()
             if swapped.new is not None:
                 self._launch(swapped.new, swapped.run)
 
@@ -341,8 +337,6 @@ class AppCore:
         """The keyring wallet, or None with `wallet_problem()` saying why (locked or insecure keyring)."""
         if self._wallet is None:
             try:
-                from farnode_desktop.core.earnings.keystore import system_keyring
-
                 backend = self._keystore if self._keystore is not None else system_keyring()
                 self._wallet = (Wallet(backend, self.bus, service=self._wallet_service) if self._wallet_service
                                 else Wallet(backend, self.bus))

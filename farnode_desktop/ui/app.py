@@ -101,7 +101,7 @@ class FarNodeApp(QObject):
         self.refresh_earnings()
 
     def _start_failed(self, exc: BaseException) -> None:
-        hint = getattr(exc, "hint", "")
+        hint = exc.hint if isinstance(exc, FarNodeError) else ""
         log.error("the core did not start: %s %s", exc, hint)
         self.tray_vm.notify.emit(Notice("FarNode could not start", f"{exc}" + (f"\n{hint}" if hint else ""),
                                         "critical"))
@@ -316,7 +316,7 @@ def run_demo_app(args: argparse.Namespace) -> int:
             QTimer.singleShot(int(duration * 1000), app.quit)
 
     def failed(exc: BaseException) -> None:
-        hint = getattr(exc, "hint", "")
+        hint = exc.hint if isinstance(exc, FarNodeError) else ""
         progress.setText(f"The demo could not start: {exc}" + (f"\n{hint}" if hint else ""))
         log.error("demo failed: %s", exc)
         tasks.submit(demo.stop, lambda _r: None, lambda _e: None)

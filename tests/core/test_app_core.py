@@ -29,6 +29,7 @@ class RecordedSupervisor:
         self.reason = ""
         self.served = 0
         self.calls: list[str] = []
+        self.closed = False
 
     def start(self) -> None:
         self.calls.append("start")
@@ -48,6 +49,13 @@ class RecordedSupervisor:
 
     def transition(self, now: float) -> None:
         return
+
+    @property
+    def server_pid(self) -> int | None:
+        return self.status().pid
+
+    def close(self) -> None:
+        self.closed = True
 
     def status(self) -> NodeStatus:
         return NodeStatus(name=self.spec.name, state=self.state, reason=self.reason, peer_id=f"Qm{self.spec.name}",
@@ -120,6 +128,7 @@ def test_settings_restart_nodes_only_when_launch_arguments_change(tmp_path: Path
     assert core.apply_settings(fewer) == ["gpu0"]
     assert first.calls == ["start", "stop"]
     assert made["gpu0"] is not first and made["gpu0"].spec.num_blocks == 3 and made["gpu0"].calls == ["start"]
+    assert first.closed and not made["gpu0"].closed  # the replaced node let go of its log file
 
 
 def test_served_work_is_recorded_in_one_minute_periods(tmp_path: Path) -> None:
@@ -220,7 +229,7 @@ def test_pauses_have_one_owner_a_gpus_own_pause_outlasts_start_and_a_shorter_pau
 def test_a_damaged_settings_file_is_said_to_the_provider_not_only_logged(tmp_path: Path) -> None:
     from farnode_desktop.ui.viewmodels.tray_vm import notice_for  # the view-model's mapping; no widget
 
-    core, _ = make_core(tmp_path, "linux_rtx4090.json", Settings())
+    core, made = make_core(tmp_path, "linux_rtx4090.json", Settings())
     core.paths.config_file.write_text('{"model": "meta-llama/Llama-2-70b-chat-hf", "blocks": "many", "headroom_gib": 2.0}')
     log = EventLog()
     core.bus.subscribe(log, "settings.")
@@ -231,3 +240,4 @@ def test_a_damaged_settings_file_is_said_to_the_provider_not_only_logged(tmp_pat
     notice = notice_for(event)
     assert notice is not None and notice.level == "warning" and "blocks" in notice.message
     core.shutdown()
+    assert made and all(s.closed for s in made.values())  # every node let go of its log file

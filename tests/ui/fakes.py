@@ -90,6 +90,11 @@ class ScriptedSupervisor:
                 self._served += self.rate * max(0.0, now - self._last)
             self._last = now
 
+    server_pid = None  # no server process: the timeline is scripted
+
+    def close(self) -> None:
+        return
+
     def status(self) -> NodeStatus:
         with self._lock:
             serving = self._state is NodeState.SERVING

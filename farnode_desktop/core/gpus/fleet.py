@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from farnode_desktop.core.events import Event, EventBus
 from farnode_desktop.core.gpus.catalog import ModelSpec
@@ -12,6 +12,7 @@ from farnode_desktop.core.gpus.eligibility import Eligibility, GpuVerdict
 from farnode_desktop.core.gpus.planner import plan_blocks
 from farnode_desktop.core.node.factory import Swarm, node_spec
 from farnode_desktop.core.node.spec import NodeSpec
+from farnode_desktop.core.node.status import NodeStatus
 from farnode_desktop.core.settings import Settings
 
 
@@ -30,7 +31,14 @@ class Supervisor(Protocol):
 
     def transition(self, now: float) -> None: ...
 
-    def status(self) -> Any: ...
+    def status(self) -> NodeStatus: ...
+
+    @property
+    def server_pid(self) -> int | None:
+        """The running server's pid, read without waiting for a tick (the settings window asks on the GUI thread)."""
+
+    def close(self) -> None:
+        """Let go of what the node holds (its log file) once it has stopped."""
 
 
 SupervisorFactory = Callable[[NodeSpec], Supervisor]
@@ -228,7 +236,7 @@ class Fleet:
         for supervisor in self.nodes.values():
             supervisor.transition(now)
 
-    def statuses(self) -> dict[str, Any]:
+    def statuses(self) -> dict[str, NodeStatus]:
         return {name: s.status() for name, s in self.nodes.items()}
 
     def close(self) -> None:

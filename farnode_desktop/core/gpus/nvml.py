@@ -4,16 +4,90 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import pynvml
 
 from farnode_desktop.core.errors import FarNodeError
 
+_T = TypeVar("_T")
 GIB = 1024**3
 MIB = 1024**2
+
+
+class NvmlMemory(Protocol):
+    """`nvmlDeviceGetMemoryInfo`'s answer, in bytes."""
+
+    @property
+    def total(self) -> int: ...
+
+    @property
+    def free(self) -> int: ...
+
+    @property
+    def used(self) -> int: ...
+
+
+class NvmlUtilization(Protocol):
+    """`nvmlDeviceGetUtilizationRates`'s answer, in percent."""
+
+    @property
+    def gpu(self) -> int | None: ...
+
+    @property
+    def memory(self) -> int | None: ...
+
+
+class NvmlProcess(Protocol):
+    """One entry of `nvmlDeviceGet{Compute,Graphics}RunningProcesses` (usedGpuMemory None: not reported)."""
+
+    @property
+    def pid(self) -> int: ...
+
+    @property
+    def usedGpuMemory(self) -> int | None: ...  # pynvml's name
+
+
+@runtime_checkable
+class NvmlModule(Protocol):
+    """The pynvml functions FarNode calls: the real `pynvml` module has them, and so has `nvml_fake.FakeNvml`.
+    A device handle is opaque: whatever `nvmlDeviceGetHandleByIndex` returned is handed back."""
+
+    def nvmlInit(self) -> None: ...
+
+    def nvmlShutdown(self) -> None: ...
+
+    def nvmlSystemGetDriverVersion(self) -> str | bytes: ...
+
+    def nvmlSystemGetCudaDriverVersion(self) -> int: ...
+
+    def nvmlSystemGetProcessName(self, pid: int) -> str | bytes: ...
+
+    def nvmlDeviceGetCount(self) -> int: ...
+
+    def nvmlDeviceGetHandleByIndex(self, index: int) -> object: ...
+
+    def nvmlDeviceGetUUID(self, handle: object) -> str | bytes: ...
+
+    def nvmlDeviceGetName(self, handle: object) -> str | bytes: ...
+
+    def nvmlDeviceGetMemoryInfo(self, handle: object) -> NvmlMemory: ...
+
+    def nvmlDeviceGetCudaComputeCapability(self, handle: object) -> tuple[int, int]: ...
+
+    def nvmlDeviceGetTemperature(self, handle: object, sensor: int) -> int: ...
+
+    def nvmlDeviceGetUtilizationRates(self, handle: object) -> NvmlUtilization: ...
+
+    def nvmlDeviceGetPowerUsage(self, handle: object) -> int: ...
+
+    def nvmlDeviceGetEnforcedPowerLimit(self, handle: object) -> int: ...
+
+    def nvmlDeviceGetComputeRunningProcesses(self, handle: object) -> Sequence[NvmlProcess]: ...
+
+    def nvmlDeviceGetGraphicsRunningProcesses(self, handle: object) -> Sequence[NvmlProcess]: ...
 
 
 class NvmlUnavailable(FarNodeError):
@@ -121,11 +195,11 @@ class GpuInventory:
         }
 
 
-def _text(value: Any) -> str:
+def _text(value: str | bytes) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
-def _optional(fn: Callable[[], Any]) -> Any:
+def _optional(fn: Callable[[], _T]) -> _T | None:
     """A reading some cards or drivers lack: None instead of an error. A lost GPU still raises."""
     try:
         return fn()
@@ -178,7 +252,7 @@ def init_error(exc: pynvml.NVMLError) -> NvmlUnavailable:
 class _Static:
     """Readings that never change while the app runs: fetched once per GPU."""
 
-    handle: Any
+    handle: object
     uuid: str
     name: str
     total_bytes: int
@@ -189,8 +263,8 @@ class _Static:
 class GpuReader:
     """Reads GPUs through an NVML module (the real `pynvml` by default, a fake in tests)."""
 
-    def __init__(self, nvml: Any = None, clock: Callable[[], float] = time.time) -> None:
-        self.nvml: Any = pynvml if nvml is None else nvml
+    def __init__(self, nvml: NvmlModule | None = None, clock: Callable[[], float] = time.time) -> None:
+        self.nvml: NvmlModule = pynvml if nvml is None else nvml
         self._clock = clock
         self._started = False
         self._static: dict[int, _Static] = {}
@@ -293,12 +367,13 @@ class GpuReader:
             read_at=now,
         )
 
-    def _processes(self, handle: Any, kind: str, getter: Callable[[Any], Any]) -> tuple[GpuProcess, ...]:
-        found = _optional(lambda: getter(handle)) or []
+    def _processes(self, handle: object, kind: str,
+                   getter: Callable[[object], Sequence[NvmlProcess]]) -> tuple[GpuProcess, ...]:
+        found: Sequence[NvmlProcess] = _optional(lambda: getter(handle)) or []
         result: list[GpuProcess] = []
         for p in found:
             pid = int(p.pid)
-            used = getattr(p, "usedGpuMemory", None)
+            used = p.usedGpuMemory
             result.append(
                 GpuProcess(pid, self._process_name(pid), kind, int(used) if used is not None else None)
             )
@@ -315,7 +390,7 @@ class GpuReader:
         return name
 
 
-def read_inventory(nvml: Any = None) -> GpuInventory:
+def read_inventory(nvml: NvmlModule | None = None) -> GpuInventory:
     """One reading, NVML started and shut down around it (the CLI's `farnode gpus`)."""
     reader = GpuReader(nvml)
     try:

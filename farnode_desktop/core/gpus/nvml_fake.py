@@ -1,18 +1,21 @@
 """A stand-in for `pynvml` replaying recorded (or reconstructed) NVML readings from a JSON snapshot.
 
-Used by tests and demos where no NVIDIA GPU is present. It has the same function names `gpu.py` calls
-and raises the real `pynvml` exception classes, so the code under test cannot tell it apart.
+Used by tests and demos where no NVIDIA GPU is present. It is an `nvml.NvmlModule` (mypy checks it has the
+functions `nvml.py` calls) and raises the real `pynvml` exception classes, so the code under test cannot tell it
+apart.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pynvml
+
+from farnode_desktop.core.gpus.nvml import NvmlModule
 
 NVML_TEMPERATURE_GPU = pynvml.NVML_TEMPERATURE_GPU
 
@@ -28,7 +31,26 @@ def _error(name: str) -> pynvml.NVMLError:
     return err
 
 
-class FakeNvml:
+@dataclass(frozen=True)
+class _Memory:
+    total: int
+    free: int
+    used: int
+
+
+@dataclass(frozen=True)
+class _Utilization:
+    gpu: int | None
+    memory: int | None
+
+
+@dataclass(frozen=True)
+class _Process:
+    pid: int
+    usedGpuMemory: int | None
+
+
+class FakeNvml(NvmlModule):
     """Replays a snapshot; tests change it between samples (`gpu(i)[...] = ...`, `lose(i)`)."""
 
     NVML_TEMPERATURE_GPU = NVML_TEMPERATURE_GPU
@@ -86,44 +108,44 @@ class FakeNvml:
         self._check_init()
         return len(self.snapshot["gpus"])
 
-    def nvmlDeviceGetHandleByIndex(self, index: int) -> int:
+    def nvmlDeviceGetHandleByIndex(self, index: int) -> object:
         self._check_init()
         if not 0 <= index < len(self.snapshot["gpus"]):
             raise _error("InvalidArgument")
         return index
 
-    def nvmlDeviceGetUUID(self, handle: int) -> str:
+    def nvmlDeviceGetUUID(self, handle: object) -> str:
         return str(self._gpu(handle)["uuid"])
 
-    def nvmlDeviceGetName(self, handle: int) -> str:
+    def nvmlDeviceGetName(self, handle: object) -> str:
         return str(self._gpu(handle)["name"])
 
-    def nvmlDeviceGetMemoryInfo(self, handle: int) -> SimpleNamespace:
+    def nvmlDeviceGetMemoryInfo(self, handle: object) -> _Memory:
         m = self._gpu(handle)["memory"]
-        return SimpleNamespace(total=m["total"], free=m["free"], used=m["used"])
+        return _Memory(total=m["total"], free=m["free"], used=m["used"])
 
-    def nvmlDeviceGetCudaComputeCapability(self, handle: int) -> tuple[int, int]:
+    def nvmlDeviceGetCudaComputeCapability(self, handle: object) -> tuple[int, int]:
         cc = self._reading(handle, "compute_capability")
         return int(cc[0]), int(cc[1])
 
-    def nvmlDeviceGetTemperature(self, handle: int, sensor: int) -> int:
+    def nvmlDeviceGetTemperature(self, handle: object, sensor: int) -> int:
         assert sensor == NVML_TEMPERATURE_GPU
         return int(self._reading(handle, "temperature"))
 
-    def nvmlDeviceGetUtilizationRates(self, handle: int) -> SimpleNamespace:
+    def nvmlDeviceGetUtilizationRates(self, handle: object) -> _Utilization:
         u = self._reading(handle, "utilization")
-        return SimpleNamespace(gpu=u["gpu"], memory=u["memory"])
+        return _Utilization(gpu=u["gpu"], memory=u["memory"])
 
-    def nvmlDeviceGetPowerUsage(self, handle: int) -> int:
+    def nvmlDeviceGetPowerUsage(self, handle: object) -> int:
         return int(self._reading(handle, "power"))
 
-    def nvmlDeviceGetEnforcedPowerLimit(self, handle: int) -> int:
+    def nvmlDeviceGetEnforcedPowerLimit(self, handle: object) -> int:
         return int(self._reading(handle, "power_limit"))
 
-    def nvmlDeviceGetComputeRunningProcesses(self, handle: int) -> list[SimpleNamespace]:
+    def nvmlDeviceGetComputeRunningProcesses(self, handle: object) -> list[_Process]:
         return self._procs(handle, "compute")
 
-    def nvmlDeviceGetGraphicsRunningProcesses(self, handle: int) -> list[SimpleNamespace]:
+    def nvmlDeviceGetGraphicsRunningProcesses(self, handle: object) -> list[_Process]:
         return self._procs(handle, "graphics")
 
     def nvmlSystemGetProcessName(self, pid: int) -> str:
@@ -141,23 +163,25 @@ class FakeNvml:
         if self.initialised <= 0:
             raise _error("Uninitialized")
 
-    def _gpu(self, handle: int) -> dict[str, Any]:
+    def _gpu(self, handle: object) -> dict[str, Any]:
         self._check_init()
+        if not isinstance(handle, int):
+            raise _error("InvalidArgument")  # a handle this fake never handed out
         if handle in self._lost:
             raise _error("GpuIsLost")
         return self.gpu(handle)
 
-    def _reading(self, handle: int, key: str) -> Any:
+    def _reading(self, handle: object, key: str) -> Any:
         g = self._gpu(handle)
         if key in g.get("unsupported", []) or g.get(key) is None:
             raise _error("NotSupported")
         return g[key]
 
-    def _procs(self, handle: int, kind: str) -> list[SimpleNamespace]:
+    def _procs(self, handle: object, kind: str) -> list[_Process]:
         g = self._gpu(handle)
         if "processes" in g.get("unsupported", []):
             raise _error("NotSupported")
         return [
-            SimpleNamespace(pid=p["pid"], usedGpuMemory=p.get("used_memory"))
+            _Process(pid=p["pid"], usedGpuMemory=p.get("used_memory"))
             for p in g.get(f"{kind}_processes", [])
         ]

@@ -6,11 +6,12 @@ import datetime as dt
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from farnode_desktop.core.clock import Clock
 from farnode_desktop.core.events import Event, EventBus
 from farnode_desktop.core.gpus.nvml import GIB, GpuInventory
+from farnode_desktop.core.node.status import NodeStatus
 from farnode_desktop.core.pausing.rules import Decision, PauseInputs, PausePolicy, Snooze, Snoozes
 from farnode_desktop.core.settings import Settings
 
@@ -22,7 +23,7 @@ class Pausable(Protocol):
 
     def resume(self, reason: str) -> None: ...
 
-    def status(self) -> Any: ...
+    def status(self) -> NodeStatus: ...
 
 
 def no_steam() -> int | None:
@@ -213,7 +214,6 @@ class GamesFirst:
 
 def _pid(supervisor: Pausable) -> int | None:
     try:
-        pid = getattr(supervisor.status(), "pid", None)
+        return supervisor.status().pid
     except Exception:  # a supervisor that cannot report must not stop games-first for the others
         return None
-    return pid if isinstance(pid, int) else None

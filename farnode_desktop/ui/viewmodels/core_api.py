@@ -15,6 +15,7 @@ from farnode_desktop.core.events import EventBus
 from farnode_desktop.core.gpus.catalog import Catalog
 from farnode_desktop.core.gpus.eligibility import Eligibility
 from farnode_desktop.core.gpus.nvml import GpuInventory
+from farnode_desktop.core.gpus.sampler import GpuSampler
 from farnode_desktop.core.node.runtime import NodeRuntime
 from farnode_desktop.core.node.status import NodeStatus
 from farnode_desktop.core.paths import AppPaths
@@ -32,6 +33,10 @@ class CoreApi(Protocol):
     runtime: NodeRuntime
     catalog: Catalog
     eligibility: Eligibility | None
+    sampler: GpuSampler  # the first-run check reads the GPUs before the core has started
+
+    @property
+    def snoozed(self) -> bool: ...
 
     def start(self) -> None: ...  # blocking
 
@@ -40,6 +45,8 @@ class CoreApi(Protocol):
     def node_statuses(self) -> list[NodeStatus]: ...
 
     def gpu_inventory(self) -> GpuInventory | None: ...
+
+    def planning_inventory(self) -> GpuInventory | None: ...
 
     def start_nodes(self) -> None: ...  # blocking
 
@@ -83,5 +90,5 @@ class Snapshot:
 
 def take_snapshot(core: CoreApi) -> Snapshot:
     """Read the core's state (call on a worker: a supervisor's lock may be held by a slow transition)."""
-    snoozed = bool(getattr(core, "snoozed", False))
-    return Snapshot(tuple(core.node_statuses()), core.gpu_inventory(), snoozed, snoozed_gpus=core.snoozed_gpus())
+    return Snapshot(tuple(core.node_statuses()), core.gpu_inventory(), core.snoozed,
+                    snoozed_gpus=core.snoozed_gpus())

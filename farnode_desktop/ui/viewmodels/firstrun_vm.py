@@ -13,7 +13,6 @@ from farnode_desktop.core.atomic import write_atomic
 from farnode_desktop.core.earnings.wallet import Wallet
 from farnode_desktop.core.errors import FarNodeError
 from farnode_desktop.core.gpus.eligibility import assess, detect_wsl
-from farnode_desktop.core.gpus.nvml import GpuInventory
 from farnode_desktop.core.paths import AppPaths
 from farnode_desktop.core.settings import SettingsStore
 from farnode_desktop.ui.tasks import TaskRunner
@@ -107,10 +106,7 @@ class FirstRunViewModel(QObject):
         self._run(self._assess, self._checked)
 
     def _assess(self) -> CheckResult:
-        sampler = getattr(self.core, "sampler", None)
-        inventory = sampler.sample_once() if sampler is not None else self.core.gpu_inventory()
-        if not isinstance(inventory, GpuInventory):
-            inventory = GpuInventory()
+        inventory = self.core.sampler.sample_once()
         settings = SettingsStore(self.core.paths.config_file).load()  # the core may not have started yet
         model = self.core.catalog.get(settings.model)
         verdict = assess(inventory, model, settings, wsl=detect_wsl())
@@ -200,7 +196,7 @@ class FirstRunViewModel(QObject):
 
         def failed(exc: BaseException) -> None:
             self.busy = False
-            hint = getattr(exc, "hint", "")
+            hint = exc.hint if isinstance(exc, FarNodeError) else ""
             self.error = f"{exc}" + (f" — {hint}" if hint else "")
             self.changed.emit()
 

@@ -118,8 +118,7 @@ class SettingsViewModel(QObject):
 
     def plan_text(self) -> str:
         """The planner's arithmetic for each GPU with the draft's model, blocks and headroom."""
-        planning = getattr(self.core, "planning_inventory", None)
-        inventory = planning() if planning is not None else self.core.gpu_inventory()
+        inventory = self.core.planning_inventory()
         if inventory is None:
             return "GPUs not read yet."
         try:
@@ -179,7 +178,7 @@ class SettingsViewModel(QObject):
 
     def _failed(self, exc: BaseException) -> None:
         self.busy = False
-        hint = getattr(exc, "hint", "")
+        hint = exc.hint if isinstance(exc, FarNodeError) else ""
         self.message = f"Not saved: {exc}" + (f" — {hint}" if hint else "")
         self.error.emit(self.message)
         self.changed.emit()

@@ -11,6 +11,7 @@ from enum import StrEnum
 from PySide6.QtCore import QObject, Signal
 
 from farnode_desktop.core.earnings.coordinator_models import Earnings
+from farnode_desktop.core.errors import FarNodeError
 from farnode_desktop.core.events import Event
 from farnode_desktop.core.node.status import NodeState, NodeStatus, next_try
 from farnode_desktop.core.pausing.rules import PAUSE_LENGTHS, pause_cost
@@ -185,7 +186,7 @@ class TrayViewModel(QObject):
     def _run(self, fn: Callable[[], object], what: str) -> None:
         def failed(exc: BaseException) -> None:
             self.busy = False
-            hint = getattr(exc, "hint", "")
+            hint = exc.hint if isinstance(exc, FarNodeError) else ""
             self.notify.emit(Notice(f"{what} failed", f"{exc}" + (f"\n{hint}" if hint else ""), "warning"))
             self.changed.emit()
 

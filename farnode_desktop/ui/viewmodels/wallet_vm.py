@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject, Signal
 from farnode_desktop.core.earnings.claims import ClaimQuote, ClaimService
 from farnode_desktop.core.earnings.coordinator_models import Earnings
 from farnode_desktop.core.earnings.ledger import ClaimRecord, ClaimState
+from farnode_desktop.core.errors import FarNodeError
 from farnode_desktop.core.events import Event
 from farnode_desktop.ui.tasks import TaskRunner
 from farnode_desktop.ui.viewmodels.core_api import CoreApi
@@ -136,7 +137,7 @@ class WalletViewModel(QObject):
 
     def _failed(self, exc: BaseException) -> None:
         self.loading = False
-        hint = getattr(exc, "hint", "")
+        hint = exc.hint if isinstance(exc, FarNodeError) else ""
         self.error.emit(f"{exc}" + (f" — {hint}" if hint else ""))
         self.changed.emit()
 
@@ -221,7 +222,7 @@ class WalletViewModel(QObject):
 
     def _claim_failed(self, exc: BaseException) -> None:
         self.claiming = False
-        hint = getattr(exc, "hint", "")
+        hint = exc.hint if isinstance(exc, FarNodeError) else ""
         self.claim_message = f"{exc}" + (f" — {hint}" if hint else "")
         self.claim_changed.emit()
 

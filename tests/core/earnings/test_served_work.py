@@ -52,6 +52,11 @@ class CountingSupervisor:
             self.served += self.rate * (now - self._last)
         self._last = now
 
+    server_pid = None  # no server process: the node is counted, not run
+
+    def close(self) -> None:
+        return
+
     def status(self) -> NodeStatus:
         return NodeStatus(name=self.spec.name, state=self.state, reason="", peer_id=f"Qm{self.spec.name}",
                           served_tokens=round(self.served), start_block=0, end_block=4)

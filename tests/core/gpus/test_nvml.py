@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pynvml
 import pytest
 
 from farnode_desktop.core.events import EventBus, EventLog
-from farnode_desktop.core.gpus.nvml import GIB, MIB, GpuReader, read_inventory
+from farnode_desktop.core.gpus.nvml import GIB, MIB, GpuReader, NvmlModule, read_inventory
 from farnode_desktop.core.gpus.nvml_fake import FakeNvml
 from farnode_desktop.core.gpus.sampler import GpuSampler
 
@@ -18,6 +19,23 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "nvml"
 
 def fake(name: str) -> FakeNvml:
     return FakeNvml.from_file(FIXTURES / f"{name}.json")
+
+
+def test_the_real_pynvml_module_and_the_fake_have_every_function_the_reader_calls() -> None:
+    """mypy checks FakeNvml against NvmlModule; pynvml is untyped, so its side is checked here, arity included."""
+    assert isinstance(pynvml, NvmlModule) and isinstance(fake("linux_rtx4090"), NvmlModule)
+    for name, declared in vars(NvmlModule).items():
+        if not name.startswith("nvml"):
+            continue
+        wanted = len(inspect.signature(declared).parameters) - 1  # without self
+        params = inspect.signature(getattr(pynvml, name)).parameters.values()
+        required = [p for p in params if p.default is inspect.Parameter.empty]
+        assert len(required) <= wanted <= len(params), name
+
+    class HalfNvml:
+        def nvmlInit(self) -> None: ...
+
+    assert not isinstance(HalfNvml(), NvmlModule)  # the check is not vacuous
 
 
 def _real_nvml_works() -> bool:
