@@ -1,0 +1,152 @@
+"""Tests mirror the package: farnode_desktop/<path>/<name>.py has tests/<path>/test_<name>*.py, unless NO_MIRROR below
+says why it needs none or which test covers it. A new module with neither fails, and so does a stale entry."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import farnode_desktop
+
+PACKAGE = Path(farnode_desktop.__file__).parent
+TESTS = Path(__file__).parent
+ROOT = TESTS.parent
+
+_RUNTIME = "runs inside the node runtime (torch, Petals): covered by tests/integration/test_model_families.py"
+_SUPERVISOR = "read only through the supervisor: covered by tests/core/node/test_supervisor_lifecycle.py and its siblings"
+_SCREENSHOTS = "a window drawn with real data: covered by tests/ui/test_screenshots.py"
+_CLAIMS = "covered by tests/core/earnings/test_claims_coordinator.py and test_coordinator_hostile.py (real devnet, HTTP)"
+
+# module (relative to farnode_desktop/) -> why it has no mirrored test module
+NO_MIRROR: dict[str, str] = {
+    "__main__.py": "one line that calls cli.main, which every CLI test runs",
+    "cli/__init__.py": "covered by tests/cli/test_gpu_cmd.py and tests/cli/test_node_args.py: both run cli.main",
+    "cli/app_cmd.py": "opens the desktop app: covered by tests/ui_tray/test_demo_app.py (needs a display with a tray)",
+    "cli/commands.py": "covered by tests/installer/test_nsis.py and tests/cli/test_node_cmd.py: both parse with it",
+    "cli/demo_cmd.py": "covered by tests/integration/test_demo_cli.py: `farnode demo` as a real process",
+    "cli/earnings_cmd.py": "covered by tests/cli/test_devnet_cmd.py: `farnode earnings` with the coordinator gone",
+    "cli/runtime_cmd.py": "covered by tests/integration/test_runtime.py: `farnode runtime check` on the real runtime",
+    "cli/stores.py": "covered by tests/cli/test_wallet_cmd.py: every wallet command opens the wallet through it",
+    "core/atomic.py": "covered by tests/core/test_settings.py: every settings save is an atomic write",
+    "core/clock.py": "the system clock, three calls into `time`; tests use its ManualClock throughout",
+    "core/errors.py": "two exception classes without logic; their messages and hints are asserted by the CLI tests",
+    "core/events.py": "covered by tests/ui/test_bridge.py and every test that subscribes an EventLog",
+    "core/paths.py": "covered by tests/installer/test_frozen_paths.py and by every test's AppPaths.under(tmp_path)",
+    "core/earnings/claim_factory.py": _CLAIMS,
+    "core/earnings/coordinator_models.py": _CLAIMS,
+    "core/earnings/eip712.py": _CLAIMS,
+    "core/earnings/payouts.py": _CLAIMS,
+    "core/earnings/signing_policy.py": _CLAIMS,
+    "core/gpus/catalog.py": "covered by tests/core/node/test_factory.py and tests/cli/test_node_cmd.py",
+    "core/gpus/nvml_fake.py": "the tests' NVML boundary: covered by tests/core/gpus/test_nvml.py",
+    "core/gpus/sampler.py": "covered by tests/core/gpus/test_nvml.py (the sampler thread and lost GPUs)",
+    "core/node/facts.py": _SUPERVISOR,
+    "core/node/group_watch.py": "covered by tests/core/node/test_supervisor_group_watch.py",
+    "core/node/host.py": "the real OS: covered by tests/core/node/test_supervisor_os_boundary.py and tests/integration/",
+    "core/node/machine_faults.py": "covered by tests/core/node/test_supervisor_machine_faults.py",
+    "core/node/restarts.py": "covered by tests/core/node/test_supervisor_restarts.py",
+    "core/node/served_tally.py": _SUPERVISOR,
+    "core/node/service.py": "covered by tests/integration/test_node_supervised.py: a node started in the background",
+    "core/node/spec.py": "a dataclass: covered by tests/core/node/test_factory.py, which builds every spec",
+    "core/node/status.py": "covered by tests/mesh/test_status.py (the probe) and tests/core/test_checked_files.py",
+    "devnet/__init__.py": "covered by tests/devnet/test_server.py and tests/devnet/test_chain.py (the devnet it starts)",
+    "devnet/store.py": "the coordinator's state behind its HTTP API: covered by tests/devnet/test_server.py",
+    "mesh/bridge.py": _RUNTIME,
+    "mesh/check.py": "runs inside the node runtime: covered by tests/integration/test_runtime.py (`runtime check`)",
+    "mesh/check_model.py": "covered by tests/mesh/test_families.py",
+    "mesh/client.py": "runs inside the node runtime: covered by tests/integration/test_mesh_client.py",
+    "mesh/counters.py": "covered by tests/core/node/test_health.py (the node's own requests left out)",
+    "mesh/gateway.py": "runs inside the node runtime: covered by tests/integration/test_demo_e2e.py",
+    "mesh/generate.py": "runs inside the node runtime: the tests' own client (tests/runtime_env.py)",
+    "mesh/health.py": "covered by tests/core/node/test_health.py and tests/integration/test_node_health.py",
+    "mesh/models/__init__.py": _RUNTIME,
+    "mesh/models/bloom.py": _RUNTIME,
+    "mesh/models/cache.py": _RUNTIME,
+    "mesh/models/config.py": _RUNTIME,
+    "mesh/models/falcon.py": _RUNTIME,
+    "mesh/models/families.py": "covered by tests/mesh/test_families.py",
+    "mesh/models/llama.py": _RUNTIME,
+    "mesh/models/mixtral.py": _RUNTIME,
+    "mesh/models/protocol.py": "covered by tests/mesh/test_families.py",
+    "mesh/models/remote.py": _RUNTIME,
+    "mesh/models/rollback.py": _RUNTIME,
+    "mesh/models/swarm_body.py": _RUNTIME,
+    "mesh/petals_hook.py": "runs inside the node runtime: covered by tests/integration/test_node_supervised.py",
+    "mesh/serve.py": "covered by tests/mesh/test_status.py and tests/integration/test_node_supervised.py",
+    "mesh/tinymodel.py": "covered by tests/mesh/test_families.py",
+    "selftest.py": "the installers' headless check: covered by tests/installer/test_selftest.py",
+    "ui/heartbeat.py": "covered by tests/ui/test_settings_apply_live.py (the tick that drives the live app)",
+    "ui/tray.py": "needs a tray host: covered by tests/ui_tray/test_tray_xvfb.py",
+    "ui/viewmodels/core_api.py": "a Protocol and a snapshot; mypy checks AppCore against it",
+    "ui/viewmodels/dashboard_vm.py": "covered by tests/ui/windows/test_dashboard.py: the window bound to it",
+    "ui/viewmodels/format.py": "covered by tests/ui/windows/test_dashboard.py",
+    "ui/viewmodels/wallet_vm.py": _SCREENSHOTS,
+    "ui/windows/charts.py": _SCREENSHOTS,
+    "ui/windows/firstrun.py": _SCREENSHOTS,
+    "ui/windows/logs.py": _SCREENSHOTS,
+    "ui/windows/style.py": _SCREENSHOTS,
+    "ui/windows/wallet.py": _SCREENSHOTS,
+}
+
+
+def _only_a_docstring(path: Path) -> bool:
+    body = ast.parse(path.read_text(encoding="utf-8")).body
+    return all((isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))
+               or (isinstance(node, ast.ImportFrom) and node.module == "__future__") for node in body)
+
+
+def mirror_patterns(package: Path) -> dict[str, tuple[Path, str]]:
+    """Each module -> (the tests folder that mirrors its folder, the glob its test module matches). A package's
+    __init__.py with code is named after the package; one that holds only its docstring needs no test."""
+    found: dict[str, tuple[Path, str]] = {}
+    for path in sorted(package.rglob("*.py")):
+        rel = path.relative_to(package)
+        if path.name == "__init__.py" and _only_a_docstring(path):
+            continue
+        name = rel.parent.name if path.name == "__init__.py" else path.stem
+        found[rel.as_posix()] = (rel.parent, f"test_{name}*.py")
+    return found
+
+
+def untested(package: Path, tests: Path) -> list[str]:
+    return [module for module, (folder, glob) in mirror_patterns(package).items()
+            if not any((tests / folder).glob(glob))]
+
+
+def test_every_module_has_a_mirrored_test_module_or_a_reason() -> None:
+    missing = untested(PACKAGE, TESTS)
+    unexplained = sorted(set(missing) - set(NO_MIRROR))
+    assert unexplained == [], "modules without tests/<path>/test_<name>*.py and no reason in NO_MIRROR: " + str(
+        unexplained)
+
+
+def test_no_reason_is_stale() -> None:
+    """An allow-listed module that now has its own test module, or no longer exists, leaves the list."""
+    modules = mirror_patterns(PACKAGE)
+    gone = sorted(set(NO_MIRROR) - set(modules))
+    assert gone == [], f"NO_MIRROR names modules that no longer exist: {gone}"
+    tested = sorted(set(NO_MIRROR) - set(untested(PACKAGE, TESTS)))
+    assert tested == [], f"these modules now have a mirrored test module; take them out of NO_MIRROR: {tested}"
+
+
+def test_each_test_a_reason_names_exists() -> None:
+    named = {m: re.findall(r"tests/[\w/]+(?:\.py|/)", reason) for m, reason in NO_MIRROR.items()}
+    missing = sorted(f"{m}: {p}" for m, paths in named.items() for p in paths if not (ROOT / p).exists())
+    assert missing == []
+    assert sum(bool(p) for p in named.values()) >= len(NO_MIRROR) - 6  # nearly every reason names its test
+
+
+def test_the_mirror_check_sees_a_module_without_a_test(tmp_path: Path) -> None:
+    package, tests = tmp_path / "pkg", tmp_path / "tests"
+    (package / "core" / "node").mkdir(parents=True)
+    (tests / "core" / "node").mkdir(parents=True)
+    (package / "__init__.py").write_text('"""Only a docstring."""\n')
+    (package / "core" / "__init__.py").write_text("X = 1\n")
+    (package / "core" / "node" / "supervisor.py").write_text("")
+    (package / "core" / "node" / "host.py").write_text("")
+    (tests / "core" / "node" / "test_supervisor_states.py").write_text("")
+    (tests / "core" / "node" / "test_host.py").write_text("")
+    assert untested(package, tests) == ["core/__init__.py"]
+    (tests / "core" / "node" / "test_host.py").unlink()
+    assert untested(package, tests) == ["core/__init__.py", "core/node/host.py"]
