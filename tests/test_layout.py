@@ -16,7 +16,6 @@ ROOT = TESTS.parent
 _RUNTIME = "runs inside the node runtime (torch, Petals): covered by tests/integration/test_model_families.py"
 _SUPERVISOR = "read only through the supervisor: covered by tests/core/node/test_supervisor_lifecycle.py and its siblings"
 _SCREENSHOTS = "a window drawn with real data: covered by tests/ui/test_screenshots.py"
-_CLAIMS = "covered by tests/core/earnings/test_claims_coordinator.py and test_coordinator_hostile.py (real devnet, HTTP)"
 
 # module (relative to farnode_desktop/) -> why it has no mirrored test module
 NO_MIRROR: dict[str, str] = {
@@ -33,11 +32,6 @@ NO_MIRROR: dict[str, str] = {
     "core/errors.py": "two exception classes without logic; their messages and hints are asserted by the CLI tests",
     "core/events.py": "covered by tests/ui/test_bridge.py and every test that subscribes an EventLog",
     "core/paths.py": "covered by tests/installer/test_frozen_paths.py and by every test's AppPaths.under(tmp_path)",
-    "core/earnings/claim_factory.py": _CLAIMS,
-    "core/earnings/coordinator_models.py": _CLAIMS,
-    "core/earnings/eip712.py": _CLAIMS,
-    "core/earnings/payouts.py": _CLAIMS,
-    "core/earnings/signing_policy.py": _CLAIMS,
     "core/gpus/catalog.py": "covered by tests/core/node/test_factory.py and tests/cli/test_node_cmd.py",
     "core/gpus/nvml_fake.py": "the tests' NVML boundary: covered by tests/core/gpus/test_nvml.py",
     "core/gpus/sampler.py": "covered by tests/core/gpus/test_nvml.py (the sampler thread and lost GPUs)",

@@ -31,7 +31,6 @@ from farnode_desktop.core.earnings.coordinator import (
 from farnode_desktop.core.earnings.eip712 import message_digest, payout_claim_message
 from farnode_desktop.core.earnings.ledger import ClaimState, Ledger
 from farnode_desktop.core.earnings.payouts import ChainReader, ChainUnreachable
-from farnode_desktop.core.earnings.signing_policy import SigningRefused
 from farnode_desktop.core.errors import FarNodeError
 from farnode_desktop.core.gpus.nvml_fake import FakeNvml
 from farnode_desktop.core.paths import AppPaths
@@ -225,18 +224,6 @@ def test_app_core_with_a_coordinator_naming_a_chain_1_rpc_signs_nothing(
         core.shutdown(timeout_s=1)
 
 
-def test_a_remote_coordinator_without_a_chain_rpc_in_settings_gets_no_signature() -> None:
-    with pytest.raises(FarNodeError, match="no chain RPC is set"):
-        ClaimFactory(Settings(coordinator_url="https://coordinator.example")).chain(
-            CoordinatorClient("https://coordinator.example"), network=_network_stub())
-
-
-def _network_stub() -> Any:
-    from farnode_desktop.core.earnings.coordinator_models import NetworkInfo
-
-    return NetworkInfo(1, "0x" + "11" * 20, "0x" + "11" * 20, 1, 1, 1, 0, 3600, "http://127.0.0.1:1")
-
-
 @pytest.mark.parametrize(
     ("change", "why"),
     [
@@ -285,34 +272,6 @@ def test_a_claim_the_replies_do_not_support_is_not_signed(
     assert problem in quote.problem
     with pytest.raises(FarNodeError, match="no claim was made"):
         service.start(quote)
-
-
-def test_the_signing_policy_refuses_what_the_app_did_not_agree_to(devnet: Devnet, farnode_home: Path) -> None:
-    from farnode_desktop.core.earnings.signing_policy import check_typed_data
-
-    assert devnet.info is not None
-    terms = devnet_terms(devnet.info)
-    wallet, now = KeySigner().address(), time.time()
-    good = {"amount": 10**16, "fee": terms.fee, "nonce": 1, "deadline": int(now) + 600}
-
-    def typed(**change: Any) -> dict[str, Any]:
-        from farnode_desktop.core.earnings.eip712 import Domain
-
-        m = {**good, **change}
-        return payout_claim_message(Domain(change.pop("chain", terms.chain_id), terms.verifying_contract), wallet,
-                                    amount=m["amount"], fee=m["fee"], nonce=m["nonce"], deadline=m["deadline"])
-
-    check_typed_data(typed(), terms, wallet, now, claimable=10**16)
-    for bad, why in [
-        (typed(deadline=int(now) + 10**15), "deadline"),
-        (typed(deadline=2**64), "deadline"),
-        (typed(fee=terms.fee + 1), "fee"),
-        (typed(amount=10**17), "more than is claimable"),
-        (typed(nonce=2**63), "nonce"),
-        (typed(chain=1), "chain 1"),
-    ]:
-        with pytest.raises(SigningRefused, match=why):
-            check_typed_data(bad, terms, wallet, now, claimable=10**16)
 
 
 # -- every claim ends ------------------------------------------------------------------------------------------
@@ -533,24 +492,6 @@ def test_redirects_are_never_followed(bare: Hostile) -> None:
         assert elsewhere.hits == []
     finally:
         elsewhere.close()
-
-
-def test_a_hostile_chain_rpc_is_range_checked(devnet: Devnet) -> None:
-    assert devnet.info is not None
-    for answers, why in [
-        ({"eth_chainId": "0x" + "f" * 64}, "out-of-range chain id"),
-        ({"eth_chainId": "12"}, "malformed chain id"),
-        ({"eth_getTransactionReceipt": {"logs": "x"}}, "readable list of logs"),
-        ({"eth_getTransactionReceipt": {"logs": [{"address": "0x1", "topics": [], "data": "0x"}]}}, "log address"),
-    ]:
-        rpc = FakeRpc(answers, upstream=devnet.info.rpc_url)
-        try:
-            with pytest.raises(ChainUnreachable, match=why):
-                reader = ChainReader(rpc.url)
-                reader.chain_id()
-                reader.confirm_payout("0x" + "ab" * 32, devnet.info.token_address, "0x" + "cd" * 32, WALLET, 1)
-        finally:
-            rpc.close()
 
 
 def test_a_rejection_code_from_the_network_is_kept_plain(bare: Hostile) -> None:
