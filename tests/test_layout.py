@@ -19,14 +19,6 @@ _SCREENSHOTS = "a window drawn with real data: covered by tests/ui/test_screensh
 
 # module (relative to farnode_desktop/) -> why it has no mirrored test module
 NO_MIRROR: dict[str, str] = {
-    "__main__.py": "one line that calls cli.main, which every CLI test runs",
-    "cli/__init__.py": "covered by tests/cli/test_gpu_cmd.py and tests/cli/test_node_args.py: both run cli.main",
-    "cli/app_cmd.py": "opens the desktop app: covered by tests/ui_tray/test_demo_app.py (needs a display with a tray)",
-    "cli/commands.py": "covered by tests/installer/test_nsis.py and tests/cli/test_node_cmd.py: both parse with it",
-    "cli/demo_cmd.py": "covered by tests/integration/test_demo_cli.py: `farnode demo` as a real process",
-    "cli/earnings_cmd.py": "covered by tests/cli/test_devnet_cmd.py: `farnode earnings` with the coordinator gone",
-    "cli/runtime_cmd.py": "covered by tests/integration/test_runtime.py: `farnode runtime check` on the real runtime",
-    "cli/stores.py": "covered by tests/cli/test_wallet_cmd.py: every wallet command opens the wallet through it",
     "core/atomic.py": "covered by tests/core/test_settings.py: every settings save is an atomic write",
     "core/clock.py": "the system clock, three calls into `time`; tests use its ManualClock throughout",
     "core/errors.py": "two exception classes without logic; their messages and hints are asserted by the CLI tests",
@@ -66,12 +58,10 @@ NO_MIRROR: dict[str, str] = {
     "mesh/petals_hook.py": "runs inside the node runtime: covered by tests/integration/test_node_supervised.py",
     "mesh/serve.py": "covered by tests/mesh/test_status.py and tests/integration/test_node_supervised.py",
     "mesh/tinymodel.py": "covered by tests/mesh/test_families.py",
-    "selftest.py": "the installers' headless check: covered by tests/installer/test_selftest.py",
     "ui/heartbeat.py": "covered by tests/ui/test_settings_apply_live.py (the tick that drives the live app)",
     "ui/tray.py": "needs a tray host: covered by tests/ui_tray/test_tray_xvfb.py",
     "ui/viewmodels/core_api.py": "a Protocol and a snapshot; mypy checks AppCore against it",
     "ui/viewmodels/dashboard_vm.py": "covered by tests/ui/windows/test_dashboard.py: the window bound to it",
-    "ui/viewmodels/format.py": "covered by tests/ui/windows/test_dashboard.py",
     "ui/viewmodels/wallet_vm.py": _SCREENSHOTS,
     "ui/windows/charts.py": _SCREENSHOTS,
     "ui/windows/firstrun.py": _SCREENSHOTS,
