@@ -14,22 +14,17 @@ TESTS = Path(__file__).parent
 ROOT = TESTS.parent
 
 _RUNTIME = "runs inside the node runtime (torch, Petals): covered by tests/integration/test_model_families.py"
-_SUPERVISOR = "read only through the supervisor: covered by tests/core/node/test_supervisor_lifecycle.py and its siblings"
 _SCREENSHOTS = "a window drawn with real data: covered by tests/ui/test_screenshots.py"
 
 # module (relative to farnode_desktop/) -> why it has no mirrored test module
 NO_MIRROR: dict[str, str] = {
-    "core/atomic.py": "covered by tests/core/test_settings.py: every settings save is an atomic write",
     "core/clock.py": "the system clock, three calls into `time`; tests use its ManualClock throughout",
     "core/errors.py": "two exception classes without logic; their messages and hints are asserted by the CLI tests",
-    "core/events.py": "covered by tests/ui/test_bridge.py and every test that subscribes an EventLog",
     "core/paths.py": "covered by tests/installer/test_frozen_paths.py and by every test's AppPaths.under(tmp_path)",
     "core/gpus/catalog.py": "covered by tests/core/node/test_factory.py and tests/cli/test_node_cmd.py",
     "core/gpus/nvml_fake.py": "the tests' NVML boundary: covered by tests/core/gpus/test_nvml.py",
     "core/gpus/sampler.py": "covered by tests/core/gpus/test_nvml.py (the sampler thread and lost GPUs)",
-    "core/node/facts.py": _SUPERVISOR,
     "core/node/host.py": "the real OS: covered by tests/core/node/test_supervisor_os_boundary.py and tests/integration/",
-    "core/node/served_tally.py": _SUPERVISOR,
     "core/node/service.py": "covered by tests/integration/test_node_supervised.py: a node started in the background",
     "core/node/spec.py": "a dataclass: covered by tests/core/node/test_factory.py, which builds every spec",
     "core/node/status.py": "covered by tests/mesh/test_status.py (the probe) and tests/core/test_checked_files.py",
