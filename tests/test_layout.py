@@ -58,10 +58,7 @@ NO_MIRROR: dict[str, str] = {
     "ui/viewmodels/core_api.py": "a Protocol and a snapshot; mypy checks AppCore against it",
     "ui/viewmodels/dashboard_vm.py": "covered by tests/ui/windows/test_dashboard.py: the window bound to it",
     "ui/viewmodels/wallet_vm.py": _SCREENSHOTS,
-    "ui/windows/charts.py": _SCREENSHOTS,
     "ui/windows/firstrun.py": _SCREENSHOTS,
-    "ui/windows/logs.py": _SCREENSHOTS,
-    "ui/windows/style.py": _SCREENSHOTS,
     "ui/windows/wallet.py": _SCREENSHOTS,
 }
 
