@@ -20,7 +20,6 @@ _SCREENSHOTS = "a window drawn with real data: covered by tests/ui/test_screensh
 NO_MIRROR: dict[str, str] = {
     "core/clock.py": "the system clock, three calls into `time`; tests use its ManualClock throughout",
     "core/errors.py": "two exception classes without logic; their messages and hints are asserted by the CLI tests",
-    "core/paths.py": "covered by tests/installer/test_frozen_paths.py and by every test's AppPaths.under(tmp_path)",
     "core/gpus/catalog.py": "covered by tests/core/node/test_factory.py and tests/cli/test_node_cmd.py",
     "core/gpus/nvml_fake.py": "the tests' NVML boundary: covered by tests/core/gpus/test_nvml.py",
     "core/gpus/sampler.py": "covered by tests/core/gpus/test_nvml.py (the sampler thread and lost GPUs)",
@@ -29,7 +28,6 @@ NO_MIRROR: dict[str, str] = {
     "core/node/spec.py": "a dataclass: covered by tests/core/node/test_factory.py, which builds every spec",
     "core/node/status.py": "covered by tests/mesh/test_status.py (the probe) and tests/core/test_checked_files.py",
     "devnet/__init__.py": "covered by tests/devnet/test_server.py and tests/devnet/test_chain.py (the devnet it starts)",
-    "devnet/store.py": "the coordinator's state behind its HTTP API: covered by tests/devnet/test_server.py",
     "mesh/bridge.py": _RUNTIME,
     "mesh/check.py": "runs inside the node runtime: covered by tests/integration/test_runtime.py (`runtime check`)",
     "mesh/check_model.py": "covered by tests/mesh/test_families.py",
