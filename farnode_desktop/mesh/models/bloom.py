@@ -7,21 +7,15 @@ current `save_pretrained` of BloomForCausalLM); a local folder is served from wh
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import torch
-from petals.client.from_pretrained import FromPretrainedMixin
-from petals.client.lm_head import LMHead
-from petals.client.ptune import PTuneMixin
-from petals.client.remote_sequential import RemoteSequential
-from torch import nn
-from transformers.models.bloom import BloomConfig, BloomForCausalLM, BloomModel, BloomPreTrainedModel
+from transformers.models.bloom import BloomConfig, BloomForCausalLM, BloomModel
 from transformers.models.bloom.modeling_bloom import BloomAttention, BloomBlock, build_alibi_tensor
 
 from farnode_desktop.mesh.models.cache import causal_mask
-from farnode_desktop.mesh.models.config import FarMeshConfigMixin, finish_config, prefix_for
-from farnode_desktop.mesh.models.remote import SwarmGeneration, SwarmModelBody
+from farnode_desktop.mesh.models.config import FarMeshConfigLoading, FarMeshConfigMixin
+from farnode_desktop.mesh.models.swarm_body import SwarmCausalLM, SwarmModelBody
 
 
 class FarMeshBloomBlock(BloomBlock):
@@ -42,7 +36,7 @@ class FarMeshBloomBlock(BloomBlock):
         return outputs[0], outputs[1]
 
 
-class DistributedBloomConfig(BloomConfig, FarMeshConfigMixin):
+class DistributedBloomConfig(FarMeshConfigLoading, BloomConfig, FarMeshConfigMixin):
     """BLOOM config with what Petals' server and client need."""
 
     block_class = FarMeshBloomBlock
@@ -50,45 +44,19 @@ class DistributedBloomConfig(BloomConfig, FarMeshConfigMixin):
     block_prefix = "h"
     num_key_value_groups = 1
 
-    @classmethod
-    def from_pretrained(cls, model_name_or_path: str | os.PathLike[str] | None, *args: Any,
-                        dht_prefix: str | None = None, **kwargs: Any) -> Any:
-        dht_prefix = prefix_for("bloom", model_name_or_path, dht_prefix)
-        return finish_config(super().from_pretrained(model_name_or_path, *args, dht_prefix=dht_prefix, **kwargs),
-                             model_name_or_path)
 
+class DistributedBloomModel(SwarmModelBody, BloomModel):
+    """BloomModel whose blocks run in the swarm (its own word_embeddings_layernorm stays here)."""
 
-class DistributedBloomModel(FromPretrainedMixin, PTuneMixin, SwarmModelBody, BloomModel):
-    """BloomModel whose blocks run in the swarm."""
-
-    _keys_to_ignore_on_load_missing = [*PTuneMixin._keys_to_ignore_on_load_missing, r"^(transformer\.)?h\."]
+    _keys_to_ignore_on_load_missing = [*SwarmModelBody._keys_to_ignore_on_load_missing, r"^(transformer\.)?h\."]
     _keys_to_ignore_on_load_unexpected = [r"^(transformer\.)?h\."]
     config_class = DistributedBloomConfig
 
-    def __init__(self, config: DistributedBloomConfig, *, dht: Any = None) -> None:
-        n_layer, config.num_hidden_layers = config.num_hidden_layers, 0
-        super().__init__(config)
-        config.num_hidden_layers = n_layer
-        self.h = RemoteSequential(config, dht=dht)
-        self.requires_grad_(False)
-        self.init_prompts(config)
 
-
-class DistributedBloomForCausalLM(FromPretrainedMixin, SwarmGeneration, BloomForCausalLM):
+class DistributedBloomForCausalLM(SwarmCausalLM, BloomForCausalLM):
     """BloomForCausalLM whose blocks run in the swarm."""
 
-    _keys_to_ignore_on_load_missing = DistributedBloomModel._keys_to_ignore_on_load_missing
-    _keys_to_ignore_on_load_unexpected = DistributedBloomModel._keys_to_ignore_on_load_unexpected
-    config_class = DistributedBloomConfig
-
-    def __init__(self, config: DistributedBloomConfig) -> None:
-        BloomPreTrainedModel.__init__(self, config)
-        self.transformer = DistributedBloomModel(config)
-        self.lm_head = LMHead(config)
-        self.post_init()
-
-    def get_output_embeddings(self) -> nn.Module:
-        return self.lm_head
+    body_class = DistributedBloomModel
 
 
 CLASSES = {"config": DistributedBloomConfig, "model": DistributedBloomModel,

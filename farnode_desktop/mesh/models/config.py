@@ -1,4 +1,5 @@
-"""What every FarMesh family's config adds to transformers' config: Petals' client settings and its DHT prefix rule."""
+"""What every FarMesh family's config adds to transformers' config: Petals' client settings, its DHT prefix rule and a
+local folder's block layout on load."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from petals.client.config import ClientConfig
 from petals.client.lm_head import LMHeadConfig
 from petals.client.ptune import PTuneConfig
+from transformers import PretrainedConfig
 
 from farnode_desktop.mesh.models.families import FAMILIES, block_prefix_in, dht_prefix
 
@@ -35,3 +37,32 @@ def finish_config(result: Any, model_name_or_path: str | os.PathLike[str] | None
         if found is not None and found != type(config).block_prefix:
             config.block_prefix = found
     return result
+
+
+class FarMeshConfigLoading(PretrainedConfig):
+    """Listed first in each family's config bases: from_pretrained with Petals' DHT prefix rule for the family's
+    `model_type` and the local folder's block layout, then the family's own settings (`finish_family`)."""
+
+    @classmethod
+    def from_pretrained(cls, model_name_or_path: str | os.PathLike[str] | None, *args: Any,
+                        dht_prefix: str | None = None, **kwargs: Any) -> Any:
+        dht_prefix = prefix_for(cls.model_type, model_name_or_path, dht_prefix)
+        result = finish_config(super().from_pretrained(model_name_or_path, *args, dht_prefix=dht_prefix, **kwargs),
+                               model_name_or_path)
+        cls.finish_family(result[0] if isinstance(result, tuple) else result)
+        return result
+
+    @classmethod
+    def finish_family(cls, config: Any) -> None:
+        """The family's settings after loading (none here)."""
+
+
+class LlamaStyleConfigLoading(FarMeshConfigLoading):
+    """The same for a family with transformers' Llama-style layout (Llama, Mixtral): blocks under `model.layers`,
+    grouped-query attention."""
+
+    block_prefix = "model.layers"
+
+    @property
+    def num_key_value_groups(self) -> int:
+        return int(self.num_attention_heads // self.num_key_value_heads)

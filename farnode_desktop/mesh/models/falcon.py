@@ -7,16 +7,10 @@ broadcast to its group); the server stores one copy per kv head and expands it f
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import torch
-from petals.client.from_pretrained import FromPretrainedMixin
-from petals.client.lm_head import LMHead
-from petals.client.ptune import PTuneMixin
-from petals.client.remote_sequential import RemoteSequential
-from torch import nn
-from transformers.models.falcon import FalconConfig, FalconForCausalLM, FalconModel, FalconPreTrainedModel
+from transformers.models.falcon import FalconConfig, FalconForCausalLM, FalconModel
 from transformers.models.falcon.modeling_falcon import FalconAttention, FalconDecoderLayer
 
 from farnode_desktop.mesh.models.cache import (
@@ -27,8 +21,8 @@ from farnode_desktop.mesh.models.cache import (
     petals_to_hf,
     positions,
 )
-from farnode_desktop.mesh.models.config import FarMeshConfigMixin, finish_config, prefix_for
-from farnode_desktop.mesh.models.remote import SwarmGeneration, SwarmModelBody
+from farnode_desktop.mesh.models.config import FarMeshConfigLoading, FarMeshConfigMixin
+from farnode_desktop.mesh.models.swarm_body import NO_EMBEDDINGS_NORM, SwarmCausalLM, SwarmModelBody
 
 
 def _kv_groups(config: FalconConfig) -> int:
@@ -69,7 +63,7 @@ class FarMeshFalconBlock(FalconDecoderLayer):
         return outputs[0], hf_to_petals(collapse_kv(keys, self.expand), collapse_kv(values, self.expand))
 
 
-class DistributedFalconConfig(FalconConfig, FarMeshConfigMixin):
+class DistributedFalconConfig(FarMeshConfigLoading, FalconConfig, FarMeshConfigMixin):
     """Falcon config with what Petals' server and client need."""
 
     block_class = FarMeshFalconBlock
@@ -81,52 +75,23 @@ class DistributedFalconConfig(FalconConfig, FarMeshConfigMixin):
         return _kv_groups(self)
 
     @classmethod
-    def from_pretrained(cls, model_name_or_path: str | os.PathLike[str] | None, *args: Any,
-                        dht_prefix: str | None = None, **kwargs: Any) -> Any:
-        dht_prefix = prefix_for("falcon", model_name_or_path, dht_prefix)
-        result = finish_config(super().from_pretrained(model_name_or_path, *args, dht_prefix=dht_prefix, **kwargs),
-                               model_name_or_path)
-        config = result[0] if isinstance(result, tuple) else result
+    def finish_family(cls, config: Any) -> None:
         if config.pad_token_id is None:
             config.pad_token_id = 0
-        return result
 
 
-class DistributedFalconModel(FromPretrainedMixin, PTuneMixin, SwarmModelBody, FalconModel):
+class DistributedFalconModel(SwarmModelBody, FalconModel):
     """FalconModel whose decoder layers run in the swarm."""
 
-    _keys_to_ignore_on_load_missing = PTuneMixin._keys_to_ignore_on_load_missing
     _keys_to_ignore_on_load_unexpected = [r"^transformer\.h\.", r"^h\."]
     config_class = DistributedFalconConfig
-
-    def __init__(self, config: DistributedFalconConfig, *, dht: Any = None) -> None:
-        n_layer, config.num_hidden_layers = config.num_hidden_layers, 0
-        super().__init__(config)
-        config.num_hidden_layers = n_layer
-        self.h = RemoteSequential(config, dht=dht)
-        self.requires_grad_(False)
-        self.init_prompts(config)
-
-    @property
-    def word_embeddings_layernorm(self) -> nn.Module:
-        return nn.Identity()
+    word_embeddings_layernorm = NO_EMBEDDINGS_NORM
 
 
-class DistributedFalconForCausalLM(FromPretrainedMixin, SwarmGeneration, FalconForCausalLM):
+class DistributedFalconForCausalLM(SwarmCausalLM, FalconForCausalLM):
     """FalconForCausalLM whose decoder layers run in the swarm."""
 
-    _keys_to_ignore_on_load_missing = DistributedFalconModel._keys_to_ignore_on_load_missing
-    _keys_to_ignore_on_load_unexpected = DistributedFalconModel._keys_to_ignore_on_load_unexpected
-    config_class = DistributedFalconConfig
-
-    def __init__(self, config: DistributedFalconConfig) -> None:
-        FalconPreTrainedModel.__init__(self, config)
-        self.transformer = DistributedFalconModel(config)
-        self.lm_head = LMHead(config)
-        self.post_init()
-
-    def get_output_embeddings(self) -> nn.Module:
-        return self.lm_head
+    body_class = DistributedFalconModel
 
 
 CLASSES = {"config": DistributedFalconConfig, "model": DistributedFalconModel,

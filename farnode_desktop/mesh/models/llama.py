@@ -6,22 +6,16 @@ DynamicCache and back, positions follow the cached length, and the causal mask c
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import torch
-from petals.client.from_pretrained import FromPretrainedMixin
-from petals.client.lm_head import LMHead
-from petals.client.ptune import PTuneMixin
-from petals.client.remote_sequential import RemoteSequential
-from torch import nn
 from transformers.cache_utils import DynamicCache
-from transformers.models.llama import LlamaConfig, LlamaForCausalLM, LlamaModel, LlamaPreTrainedModel
+from transformers.models.llama import LlamaConfig, LlamaForCausalLM, LlamaModel
 from transformers.models.llama.modeling_llama import LlamaAttention, LlamaDecoderLayer
 
 from farnode_desktop.mesh.models.cache import causal_mask, hf_to_petals, petals_to_hf, positions
-from farnode_desktop.mesh.models.config import FarMeshConfigMixin, finish_config, prefix_for
-from farnode_desktop.mesh.models.remote import SwarmGeneration, SwarmModelBody
+from farnode_desktop.mesh.models.config import FarMeshConfigMixin, LlamaStyleConfigLoading
+from farnode_desktop.mesh.models.swarm_body import LlamaStyleBody, LlamaStyleCausalLM
 
 
 class FarMeshLlamaBlock(LlamaDecoderLayer):
@@ -58,81 +52,28 @@ class FarMeshLlamaBlock(LlamaDecoderLayer):
         return outputs[0], hf_to_petals(cache.key_cache[0], cache.value_cache[0])
 
 
-class DistributedLlamaConfig(LlamaConfig, FarMeshConfigMixin):
-    """Llama config with what Petals' server and client need (block class, prefix, kv groups)."""
+class DistributedLlamaConfig(LlamaStyleConfigLoading, LlamaConfig, FarMeshConfigMixin):
+    """Llama config with what Petals' server and client need (its block class; prefix and kv groups are Llama-style)."""
 
     block_class = FarMeshLlamaBlock
     attn_class = LlamaAttention
-    block_prefix = "model.layers"
-
-    @property
-    def num_key_value_groups(self) -> int:
-        return int(self.num_attention_heads // self.num_key_value_heads)
 
     @classmethod
-    def from_pretrained(cls, model_name_or_path: str | os.PathLike[str] | None, *args: Any,
-                        dht_prefix: str | None = None, **kwargs: Any) -> Any:
-        dht_prefix = prefix_for("llama", model_name_or_path, dht_prefix)
-        result = finish_config(super().from_pretrained(model_name_or_path, *args, dht_prefix=dht_prefix, **kwargs),
-                               model_name_or_path)
-        config = result[0] if isinstance(result, tuple) else result
+    def finish_family(cls, config: Any) -> None:
         config.pretraining_tp = 1  # tensor-parallel pretraining slices do not apply to served blocks
         config.use_cache = True
-        return result
 
 
-class DistributedLlamaModel(FromPretrainedMixin, PTuneMixin, SwarmModelBody, LlamaModel):
+class DistributedLlamaModel(LlamaStyleBody, LlamaModel):
     """LlamaModel whose decoder layers run in the swarm."""
 
-    _keys_to_ignore_on_load_missing = PTuneMixin._keys_to_ignore_on_load_missing
-    _keys_to_ignore_on_load_unexpected = [r"^model\.layers\.", r"^layers\."]
     config_class = DistributedLlamaConfig
 
-    def __init__(self, config: DistributedLlamaConfig, *, dht: Any = None) -> None:
-        n_layer, config.num_hidden_layers = config.num_hidden_layers, 0  # no local decoder layers
-        super().__init__(config)
-        config.num_hidden_layers = n_layer
-        self.layers = RemoteSequential(config, dht=dht)
-        self.requires_grad_(False)
-        self.init_prompts(config)
 
-    @property
-    def word_embeddings(self) -> nn.Embedding:
-        return self.embed_tokens
-
-    @property
-    def word_embeddings_layernorm(self) -> nn.Module:
-        return nn.Identity()
-
-    @property
-    def h(self) -> RemoteSequential:
-        return self.layers
-
-    @property
-    def ln_f(self) -> nn.Module:
-        return self.norm
-
-
-class DistributedLlamaForCausalLM(FromPretrainedMixin, SwarmGeneration, LlamaForCausalLM):
+class DistributedLlamaForCausalLM(LlamaStyleCausalLM, LlamaForCausalLM):
     """LlamaForCausalLM whose decoder layers run in the swarm; generate() keeps the caches on the servers."""
 
-    _keys_to_ignore_on_load_missing = DistributedLlamaModel._keys_to_ignore_on_load_missing
-    _keys_to_ignore_on_load_unexpected = DistributedLlamaModel._keys_to_ignore_on_load_unexpected
-    config_class = DistributedLlamaConfig
-
-    def __init__(self, config: DistributedLlamaConfig) -> None:
-        LlamaPreTrainedModel.__init__(self, config)
-        self.model = DistributedLlamaModel(config)
-        self.vocab_size = config.vocab_size
-        self.lm_head = LMHead(config)
-        self.post_init()
-
-    def get_output_embeddings(self) -> nn.Module:
-        return self.lm_head
-
-    @property
-    def transformer(self) -> DistributedLlamaModel:
-        return self.model
+    body_class = DistributedLlamaModel
 
 
 CLASSES = {"config": DistributedLlamaConfig, "model": DistributedLlamaModel,

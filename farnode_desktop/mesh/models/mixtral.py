@@ -6,23 +6,17 @@ router included); the cache conversion is the same as Llama's, with Mixtral's sl
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import torch
-from petals.client.from_pretrained import FromPretrainedMixin
-from petals.client.lm_head import LMHead
-from petals.client.ptune import PTuneMixin
-from petals.client.remote_sequential import RemoteSequential
-from torch import nn
 from transformers.cache_utils import DynamicCache
 from transformers.modeling_outputs import MoeModelOutputWithPast
-from transformers.models.mixtral import MixtralConfig, MixtralForCausalLM, MixtralModel, MixtralPreTrainedModel
+from transformers.models.mixtral import MixtralConfig, MixtralForCausalLM, MixtralModel
 from transformers.models.mixtral.modeling_mixtral import MixtralAttention, MixtralDecoderLayer
 
 from farnode_desktop.mesh.models.cache import causal_mask, hf_to_petals, petals_to_hf, positions
-from farnode_desktop.mesh.models.config import FarMeshConfigMixin, finish_config, prefix_for
-from farnode_desktop.mesh.models.remote import SwarmGeneration, SwarmModelBody
+from farnode_desktop.mesh.models.config import FarMeshConfigMixin, LlamaStyleConfigLoading
+from farnode_desktop.mesh.models.swarm_body import LlamaStyleBody, LlamaStyleCausalLM
 
 
 class FarMeshMixtralBlock(MixtralDecoderLayer):
@@ -53,86 +47,36 @@ class FarMeshMixtralBlock(MixtralDecoderLayer):
         return outputs[0], hf_to_petals(cache.key_cache[0], cache.value_cache[0])
 
 
-class DistributedMixtralConfig(MixtralConfig, FarMeshConfigMixin):
+class DistributedMixtralConfig(LlamaStyleConfigLoading, MixtralConfig, FarMeshConfigMixin):
     """Mixtral config with what Petals' server and client need."""
 
     block_class = FarMeshMixtralBlock
     attn_class = MixtralAttention
-    block_prefix = "model.layers"
-
-    @property
-    def num_key_value_groups(self) -> int:
-        return int(self.num_attention_heads // self.num_key_value_heads)
 
     @classmethod
-    def from_pretrained(cls, model_name_or_path: str | os.PathLike[str] | None, *args: Any,
-                        dht_prefix: str | None = None, **kwargs: Any) -> Any:
-        dht_prefix = prefix_for("mixtral", model_name_or_path, dht_prefix)
-        result = finish_config(super().from_pretrained(model_name_or_path, *args, dht_prefix=dht_prefix, **kwargs),
-                               model_name_or_path)
-        config = result[0] if isinstance(result, tuple) else result
+    def finish_family(cls, config: Any) -> None:
         if config.pad_token_id is None:
             config.pad_token_id = 0
         config.use_cache = True
-        return result
 
 
-class DistributedMixtralModel(FromPretrainedMixin, PTuneMixin, SwarmModelBody, MixtralModel):
+class DistributedMixtralModel(LlamaStyleBody, MixtralModel):
     """MixtralModel whose decoder layers run in the swarm."""
 
-    _keys_to_ignore_on_load_missing = PTuneMixin._keys_to_ignore_on_load_missing
-    _keys_to_ignore_on_load_unexpected = [r"^model\.layers\.", r"^layers\."]
     config_class = DistributedMixtralConfig
     output_class = MoeModelOutputWithPast
 
-    def __init__(self, config: DistributedMixtralConfig, *, dht: Any = None) -> None:
-        n_layer, config.num_hidden_layers = config.num_hidden_layers, 0
-        super().__init__(config)
-        config.num_hidden_layers = n_layer
-        self.layers = RemoteSequential(config, dht=dht)
-        self.requires_grad_(False)
-        self.init_prompts(config)
 
-    @property
-    def word_embeddings(self) -> nn.Embedding:
-        return self.embed_tokens
-
-    @property
-    def word_embeddings_layernorm(self) -> nn.Module:
-        return nn.Identity()
-
-    @property
-    def h(self) -> RemoteSequential:
-        return self.layers
-
-    @property
-    def ln_f(self) -> nn.Module:
-        return self.norm
-
-
-class DistributedMixtralForCausalLM(FromPretrainedMixin, SwarmGeneration, MixtralForCausalLM):
+class DistributedMixtralForCausalLM(LlamaStyleCausalLM, MixtralForCausalLM):
     """MixtralForCausalLM whose decoder layers run in the swarm."""
 
-    _keys_to_ignore_on_load_missing = DistributedMixtralModel._keys_to_ignore_on_load_missing
-    _keys_to_ignore_on_load_unexpected = DistributedMixtralModel._keys_to_ignore_on_load_unexpected
-    config_class = DistributedMixtralConfig
+    body_class = DistributedMixtralModel
 
-    def __init__(self, config: DistributedMixtralConfig) -> None:
-        MixtralPreTrainedModel.__init__(self, config)
-        self.model = DistributedMixtralModel(config)
-        self.vocab_size = config.vocab_size
-        self.lm_head = LMHead(config)
+    def add_family_fields(self, config: DistributedMixtralConfig) -> None:
+        super().add_family_fields(config)
         self.router_aux_loss_coef = config.router_aux_loss_coef
         self.num_experts = config.num_local_experts
         self.num_experts_per_tok = config.num_experts_per_tok
-        self.post_init()
-
-    def get_output_embeddings(self) -> nn.Module:
-        return self.lm_head
-
-    @property
-    def transformer(self) -> DistributedMixtralModel:
-        return self.model
 
 
 CLASSES = {"config": DistributedMixtralConfig, "model": DistributedMixtralModel,

@@ -2,7 +2,7 @@
 
 The servers keep the attention caches; the client's `past_key_values` is a `RemotePastKeyValues` that only counts
 how many of generate()'s tokens the session has already seen, so generate() sends each token once. The base
-models' forward is shared by all families: embeddings (and ptune prompts) here, blocks in the swarm, final norm here.
+models' forward, shared by all families, is in `swarm_body.py`.
 """
 
 from __future__ import annotations
@@ -12,10 +12,8 @@ from typing import Any
 
 import torch
 from petals.client.remote_generation import RemoteGenerationMixin
-from petals.client.remote_sequential import RemoteSequential
 from transformers.cache_utils import Cache
 from transformers.generation.utils import ModelOutput
-from transformers.modeling_outputs import BaseModelOutputWithPast
 
 
 class RemotePastKeyValues(Cache):
@@ -117,53 +115,3 @@ class SwarmGeneration(RemoteGenerationMixin):
             past_key_values.reorder_cache(beam_idx)
         return past_key_values
 
-
-class SwarmModelBody:
-    """The forward of a Distributed*Model: the family gives `word_embeddings`, `word_embeddings_layernorm`,
-    `h` (the RemoteSequential) and `ln_f`."""
-
-    config: Any
-    word_embeddings: Any
-    word_embeddings_layernorm: Any
-    h: RemoteSequential
-    ln_f: Any
-    pre_seq_len: int
-    output_class: type[BaseModelOutputWithPast] = BaseModelOutputWithPast  # Mixtral's adds router_logits (None)
-
-    def get_prompt(self, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
-        raise NotImplementedError  # PTuneMixin's
-
-    def forward(self, input_ids: torch.Tensor | None = None, past_key_values: Any = None,
-                attention_mask: torch.Tensor | None = None, inputs_embeds: torch.Tensor | None = None,
-                position_ids: torch.Tensor | None = None, use_cache: bool | None = None,
-                output_attentions: bool | None = None, output_hidden_states: bool | None = None,
-                return_dict: bool | None = None, **kwargs: Any) -> BaseModelOutputWithPast:
-        if (input_ids is None) == (inputs_embeds is None):
-            raise ValueError("give either input_ids or inputs_embeds")
-        if attention_mask is not None and not bool((attention_mask == 1).all()):
-            raise ValueError("FarMesh does not serve custom attention masks (padding) yet")
-        if position_ids is not None and not bool((position_ids[:, 1:] - position_ids[:, :-1] == 1).all()):
-            raise ValueError("FarMesh serves consecutive positions only")
-        if use_cache is False or output_attentions or output_hidden_states or return_dict is False:
-            raise ValueError("FarMesh models run with use_cache, without attentions or hidden states, and return "
-                             "a dict")
-        if inputs_embeds is None:
-            assert input_ids is not None
-            inputs_embeds = self.word_embeddings(input_ids.view(-1, input_ids.shape[-1]))
-        n_tokens = inputs_embeds.shape[1]
-        use_prompts = bool(self.config.tuning_mode and "ptune" in self.config.tuning_mode and self.h.position == 0)
-        prompts = None
-        if use_prompts:
-            embeds, prompts = self.get_prompt(inputs_embeds.shape[0])
-            inputs_embeds = torch.cat([embeds, inputs_embeds], dim=1)
-        hidden_states = self.word_embeddings_layernorm(inputs_embeds)
-        remote = past_key_values if isinstance(past_key_values, RemotePastKeyValues) else None
-        hidden_states = self.h(hidden_states, prompts=prompts, hypo_ids=remote.hypo_ids if remote else None)
-        if remote is not None:
-            remote.hypo_ids = None
-            remote.update_seen(n_tokens)
-        if use_prompts:
-            hidden_states = hidden_states[:, self.pre_seq_len:]
-        hidden_states = self.ln_f(hidden_states)
-        return self.output_class(last_hidden_state=hidden_states, past_key_values=remote, hidden_states=None,
-                                 attentions=None)
