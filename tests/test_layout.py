@@ -26,7 +26,6 @@ NO_MIRROR: dict[str, str] = {
     "core/node/host.py": "the real OS: covered by tests/core/node/test_supervisor_os_boundary.py and tests/integration/",
     "core/node/service.py": "covered by tests/integration/test_node_supervised.py: a node started in the background",
     "core/node/spec.py": "a dataclass: covered by tests/core/node/test_factory.py, which builds every spec",
-    "core/node/status.py": "covered by tests/mesh/test_status.py (the probe) and tests/core/test_checked_files.py",
     "devnet/__init__.py": "covered by tests/devnet/test_server.py and tests/devnet/test_chain.py (the devnet it starts)",
     "mesh/bridge.py": _RUNTIME,
     "mesh/check.py": "runs inside the node runtime: covered by tests/integration/test_runtime.py (`runtime check`)",
