@@ -25,7 +25,6 @@ NO_MIRROR: dict[str, str] = {
     "core/gpus/sampler.py": "covered by tests/core/gpus/test_nvml.py (the sampler thread and lost GPUs)",
     "core/node/host.py": "the real OS: covered by tests/core/node/test_supervisor_os_boundary.py and tests/integration/",
     "core/node/service.py": "covered by tests/integration/test_node_supervised.py: a node started in the background",
-    "core/node/spec.py": "a dataclass: covered by tests/core/node/test_factory.py, which builds every spec",
     "devnet/__init__.py": "covered by tests/devnet/test_server.py and tests/devnet/test_chain.py (the devnet it starts)",
     "mesh/bridge.py": _RUNTIME,
     "mesh/check.py": "runs inside the node runtime: covered by tests/integration/test_runtime.py (`runtime check`)",
