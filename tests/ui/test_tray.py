@@ -37,7 +37,7 @@ def test_the_menu_mirrors_the_view_model(core: AppCore, tasks: TaskRunner, qtbot
     assert tray.start_stop.text() == "Stop serving" and tray.start_stop.isEnabled()
     assert tray.header.text() == "FarNode: serving" and tray.icon.toolTip() == vm.tooltip
     assert tray.pause_menu.isEnabled()
-    assert [a.text() for a in tray.pause_menu.actions()][0].startswith("Pause for 30 min  (≈ 2.1 M served tokens)")
+    assert tray.pause_menu.actions()[0].text().startswith("Pause for 30 min  (≈ 2.1 M served tokens)")
 
     vm.busy = True  # an action under way: nothing else can be started
     tray.refresh()
