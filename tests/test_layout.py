@@ -49,7 +49,6 @@ NO_MIRROR: dict[str, str] = {
     "mesh/petals_hook.py": "runs inside the node runtime: covered by tests/integration/test_node_supervised.py",
     "mesh/serve.py": "covered by tests/mesh/test_status.py and tests/integration/test_node_supervised.py",
     "mesh/tinymodel.py": "covered by tests/mesh/test_families.py",
-    "ui/windows/firstrun.py": _SCREENSHOTS,
 }
 
 
