@@ -72,7 +72,11 @@ def payout_claim_message(
 
 def recover_signer(full_message: dict[str, Any], signature: str) -> str:
     """The address that signed `full_message`; raises ValueError for a malformed signature."""
-    return str(Account.recover_message(encode_typed_data(full_message=full_message), signature=signature))
+    signable = encode_typed_data(full_message=full_message)
+    try:
+        return str(Account.recover_message(signable, signature=signature))
+    except Exception as exc:  # eth-keys raises its own BadSignature/ValidationError types, not ValueError
+        raise ValueError(f"the signature is malformed: {exc}") from None
 
 
 def message_digest(full_message: dict[str, Any]) -> str:
