@@ -14,7 +14,6 @@ TESTS = Path(__file__).parent
 ROOT = TESTS.parent
 
 _RUNTIME = "runs inside the node runtime (torch, Petals): covered by tests/integration/test_model_families.py"
-_SCREENSHOTS = "a window drawn with real data: covered by tests/ui/test_screenshots.py"
 
 # module (relative to farnode_desktop/) -> why it has no mirrored test module
 NO_MIRROR: dict[str, str] = {
