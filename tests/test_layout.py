@@ -20,8 +20,6 @@ NO_MIRROR: dict[str, str] = {
     "core/clock.py": "the system clock, three calls into `time`; tests use its ManualClock throughout",
     "core/errors.py": "two exception classes without logic; their messages and hints are asserted by the CLI tests",
     "core/gpus/catalog.py": "covered by tests/core/node/test_factory.py and tests/cli/test_node_cmd.py",
-    "core/gpus/nvml_fake.py": "the tests' NVML boundary: covered by tests/core/gpus/test_nvml.py",
-    "core/gpus/sampler.py": "covered by tests/core/gpus/test_nvml.py (the sampler thread and lost GPUs)",
     "core/node/host.py": "the real OS: covered by tests/core/node/test_supervisor_os_boundary.py and tests/integration/",
     "core/node/service.py": "covered by tests/integration/test_node_supervised.py: a node started in the background",
     "devnet/__init__.py": "covered by tests/devnet/test_server.py and tests/devnet/test_chain.py (the devnet it starts)",
