@@ -19,8 +19,6 @@ _RUNTIME = "runs inside the node runtime (torch, Petals): covered by tests/integ
 NO_MIRROR: dict[str, str] = {
     "core/clock.py": "the system clock, three calls into `time`; tests use its ManualClock throughout",
     "core/errors.py": "two exception classes without logic; their messages and hints are asserted by the CLI tests",
-    "core/gpus/catalog.py": "covered by tests/core/node/test_factory.py and tests/cli/test_node_cmd.py",
-    "core/node/host.py": "the real OS: covered by tests/core/node/test_supervisor_os_boundary.py and tests/integration/",
     "core/node/service.py": "covered by tests/integration/test_node_supervised.py: a node started in the background",
     "devnet/__init__.py": "covered by tests/devnet/test_server.py and tests/devnet/test_chain.py (the devnet it starts)",
     "mesh/bridge.py": _RUNTIME,
