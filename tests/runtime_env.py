@@ -68,3 +68,22 @@ def run_generate(runtime: NodeRuntime, model: str, peers: list[str], prefix: str
         errfile.seek(0)
         err = errfile.read()
     raise AssertionError(f"the client failed (rc {proc.returncode}):\n{err[-3000:]}")
+
+
+RUNTIME_ABSENT = "the node runtime (torch, Petals) is not installed here: run `make runtime` (CI installs it)"
+
+
+def runtime_python() -> Path:
+    """The runtime's interpreter for tests (it may not exist: tests skip with RUNTIME_ABSENT then)."""
+    return NodeRuntime(runtime_dir_for_tests()).python
+
+
+def run_in_runtime(script: str, *, timeout: float = 120) -> Any:
+    """Run `script` in a fresh process of the runtime's Python; return the JSON its last stdout line holds."""
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"),
+           "PYTHONPATH": str(mesh_source_root()), "HF_HUB_OFFLINE": "1"}
+    run = subprocess.run([str(runtime_python()), "-c", script], capture_output=True, text=True, timeout=timeout,
+                         env=env, check=False)
+    if run.returncode != 0 or not run.stdout.strip():
+        raise AssertionError(f"the runtime script failed (rc {run.returncode}):\n{run.stderr[-3000:]}")
+    return json.loads(run.stdout.strip().splitlines()[-1])

@@ -1,0 +1,44 @@
+"""The runtime's farmesh.pth hook in a fresh runtime process: cheap at start, and `import petals` just works (the
+bridge run, FarMesh's families registered)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.runtime_env import RUNTIME_ABSENT, run_in_runtime, runtime_python
+
+pytestmark = [pytest.mark.runtime,
+              pytest.mark.skipif(not runtime_python().exists(), reason=RUNTIME_ABSENT)]
+
+SCRIPT = r"""
+import sys
+at_start = {"modules": sorted(m for m in ("typing", "torch", "hivemind", "petals", "farnode_desktop.mesh.bridge")
+                              if m in sys.modules),
+            "finders": [type(f).__name__ for f in sys.meta_path][:1],
+            "hook": "farnode_desktop.mesh.petals_hook" in sys.modules}
+import json
+import petals
+from farnode_desktop.mesh import bridge, models, petals_hook
+from petals.utils import auto_config
+petals_hook.install()  # petals is loaded now: nothing to do
+print(json.dumps({
+    "at_start": at_start,
+    "bridged": bridge.is_installed(),
+    "families": sorted(t for t, m in auto_config._CLASS_MAPPING.items()
+                       if m.config.__module__.startswith("farnode_desktop.mesh.models.")),
+    "named": petals.DistributedLlamaForCausalLM.__module__,
+    "finders_left": [type(f).__name__ for f in sys.meta_path if isinstance(f, petals_hook.PetalsFirst)],
+    "loader": type(petals.__spec__.loader).__name__,
+}))
+"""
+
+
+def test_a_fresh_runtime_process_imports_petals_through_the_hook() -> None:
+    out = run_in_runtime(SCRIPT)
+    # at interpreter start only the finder is in place: no typing, torch, hivemind or petals yet
+    assert out["at_start"] == {"modules": [], "finders": ["PetalsFirst"], "hook": True}
+    assert out["bridged"] is True
+    assert out["families"] == ["bloom", "falcon", "llama", "mixtral"]
+    assert out["named"] == "farnode_desktop.mesh.models.llama"  # `petals.DistributedLlamaForCausalLM` is FarMesh's
+    assert out["finders_left"] == []  # it acts once, then steps aside (and install() after petals adds none)
+    assert out["loader"] == "_Loader"
