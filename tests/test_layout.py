@@ -19,8 +19,6 @@ _RUNTIME = "runs inside the node runtime (torch, Petals): covered by tests/integ
 NO_MIRROR: dict[str, str] = {
     "core/clock.py": "the system clock, three calls into `time`; tests use its ManualClock throughout",
     "core/errors.py": "two exception classes without logic; their messages and hints are asserted by the CLI tests",
-    "mesh/check.py": "runs inside the node runtime: covered by tests/integration/test_runtime.py (`runtime check`)",
-    "mesh/check_model.py": "covered by tests/mesh/test_families.py",
     "mesh/client.py": "runs inside the node runtime: covered by tests/integration/test_mesh_client.py",
     "mesh/gateway.py": "runs inside the node runtime: covered by tests/integration/test_demo_e2e.py",
     "mesh/generate.py": "runs inside the node runtime: the tests' own client (tests/runtime_env.py)",
