@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import psutil
 import pytest
 
 from farnode_desktop.core.node.host import LIFELINE_ENV, LaunchCommand, OsProcessHost, RunningProcess, minimal_env
@@ -133,3 +134,30 @@ def test_signalling_the_group_ends_the_child(tmp_path: Path) -> None:
     finally:
         if process.poll() is None:
             host.signal_group(process.pgid, signal.SIGKILL)
+
+
+def test_the_group_watch_reads_only_the_groups_own_processes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The supervisor asks every second while a node serves; reading every process on the machine each time cost
+    ~2 % of a core (issue 9): only the group's members are read, and they are read in full."""
+    import subprocess
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"], start_new_session=True)
+    try:
+        read: list[int] = []
+
+        class Counting(psutil.Process):
+            def __init__(self, pid: int | None = None) -> None:
+                read.append(-1 if pid is None else pid)
+                super().__init__(pid)
+
+        monkeypatch.setattr(psutil, "Process", Counting)
+        members = OsProcessHost().group_members(child.pid)
+        monkeypatch.undo()
+        assert [(m.pid, m.ppid) for m in members] == [(child.pid, os.getpid())]
+        assert members[0].status in ("running", "sleeping")
+        assert members[0].create_time == psutil.Process(child.pid).create_time()
+        assert members[0].name.startswith("python")
+        assert set(read) == {child.pid}, f"read {len(set(read))} processes for a group of one"
+    finally:
+        child.kill()
+        child.wait()
