@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 
@@ -63,14 +64,15 @@ class _ThemedView(QChartView):
 
 
 def nice_max(value: float) -> float:
-    """A round axis maximum a bit above `value` (1, 2, 5 x 10^n)."""
+    """A round axis maximum a bit above `value` (1, 2, 2.5, 5 x 10^n), also below 1 (0.25 FAR a day -> 0.5)."""
     if value <= 0:
         return 1.0
-    magnitude = 10 ** len(str(int(value * 1.15))) / 10
+    target = value * 1.15
+    magnitude = 10.0 ** math.floor(math.log10(target))
     for step in (1, 2, 2.5, 5, 10):
-        if value * 1.15 <= step * magnitude:
-            return float(step * magnitude)
-    return float(10 * magnitude)
+        if target <= step * magnitude * (1 + 1e-12):
+            return round(step * magnitude, 12)
+    return round(10 * magnitude, 12)
 
 
 class ThroughputChart(_ThemedView):
@@ -120,7 +122,7 @@ class ThroughputChart(_ThemedView):
         self.x_axis.setTickCount(7 if span_s <= 3600 else 9)
         self.x_axis.setRange(QDateTime.fromMSecsSinceEpoch(int(start * 1000)),
                              QDateTime.fromMSecsSinceEpoch(int(end * 1000)))
-        self.y_axis.setRange(0.0, nice_max(max((p.tokens_per_s for p in self.shown), default=0.0)))
+        self.y_axis.setRange(0.0, max(1.0, nice_max(max((p.tokens_per_s for p in self.shown), default=0.0))))
 
     def tooltip_at(self, x_ms: float) -> str:
         """The figures of the minute nearest to `x_ms` (the chart's x, ms since the epoch); "" with no points."""

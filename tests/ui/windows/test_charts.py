@@ -13,7 +13,7 @@ NOW = 1_790_000_000.0
 
 
 @pytest.mark.parametrize(("value", "top"), [
-    (-1, 1.0), (0, 1.0), (0.5, 1.0), (0.9, 2.0), (3, 5.0), (8, 10.0), (9, 20.0), (42, 50.0), (100, 200.0),
+    (-1, 1.0), (0, 1.0), (0.04, 0.05), (0.25, 0.5), (0.5, 1.0), (0.9, 2.0), (3, 5.0), (8, 10.0), (9, 20.0), (42, 50.0), (100, 200.0),
     (850, 1000.0), (1160, 2000.0), (2000, 2500.0), (4100, 5000.0),
 ])
 def test_the_axis_top_is_a_round_number_above_the_peak(value: float, top: float) -> None:
@@ -54,5 +54,7 @@ def test_the_daily_earnings_chart_shows_a_bar_per_day(qtbot: QtBot) -> None:
     chart.set_days([("Nov 22", 12.5)], "FAR")  # replaced, not added to
     assert chart.x_axis.categories() == ["Nov 22"] and chart.bars.count() == 1
     assert chart.y_axis.max() == 20.0 and chart.y_axis.labelFormat() == "%.1f"
+    chart.set_days([("Nov 23", 0.25)], "FAR")  # a small day keeps its own scale and two decimals (0.25, not 0.3)
+    assert chart.y_axis.max() == 0.5 and chart.y_axis.labelFormat() == "%.2f"
     chart.set_days([], "FAR")  # no history yet: one empty bar, not a broken axis
     assert chart.x_axis.categories() == [""] and chart.bars.count() == 1 and chart.bars.at(0) == 0.0
