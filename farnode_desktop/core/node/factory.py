@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -155,8 +156,8 @@ def local_spec(name: str, model: str, paths: AppPaths, runtime: NodeRuntime, *, 
                      dht_prefix=dht_prefix or (dht_prefix_for(model_path) if is_local else None), port=port)
 
 
-def _install(runtime: NodeRuntime, paths: AppPaths, model: str) -> None:
-    runtime.install()
+def _install(runtime: NodeRuntime, paths: AppPaths, model: str, cancel: threading.Event) -> None:
+    runtime.install(cancel=cancel)  # a stop sets `cancel`: pip ends, the next start resumes the install
     # A runtime installed only now could not check a local model folder before the launch: it does so here, so that
     # a model it cannot load is refused with its reason rather than crash at every restart.
     refuse_unloadable(model, paths, runtime)
@@ -166,4 +167,4 @@ def make_supervisor(spec: NodeSpec, paths: AppPaths, bus: EventBus, runtime: Nod
                     policy: SupervisorPolicy | None = None) -> NodeSupervisor:
     backend = NativeBackend(runtime.python, mesh_source_root())
     return NodeSupervisor(spec, paths, bus, backend, policy=policy, runtime_ready=runtime.is_installed,
-                          provision=lambda: _install(runtime, paths, spec.model))
+                          provision=lambda cancel: _install(runtime, paths, spec.model, cancel))

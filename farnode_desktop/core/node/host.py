@@ -55,6 +55,11 @@ class BackgroundJob(Protocol):
 
     def error(self) -> BaseException | None: ...
 
+    def cancel(self) -> None: ...  # sets the Event the job was handed: it ends early (does not wait for it)
+
+
+Job = Callable[[threading.Event], None]  # a background job; it ends early once its Event is set
+
 
 class ProcessHost(Protocol):
     """Every OS call the supervisor makes, so tests can replace the OS without monkeypatching."""
@@ -82,7 +87,7 @@ class ProcessHost(Protocol):
 
     def free_port(self) -> int: ...
 
-    def run_in_background(self, job: Callable[[], None], name: str) -> BackgroundJob: ...
+    def run_in_background(self, job: Job, name: str) -> BackgroundJob: ...
 
 
 LIFELINE_ENV = "FARNODE_LIFELINE_FD"  # read by farnode_desktop.mesh.serve
@@ -136,15 +141,16 @@ class _PopenProcess:
 
 
 class _ThreadJob:
-    def __init__(self, job: Callable[[], None], name: str) -> None:
+    def __init__(self, job: Job, name: str) -> None:
         self._job = job
         self._error: BaseException | None = None
+        self._cancel = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         try:
-            self._job()
+            self._job(self._cancel)
         except BaseException as exc:  # reported through error(), read by the next tick
             self._error = exc
 
@@ -153,6 +159,9 @@ class _ThreadJob:
 
     def error(self) -> BaseException | None:
         return None if self.running() else self._error
+
+    def cancel(self) -> None:
+        self._cancel.set()
 
 
 class OsProcessHost:
@@ -245,7 +254,7 @@ class OsProcessHost:
             s.bind(("127.0.0.1", 0))
             return int(s.getsockname()[1])
 
-    def run_in_background(self, job: Callable[[], None], name: str) -> BackgroundJob:
+    def run_in_background(self, job: Job, name: str) -> BackgroundJob:
         return _ThreadJob(job, name)
 
 

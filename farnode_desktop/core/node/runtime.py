@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +36,9 @@ KNOWN_PIN_CONFLICTS = (
 )
 
 Progress = Callable[[str, int, int], None]  # (message, done, total)
+INSTALL_STOPPED = "the node runtime install was stopped; it resumes where it left off next time"
+PIP_STOP_GRACE_S = 3.0  # SIGTERM -> SIGKILL for a pip whose install was stopped
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 # In a frozen app (PyInstaller) the mesh sources ship as plain .py files in this folder of the bundle.
@@ -112,6 +118,41 @@ class RuntimeReport:
         return body
 
 
+def _ends_with_its_launcher() -> Callable[[], None] | None:
+    """On Linux, a preexec_fn that makes the child get SIGTERM when the thread that launched it ends (the app killed,
+    or exited): an install never goes on as an orphan. Only a call into libc, resolved before the fork."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    launcher = os.getpid()
+    args = (ctypes.c_int(_PR_SET_PDEATHSIG), ctypes.c_ulong(signal.SIGTERM), ctypes.c_ulong(0), ctypes.c_ulong(0),
+            ctypes.c_ulong(0))
+
+    def arm() -> None:
+        prctl(*args)
+        if os.getppid() != launcher:  # the launcher died before the signal was armed
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return arm
+
+
+def _end_when_cancelled(proc: subprocess.Popen[str], cancel: threading.Event) -> None:
+    """Terminate pip once `cancel` is set (SIGTERM, SIGKILL after a short grace); returns when pip has ended."""
+    while proc.poll() is None:
+        if not cancel.wait(0.2):
+            continue
+        proc.terminate()
+        try:
+            proc.wait(PIP_STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        return
+
+
 class NodeRuntime:
     """Installs and checks the node runtime in `location` (a venv) from a pinned, hash-checked lock."""
 
@@ -156,9 +197,12 @@ class NodeRuntime:
         return bool(marker.get("lock_sha256") == self.lock_digest() and self.python.exists())
 
     # ----- install -----
-    def install(self, progress: Progress | None = None, force: bool = False) -> bool:
-        """Create or complete the runtime; returns False when it was already installed (idempotent)."""
+    def install(self, progress: Progress | None = None, force: bool = False,
+                cancel: threading.Event | None = None) -> bool:
+        """Create or complete the runtime; returns False when it was already installed (idempotent). Setting
+        `cancel` ends pip promptly and raises a plain error; the marker is written only by a finished install."""
         say = progress or (lambda msg, done, total: None)
+        cancel = cancel or threading.Event()
         if not self.lock.exists():
             if os.environ.get(LOCK_ENV):
                 raise FarNodeError(f"the node runtime lock {self.lock} named by {LOCK_ENV} does not exist",
@@ -176,6 +220,8 @@ class NodeRuntime:
             say("creating the node runtime's Python environment", 0, total)
             self._run([self.base_python, "-m", "venv", str(self.location)], "create the environment")
         (self.location / MARKER).unlink(missing_ok=True)
+        if cancel.is_set():
+            raise FarNodeError(INSTALL_STOPPED)
         args = [str(self.python), "-m", "pip", "install", "--no-deps", "--require-hashes", "--progress-bar", "off",
                 "--disable-pip-version-check", "-r", str(self.lock)]
         done = 0
@@ -187,7 +233,11 @@ class NodeRuntime:
                                                       "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_CERT",
                                                       "PIP_DEFAULT_TIMEOUT", "SSL_CERT_FILE", "HTTPS_PROXY",
                                                       "HTTP_PROXY", "NO_PROXY", "PIP_NO_CACHE_DIR", "PIP_RETRIES",
-                                                      "PIP_TIMEOUT", "PIP_CONFIG_FILE", "PIP_CACHE_DIR")))
+                                                      "PIP_TIMEOUT", "PIP_CONFIG_FILE", "PIP_CACHE_DIR")),
+                                preexec_fn=_ends_with_its_launcher())  # noqa: PLW1509 (only prctl, no locks)
+        watcher = threading.Thread(target=_end_when_cancelled, args=(proc, cancel), name="farnode-pip-stop",
+                                   daemon=True)
+        watcher.start()
         assert proc.stdout is not None
         for line in proc.stdout:
             output.append(line.rstrip())
@@ -202,6 +252,9 @@ class NodeRuntime:
             elif line.startswith("Installing collected packages"):
                 say("installing packages (this takes a minute)", done, total)
         code = proc.wait()
+        watcher.join()
+        if cancel.is_set():
+            raise FarNodeError(INSTALL_STOPPED)
         if code != 0:
             raise self._explain_pip_failure(output)
         self.write_petals_hook()

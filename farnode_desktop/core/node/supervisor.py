@@ -12,7 +12,7 @@ from farnode_desktop.core.events import Event, EventBus
 from farnode_desktop.core.node import health as node_health
 from farnode_desktop.core.node.facts import blocks_text
 from farnode_desktop.core.node.group_watch import GroupWatch
-from farnode_desktop.core.node.host import BackgroundJob, OsProcessHost, ProcessHost, RunningProcess
+from farnode_desktop.core.node.host import BackgroundJob, Job, OsProcessHost, ProcessHost, RunningProcess
 from farnode_desktop.core.node.launch import NodeFolder
 from farnode_desktop.core.node.log_signals import Signal, parse_line
 from farnode_desktop.core.node.machine_faults import MachineFaults
@@ -55,7 +55,7 @@ class NodeSupervisor:
         probe: StatusProbe | None = None,
         policy: SupervisorPolicy | None = None,
         runtime_ready: Callable[[], bool] = lambda: True,
-        provision: Callable[[], None] | None = None,
+        provision: Job | None = None,
     ) -> None:
         self.spec = spec
         self.paths = paths
@@ -86,6 +86,7 @@ class NodeSupervisor:
         self._stopping: GroupStop | None = None
         self._after_stop: tuple[NodeState, str, str] = (NodeState.STOPPED, "", "")
         self._provisioning: BackgroundJob | None = None
+        self._install_due = False  # to start once the install a stop ended has gone (pip takes a moment to end)
         self._fatal: tuple[str, str, list[str], bool] | None = None  # message, hint, log lines, heals by itself
         self._healable: str | None = None
         self._launched_at = 0.0
@@ -226,22 +227,38 @@ class NodeSupervisor:
             self._set(NodeState.FAILED, "the node runtime is not installed",
                       "run `farnode runtime install` (or open FarNode's first-run setup)")
             return
-        self._provisioning = self.host.run_in_background(self.provision, "farnode-provision")
+        self._begin_install()
         self._set(NodeState.PROVISIONING, "installing the node runtime")
 
+    def _begin_install(self) -> None:
+        assert self.provision is not None
+        self._install_due = self._provisioning is not None and self._provisioning.running()  # a stopped one ending
+        if not self._install_due:
+            self._provisioning = self.host.run_in_background(self.provision, "farnode-provision")
+
     def _tick_provisioning(self, now: float) -> None:
-        assert self._provisioning is not None
-        if self._provisioning.running():
+        job = self._provisioning
+        assert job is not None
+        if self._desire is not _Desire.RUN:  # at once: pip ends in the background, the next start resumes it
+            job.cancel()
+            self._install_due = False
+            if self._desire is _Desire.PAUSE:
+                self._set(NodeState.PAUSED, self._pause_reason)
+            else:
+                self._set(NodeState.STOPPED, "stopped by the provider")
             return
-        error = self._provisioning.error()
+        if self._install_due:
+            self._begin_install()
+            return
+        if job.running():
+            return
+        error = job.error()
         if error is not None:
             self._desire = _Desire.STOP
             self._set(NodeState.FAILED, f"the node runtime could not be installed: {error}",
                       error.hint if isinstance(error, FarNodeError) else "")
-        elif self._desire is _Desire.RUN:
-            self._launch(now, "node runtime installed")
         else:
-            self._set(NodeState.STOPPED, "stopped by the provider")
+            self._launch(now, "node runtime installed")
 
     def _launch(self, now: float, reason: str) -> None:
         command = self.folder.prepare(self.spec, self.backend)

@@ -13,7 +13,7 @@ _S = NodeState
 # retry that failed again (a launch the OS refused, a runtime still missing).
 LEGAL: Mapping[NodeState, frozenset[NodeState]] = {
     _S.STOPPED: frozenset({_S.PROVISIONING, _S.STARTING, _S.PAUSED, _S.FAILED}),
-    _S.PROVISIONING: frozenset({_S.STARTING, _S.STOPPED, _S.FAILED}),
+    _S.PROVISIONING: frozenset({_S.STARTING, _S.STOPPED, _S.PAUSED, _S.FAILED}),
     _S.STARTING: frozenset({_S.LOADING, _S.SERVING, _S.STOPPING}),
     _S.LOADING: frozenset({_S.LOADING, _S.SERVING, _S.STOPPING}),
     _S.SERVING: frozenset({_S.STOPPING}),

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import signal
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from farnode_desktop.core.clock import ManualClock
-from farnode_desktop.core.node.host import GroupMember, LaunchCommand
+from farnode_desktop.core.node.host import GroupMember, Job, LaunchCommand
 from farnode_desktop.core.node.logfile import RotatingLog
 from farnode_desktop.mesh.wire import NodeReport, ServerState
 
@@ -63,15 +64,20 @@ class FakeProcess:
 
 
 class FakeJob:
-    """A background job (the runtime install) that runs at the first look, or when `finish` is called if held."""
+    """A background job (the runtime install) that runs at the first look, or when `finish` is called if held; a
+    held job that is cancelled stays running until `finish` (as pip takes a moment to end)."""
 
-    def __init__(self, job: Callable[[], None], held: bool) -> None:
+    def __init__(self, job: Job, held: bool) -> None:
         self._job, self.held, self.done = job, held, False
         self._error: BaseException | None = None
+        self.cancelled = threading.Event()  # handed to the job, as the real host does
+
+    def cancel(self) -> None:
+        self.cancelled.set()
 
     def finish(self) -> None:
         try:
-            self._job()
+            self._job(self.cancelled)
         except BaseException as exc:
             self._error = exc
         self.done = True
@@ -182,7 +188,7 @@ class FakeHost:
     def free_port(self) -> int:
         return next(self.ports)
 
-    def run_in_background(self, job: Callable[[], None], name: str) -> FakeJob:
+    def run_in_background(self, job: Job, name: str) -> FakeJob:
         self.jobs.append(FakeJob(job, self.hold_jobs))
         return self.jobs[-1]
 

@@ -57,7 +57,7 @@ def test_run_in_background_runs_the_job_and_reports_its_exception() -> None:
     host = OsProcessHost()
     release, ran = threading.Event(), threading.Event()
 
-    def job() -> None:
+    def job(cancel: threading.Event) -> None:
         ran.set()
         release.wait(5)
 
@@ -67,13 +67,34 @@ def test_run_in_background_runs_the_job_and_reports_its_exception() -> None:
     _wait(lambda: not ok.running())
     assert not ok.running() and ok.error() is None
 
-    def failing() -> None:
+    def failing(cancel: threading.Event) -> None:
         raise RuntimeError("the runtime download broke")
 
     bad = host.run_in_background(failing, "test-failing-job")
     _wait(lambda: not bad.running())
     error = bad.error()
     assert isinstance(error, RuntimeError) and str(error) == "the runtime download broke"
+
+
+def test_cancel_hands_the_job_its_signal_and_does_not_wait_for_it() -> None:
+    host = OsProcessHost()
+    release = threading.Event()
+    seen: list[bool] = []
+
+    def job(cancel: threading.Event) -> None:
+        seen.append(cancel.wait(5))
+        release.wait(5)  # the job takes its time to end (pip being terminated)
+        raise RuntimeError("the install was stopped")
+
+    stoppable = host.run_in_background(job, "test-cancelled-job")
+    started = time.monotonic()
+    stoppable.cancel()
+    assert time.monotonic() - started < 0.5 and stoppable.running()  # cancel() only asks
+    _wait(lambda: bool(seen))
+    assert seen == [True] and stoppable.running() and stoppable.error() is None
+    release.set()
+    _wait(lambda: not stoppable.running())
+    assert str(stoppable.error()) == "the install was stopped"
 
 
 CHILD = """

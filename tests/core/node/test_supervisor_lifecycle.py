@@ -58,7 +58,7 @@ def test_missing_runtime_fails_with_what_to_do_or_provisions_it(tmp_path: Path) 
     assert rig.sup.state is NodeState.FAILED
     assert "farnode runtime install" in rig.sup.status().hint
     installed = []
-    rig2 = Rig(tmp_path / "2", runtime_ready=lambda: bool(installed), provision=lambda: installed.append(1))
+    rig2 = Rig(tmp_path / "2", runtime_ready=lambda: bool(installed), provision=lambda _: installed.append(1))
     rig2.sup.start()
     assert rig2.sup.state is NodeState.PROVISIONING
     assert rig2.sup.wait_until(lambda s: s is NodeState.STARTING, 5, tick_s=0.01) is NodeState.STARTING

@@ -47,20 +47,45 @@ def test_every_file_in_the_node_folder_is_written_and_removed_through_the_host(t
     assert set(workdir.iterdir()) == {workdir / PORT_FILE}
 
 
-def test_the_runtime_install_is_the_hosts_background_job_and_a_stop_waits_for_it(tmp_path: Path) -> None:
-    installed: list[int] = []
-    rig = Rig(tmp_path, runtime_ready=lambda: bool(installed), provision=lambda: installed.append(1))
+def _install_rig(tmp_path: Path, installed: list[bool]) -> Rig:
+    """A node whose runtime install is a held background job that records whether it was cancelled."""
+    rig = Rig(tmp_path, runtime_ready=lambda: bool(installed) and installed[-1],
+              provision=lambda cancel: installed.append(not cancel.is_set()))
     rig.host.hold_jobs = True
+    return rig
+
+
+def test_the_runtime_install_is_the_hosts_background_job_and_a_stop_cancels_it_at_once(tmp_path: Path) -> None:
+    installed: list[bool] = []
+    rig = _install_rig(tmp_path, installed)
     rig.sup.start()
     assert rig.sup.state is NodeState.PROVISIONING and len(rig.host.jobs) == 1
-    rig.sup.stop()
-    assert rig.tick(60) is NodeState.PROVISIONING  # an install is not broken off half-way
+    assert not rig.host.jobs[0].cancelled.is_set()
+    rig.sup.stop()  # before: the stop waited (minutes) for the install to finish, in PROVISIONING
+    assert rig.sup.state is NodeState.STOPPED and rig.host.jobs[0].cancelled.is_set()
+    rig.host.jobs[0].finish()  # pip ends in the background, its install not complete
+    assert rig.tick() is NodeState.STOPPED and installed == [False] and rig.host.launched == []
+
+
+def test_a_pause_during_the_install_cancels_it_and_the_next_start_installs_again(tmp_path: Path) -> None:
+    installed: list[bool] = []
+    rig = _install_rig(tmp_path, installed)
+    rig.sup.start()
+    rig.sup.pause("a game started")
+    assert rig.sup.state is NodeState.PAUSED and rig.sup.status().reason == "a game started"
+    assert rig.host.jobs[0].cancelled.is_set()
+    rig.sup.resume("the game ended")  # the stopped install has not ended yet: no second pip beside it
+    assert rig.sup.state is NodeState.PROVISIONING and len(rig.host.jobs) == 1
+    assert rig.tick(5) is NodeState.PROVISIONING and len(rig.host.jobs) == 1
     rig.host.jobs[0].finish()
-    assert rig.tick() is NodeState.STOPPED and installed == [1] and rig.host.launched == []
+    rig.tick()
+    assert len(rig.host.jobs) == 2 and not rig.host.jobs[1].cancelled.is_set()  # the install resumes
+    rig.host.jobs[1].finish()
+    assert rig.tick() is NodeState.STARTING and installed == [False, True] and len(rig.host.launched) == 1
 
 
 def test_a_failed_install_fails_the_node_with_its_hint(tmp_path: Path) -> None:
-    def broken() -> None:
+    def broken(cancel: threading.Event) -> None:
         raise FarNodeError("the download of torch broke off", "check the internet connection, then start again")
 
     rig = Rig(tmp_path, runtime_ready=lambda: False, provision=broken)

@@ -134,20 +134,21 @@ def _failures(rig: Rig) -> None:
 
 def _provisioning(tmp_path: Path) -> list[Rig]:
     tries: list[int] = []
-    flaky = Rig(tmp_path / "flaky", runtime_ready=lambda: len(tries) > 1, provision=lambda: _install(tries))
+    flaky = Rig(tmp_path / "flaky", runtime_ready=lambda: len(tries) > 1, provision=lambda _: _install(tries))
     flaky.sup.start()  # stopped -> provisioning
     assert flaky.tick() is S.FAILED  # provisioning -> failed (the first install fails)
     flaky.sup.start()  # failed -> provisioning
     assert flaky.tick() is S.STARTING  # provisioning -> starting
-    held = Rig(tmp_path / "held", runtime_ready=lambda: False, provision=lambda: None)
+    held = Rig(tmp_path / "held", runtime_ready=lambda: False, provision=lambda _: None)
     held.host.hold_jobs = True
     held.sup.start()
     held.sup.stop()
     held.host.jobs[-1].finish()
     assert held.tick() is S.STOPPED  # provisioning -> stopped
-    paused = Rig(tmp_path / "paused", runtime_ready=lambda: False, provision=lambda: None)
+    paused = Rig(tmp_path / "paused", runtime_ready=lambda: False, provision=lambda _: None)
     paused.sup.pause("a game")
     paused.sup.resume("the game ended")  # paused -> provisioning
+    paused.sup.pause("another game")  # provisioning -> paused (the install is cancelled, not waited for)
     missing = Rig(tmp_path / "missing", runtime_ready=lambda: False)
     missing.sup.start()  # stopped -> failed
     return [flaky, held, paused, missing]
