@@ -1,9 +1,13 @@
 """Served tokens/s through the supervised FarMesh node vs a bare Petals `run_server`, same tiny model, one run.
 
-Rounds alternate (supervised, bare, supervised, bare, ...) so both see the same machine load. Each round starts a
-server, sends the same inference workload through a real FarMesh client, and measures served tokens/s from the
-client's side (tokens x blocks / wall seconds). Also reports the time from `start` to `serving`.
-Run: `.venv/bin/python benchmarks/bench_serving.py [--rounds 3]`; writes benchmarks/results/serving.json.
+Rounds come in pairs, one supervised and one bare, in alternating order (S B, B S, S B, ...) so both see the same
+machine load and neither always goes first. Each round starts a server, sends the same inference workload through a
+real FarMesh client, and measures served tokens/s from the client's side (tokens x blocks / wall seconds) for each
+request; the round's figure is the median over its requests (the first, which warms up the route, is not counted),
+so a few seconds of someone else's load on a shared machine do not decide a round. The result is the median of the
+per-pair ratios (supervised / bare) with their quartiles and range. Also reports the time from `start` to `serving`
+and the CPU the supervisor itself spent (in this process) while the workload ran.
+Run: `.venv/bin/python benchmarks/bench_serving.py [--rounds 12]`; writes benchmarks/results/serving.json.
 """
 
 from __future__ import annotations
@@ -25,15 +29,15 @@ sys.path.insert(0, str(REPO))
 
 from farnode_desktop.core.events import EventBus  # noqa: E402
 from farnode_desktop.core.node.factory import dht_prefix_for, ensure_tiny_model, make_supervisor  # noqa: E402
-from farnode_desktop.core.node.host import minimal_env  # noqa: E402
+from farnode_desktop.core.node.host import OsProcessHost, minimal_env  # noqa: E402
 from farnode_desktop.core.node.runtime import NodeRuntime, mesh_source_root  # noqa: E402
-from farnode_desktop.core.node.spec import NodeSpec, free_port  # noqa: E402
+from farnode_desktop.core.node.spec import NodeSpec  # noqa: E402
 from farnode_desktop.core.node.status import NodeState  # noqa: E402
 from farnode_desktop.core.node.supervisor import SupervisorPolicy  # noqa: E402
 from farnode_desktop.core.paths import AppPaths  # noqa: E402
 from tests.runtime_env import ensure_runtime  # noqa: E402
 
-BATCH, PROMPT, NEW, REPEAT, BLOCKS = 4, 16, 32, 6, 4
+BATCH, PROMPT, NEW, REPEAT, BLOCKS = 4, 16, 32, 8, 4
 DEVICE = "cpu"  # --device cuda on a GPU machine (scripts/gpu_check.sh)
 
 
@@ -41,8 +45,8 @@ def dtype() -> str:
     return "float32" if DEVICE == "cpu" else "float16"
 
 
-def workload(runtime: NodeRuntime, model: str, peers: list[str], prefix: str) -> float:
-    """Served tokens/s for REPEAT generations (the first, which warms up the route, is not counted)."""
+def workload(runtime: NodeRuntime, model: str, peers: list[str], prefix: str) -> list[float]:
+    """Served tokens/s of each of REPEAT generations (the first, which warms up the route, is not counted)."""
     argv = [str(runtime.python), "-m", "farnode_desktop.mesh.generate", model, "--initial-peers", *peers,
             "--dht-prefix", prefix, "--batch", str(BATCH), "--new-tokens", str(NEW), "--repeat", str(REPEAT + 1),
             "--prompt", ",".join(str(i % 200 + 1) for i in range(PROMPT))]
@@ -61,11 +65,11 @@ def workload(runtime: NodeRuntime, model: str, peers: list[str], prefix: str) ->
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-    tokens = sum(BATCH * (PROMPT + NEW - 1) * BLOCKS for _ in results)
-    return tokens / sum(r["seconds"] for r in results)
+    tokens = BATCH * (PROMPT + NEW - 1) * BLOCKS
+    return [tokens / r["seconds"] for r in results]
 
 
-def supervised_round(runtime: NodeRuntime, model: Path, home: Path) -> tuple[float, float]:
+def supervised_round(runtime: NodeRuntime, model: Path, home: Path) -> tuple[list[float], float, float]:
     paths = AppPaths.under(home)
     spec = NodeSpec(name="bench", model=str(model), dht_prefix=dht_prefix_for(str(model)), new_swarm=True,
                     listen_host="127.0.0.1", device=DEVICE, num_blocks=BLOCKS, torch_dtype=dtype(),
@@ -81,28 +85,33 @@ def supervised_round(runtime: NodeRuntime, model: Path, home: Path) -> tuple[flo
     import threading
 
     done = threading.Event()
+    cpu: list[float] = []
 
     def tick() -> None:
+        started_cpu = time.thread_time()
         while not done.is_set():
             sup.transition(time.monotonic())
             time.sleep(0.5)
+        cpu.append(time.thread_time() - started_cpu)
 
     ticker = threading.Thread(target=tick, daemon=True)
     ticker.start()
+    began = time.monotonic()
     try:
-        rate = workload(runtime, str(model), status.multiaddrs, spec.dht_prefix or "")
+        rates = workload(runtime, str(model), status.multiaddrs, spec.dht_prefix or "")
     finally:
         done.set()
         ticker.join()
+        ticked_s = time.monotonic() - began
         sup.stop()
         sup.wait_until(lambda s: s is NodeState.STOPPED, 60)
         sup.close()
-    return rate, to_serving
+    return rates, to_serving, cpu[0] / ticked_s
 
 
-def bare_round(runtime: NodeRuntime, model: Path, home: Path) -> tuple[float, float]:
+def bare_round(runtime: NodeRuntime, model: Path, home: Path) -> tuple[list[float], float]:
     """Petals' own run_server with only the hivemind bridge it needs to import (no counters, no status, no supervisor)."""
-    port = free_port()
+    port = OsProcessHost().free_port()
     prefix = dht_prefix_for(str(model))
     code = "from farnode_desktop.mesh import bridge; bridge.install(); from petals.cli import run_server; run_server.main()"
     argv = [str(runtime.python), "-c", code, str(model), "--dht_prefix", prefix, "--new_swarm", "--device", DEVICE,
@@ -127,19 +136,23 @@ def bare_round(runtime: NodeRuntime, model: Path, home: Path) -> tuple[float, fl
         import threading
 
         threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
-        rate = workload(runtime, str(model), [peer], prefix)
+        rates = workload(runtime, str(model), [peer], prefix)
     finally:
         os.killpg(proc.pid, signal.SIGINT)
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=20)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)  # the DHT child and p2pd too
-    return rate, to_serving
+    return rates, to_serving
+
+
+def quartiles(values: list[float]) -> list[float]:
+    return [round(q, 3) for q in statistics.quantiles(values, n=4)] if len(values) > 1 else [round(values[0], 3)] * 3
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3, help="pairs of rounds (one supervised, one bare each)")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--model", type=Path, help="a model folder (default: the tiny demo model)")
     parser.add_argument("--blocks", type=int, default=4, help="blocks to serve (all of the model's)")
@@ -148,35 +161,58 @@ def main() -> None:
     global DEVICE, BLOCKS
     DEVICE, BLOCKS = args.device, args.blocks
     runtime = ensure_runtime()
+    started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="farnode-bench-") as tmp:
         root = Path(tmp)
         model = args.model or ensure_tiny_model(AppPaths.under(root / "models"), runtime)
-        supervised, bare, starts, bare_starts = [], [], [], []
+        supervised, bare, starts, bare_starts, sup_cpu, loads = [], [], [], [], [], []
+        sup_requests, bare_requests = [], []
         for i in range(args.rounds):
-            rate, start = supervised_round(runtime, model, root / f"sup{i}")
-            supervised.append(rate)
-            starts.append(start)
-            rate, start = bare_round(runtime, model, root / f"bare{i}")
-            bare.append(rate)
-            bare_starts.append(start)
-            print(f"round {i + 1}: supervised {supervised[-1]:.1f} tok/s, bare {bare[-1]:.1f} tok/s", flush=True)
+            for side in ("supervised", "bare") if i % 2 == 0 else ("bare", "supervised"):
+                if side == "supervised":
+                    rates, start, cpu_share = supervised_round(runtime, model, root / f"sup{i}")
+                    supervised.append(statistics.median(rates))
+                    sup_requests.append([round(r, 1) for r in rates])
+                    starts.append(start)
+                    sup_cpu.append(cpu_share)
+                else:
+                    rates, start = bare_round(runtime, model, root / f"bare{i}")
+                    bare.append(statistics.median(rates))
+                    bare_requests.append([round(r, 1) for r in rates])
+                    bare_starts.append(start)
+            loads.append(os.getloadavg()[0])
+            print(f"pair {i + 1}: supervised {supervised[-1]:.1f} tok/s, bare {bare[-1]:.1f} tok/s, "
+                  f"ratio {supervised[-1] / bare[-1]:.3f} (load {loads[-1]:.1f})", flush=True)
+    ratios = [s / b for s, b in zip(supervised, bare, strict=True)]
     result = {
         "workload": {"batch": BATCH, "prompt_tokens": PROMPT, "new_tokens": NEW, "requests_per_round": REPEAT,
                      "blocks": BLOCKS, "device": DEVICE,
                      "model": str(args.model) if args.model else "tiny random Llama (4 blocks, hidden 64)"},
+        "method": "pairs in alternating order; a round's figure is the median of its requests' tokens/s; "
+                  "the ratio is the median of the per-pair ratios",
+        "pairs": args.rounds,
         "supervised_tokens_per_s": [round(x, 1) for x in supervised],
         "bare_tokens_per_s": [round(x, 1) for x in bare],
+        "per_pair_ratio": [round(x, 3) for x in ratios],
         "median_supervised": round(statistics.median(supervised), 1),
         "median_bare": round(statistics.median(bare), 1),
-        "ratio_supervised_over_bare": round(statistics.median(supervised) / statistics.median(bare), 3),
+        "ratio_supervised_over_bare": round(statistics.median(ratios), 3),
+        "ratio_quartiles": quartiles(ratios),
+        "ratio_range": [round(min(ratios), 3), round(max(ratios), 3)],
+        "ratio_of_medians": round(statistics.median(supervised) / statistics.median(bare), 3),
+        "supervisor_cpu_share_of_a_core": round(statistics.median(sup_cpu), 4),
         "start_to_serving_s": [round(x, 1) for x in starts],
         "bare_start_to_started_s": [round(x, 1) for x in bare_starts],
+        "load_average_after_each_pair": [round(x, 1) for x in loads],
+        "supervised_requests_tokens_per_s": sup_requests,
+        "bare_requests_tokens_per_s": bare_requests,
+        "wall_minutes": round((time.monotonic() - started) / 60, 1),
         "machine": f"{os.cpu_count()} CPU cores" + (", no GPU" if DEVICE == "cpu" else ", serving on the GPU"),
     }
     out = args.out
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    print(json.dumps({k: v for k, v in result.items() if not k.endswith("requests_tokens_per_s")}, indent=2))
 
 
 if __name__ == "__main__":
