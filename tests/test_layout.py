@@ -25,7 +25,6 @@ NO_MIRROR: dict[str, str] = {
     "mesh/health.py": "covered by tests/core/node/test_health.py and tests/integration/test_node_health.py",
     "mesh/models/__init__.py": _RUNTIME,
     "mesh/models/bloom.py": _RUNTIME,
-    "mesh/models/config.py": _RUNTIME,
     "mesh/models/falcon.py": _RUNTIME,
     "mesh/models/families.py": "covered by tests/mesh/test_families.py",
     "mesh/models/llama.py": _RUNTIME,
