@@ -23,7 +23,6 @@ NO_MIRROR: dict[str, str] = {
     "mesh/gateway.py": "runs inside the node runtime: covered by tests/integration/test_demo_e2e.py",
     "mesh/generate.py": "runs inside the node runtime: the tests' own client (tests/runtime_env.py)",
     "mesh/health.py": "covered by tests/core/node/test_health.py and tests/integration/test_node_health.py",
-    "mesh/models/__init__.py": _RUNTIME,
     "mesh/models/bloom.py": _RUNTIME,
     "mesh/models/falcon.py": _RUNTIME,
     "mesh/models/families.py": "covered by tests/mesh/test_families.py",
