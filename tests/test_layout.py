@@ -29,7 +29,6 @@ NO_MIRROR: dict[str, str] = {
     "mesh/models/llama.py": _RUNTIME,
     "mesh/models/mixtral.py": _RUNTIME,
     "mesh/models/protocol.py": "covered by tests/mesh/test_families.py",
-    "mesh/models/swarm_body.py": _RUNTIME,
     "mesh/serve.py": "covered by tests/mesh/test_status.py and tests/integration/test_node_supervised.py",
     "mesh/tinymodel.py": "covered by tests/mesh/test_families.py",
 }
