@@ -106,7 +106,8 @@ def _get_position(session: Any) -> int:
 
 def _set_position(session: Any, start_from_position: int) -> None:
     """Roll the session back to its first `start_from_position` tokens; the next step tells the servers."""
-    if not isinstance(start_from_position, int) or not 0 <= start_from_position <= session._position:
+    if (not isinstance(start_from_position, int) or isinstance(start_from_position, bool)
+            or not 0 <= start_from_position <= session._position):
         raise ValueError(f"a session of {session._position} tokens cannot roll back to {start_from_position!r}")
     session._position = start_from_position
     for server_session in session._server_sessions:

@@ -51,7 +51,7 @@ out["rolled"] = {"position": session.position, "servers": [first._position, seco
                  "start_from": [first.farmesh_start_from, second.farmesh_start_from],
                  "output_ids": session.output_ids.tolist()}
 refused = []
-for bad in (4, -1, "2", 2.0):
+for bad in (4, -1, "2", 2.0, True):
     try:
         session.position = bad
     except ValueError as exc:
@@ -122,7 +122,7 @@ def test_a_rolled_back_session_tells_its_servers_and_the_server_loop_restarts_th
     assert rolled["second_history"] is None
     assert rolled["start_from"] == [3, 3]
     assert rolled["output_ids"] == [[0, 1, 2], [5, 6, 7]]
-    assert len(out["refused"]) == 4 and out["after_refusals"] == 3  # past its length, negative, not a whole number
+    assert len(out["refused"]) == 5 and out["after_refusals"] == 3  # past its length, negative, not a whole number
     assert out["refused"][0] == "a session of 3 tokens cannot roll back to 4"
     # the next step carries start_from_position (and is not pushed on server-to-server); the one after is as before
     pushed = {"step_id": "s1", "next_servers": [["peer", "session", 2, 4]]}
