@@ -40,7 +40,8 @@ def positions(past_length: int, seq_length: int, batch_size: int, device: torch.
 def causal_mask(batch_size: int, seq_length: int, past_length: int, dtype: torch.dtype, device: torch.device,
                 sliding_window: int | None = None) -> torch.Tensor:
     """An additive causal mask `[batch, 1, seq, past + seq]`: 0 where a query may attend, the dtype's minimum where
-    not. With a sliding window a query sees only the last `sliding_window` positions (the mask transformers 4.43 builds in MistralModel; its MixtralModel windows only under flash attention)."""
+    not. With a sliding window a query sees only the last `sliding_window` positions (the mask transformers 4.43
+    builds in MistralModel; its MixtralModel windows only under flash attention)."""
     total = past_length + seq_length
     query_pos = torch.arange(past_length, total, device=device).unsqueeze(1)
     key_pos = torch.arange(total, device=device).unsqueeze(0)
