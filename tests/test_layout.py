@@ -25,12 +25,9 @@ NO_MIRROR: dict[str, str] = {
     "mesh/health.py": "covered by tests/core/node/test_health.py and tests/integration/test_node_health.py",
     "mesh/models/bloom.py": _RUNTIME,
     "mesh/models/falcon.py": _RUNTIME,
-    "mesh/models/families.py": "covered by tests/mesh/test_families.py",
     "mesh/models/llama.py": _RUNTIME,
     "mesh/models/mixtral.py": _RUNTIME,
-    "mesh/models/protocol.py": "covered by tests/mesh/test_families.py",
     "mesh/serve.py": "covered by tests/mesh/test_status.py and tests/integration/test_node_supervised.py",
-    "mesh/tinymodel.py": "covered by tests/mesh/test_families.py",
 }
 
 

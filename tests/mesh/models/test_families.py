@@ -1,4 +1,4 @@
-"""Model families, Petals' DHT prefix rule, config checks and the rollback field: the pure-Python parts of mesh/."""
+"""Model families, Petals' DHT prefix rule and the config and folder checks: the pure-Python parts of mesh/models/."""
 
 from __future__ import annotations
 
@@ -20,10 +20,9 @@ from farnode_desktop.mesh.models.families import (
     family_of,
     folder_problems,
 )
-from farnode_desktop.mesh.models.protocol import START_FROM_POSITION, rollback_position
 from farnode_desktop.mesh.tinymodel import SHAPES
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 CATALOG = json.loads((REPO / "resources" / "models.json").read_text())["models"]
 
 
@@ -48,21 +47,6 @@ def test_every_catalog_family_is_served_and_every_tiny_shape_passes_the_checks()
         assert any(m["name"] == name for m in CATALOG), name
         assert config_problems(shape) == [], name
         assert family_of(shape) is FAMILIES[shape["model_type"]]
-
-
-def test_tiny_shapes_keep_the_published_distinctive_keys() -> None:
-    llama31 = SHAPES["meta-llama/Meta-Llama-3.1-405B-Instruct"]
-    assert llama31["rope_scaling"] == {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
-                                       "high_freq_factor": 4.0, "original_max_position_embeddings": 8192}
-    assert llama31["rope_theta"] == 500000.0
-    assert llama31["num_attention_heads"] // llama31["num_key_value_heads"] == 16  # 128 / 8 published
-    mixtral = SHAPES["mistralai/Mixtral-8x22B-Instruct-v0.1"]
-    assert (mixtral["num_local_experts"], mixtral["num_experts_per_tok"]) == (8, 2)
-    falcon = SHAPES["tiiuae/falcon-40b"]
-    assert falcon["new_decoder_architecture"] and not falcon["alibi"]
-    assert falcon["num_attention_heads"] // falcon["num_kv_heads"] == 16  # 128 / 8 published
-    for shape in SHAPES.values():
-        assert shape["hidden_size"] == 64 and shape.get("num_hidden_layers", shape.get("n_layer")) == 4
 
 
 @pytest.mark.parametrize(("model_type", "name", "prefix"), [
@@ -137,19 +121,3 @@ def test_check_model_command_prints_json_and_refuses_with_status_1(tmp_path: Pat
     assert verdict["ok"] is False and verdict["family"] is None
     assert verdict["problems"] == ["FarMesh cannot serve models of type 'mamba': it serves Llama, Mixtral, Falcon, "
                                    "BLOOM"]
-
-
-@pytest.mark.parametrize(("metadata", "length", "expected"), [
-    ({}, 12, 12),
-    ({START_FROM_POSITION: 8}, 12, 8),
-    ({START_FROM_POSITION: 12}, 12, 12),
-    ({START_FROM_POSITION: 0}, 12, 0),
-])
-def test_start_from_position_sets_the_session_length(metadata: dict[str, Any], length: int, expected: int) -> None:
-    assert rollback_position(metadata, length) == expected
-
-
-@pytest.mark.parametrize("bad", [13, -1, "3", 2.0, True])
-def test_start_from_position_beyond_the_session_or_not_a_number_is_refused(bad: object) -> None:
-    with pytest.raises(ValueError, match="start_from_position must be a whole number from 0 to the session's length"):
-        rollback_position({START_FROM_POSITION: bad}, 12)
