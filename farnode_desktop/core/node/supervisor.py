@@ -18,7 +18,7 @@ from farnode_desktop.core.node.log_signals import Signal, parse_line
 from farnode_desktop.core.node.machine_faults import MachineFaults
 from farnode_desktop.core.node.process_group import PID_FILE
 from farnode_desktop.core.node.restarts import RestartBudget, SupervisorPolicy, duration_text
-from farnode_desktop.core.node.served_tally import ServedTally
+from farnode_desktop.core.node.server_word import ServerWord
 from farnode_desktop.core.node.spec import NodeBackend, NodeSpec
 from farnode_desktop.core.node.status import (
     RUNNING_STATES,
@@ -93,13 +93,10 @@ class NodeSupervisor:
         self._serving_since: float | None = None
         self._last_probe_at = 0.0
         self._last_probe_ok = 0.0
-        self._remote: NodeReport | None = None  # the server's last status answer
-        self._log_peer: tuple[str | None, list[str]] | None = None  # its peer from its log, until it answers
-        self._health: node_health.Verdict | None = None
+        self._word = ServerWord(self.policy)  # what the server has said about itself
         self._watch: GroupWatch | None = None
         self._last_members_at = 0.0
         self._log_started = False
-        self._served = ServedTally(self.policy.rate_window_s)
         self._failure_lines: list[str] = []
         self._pause_reason = "paused by the provider"
         self._resume_reason = "resumed"
@@ -180,10 +177,8 @@ class NodeSupervisor:
         elif state in RUNNING_STATES:
             return self._tick_running(now)
         elif state is NodeState.BACKOFF:
-            if self._desire is _Desire.STOP:
-                self._set(NodeState.STOPPED, "stopped by the provider")
-            elif self._desire is _Desire.PAUSE:
-                self._set(NodeState.PAUSED, self._pause_reason)
+            if self._desire is not _Desire.RUN:
+                self._step_aside()
             elif now >= self._retry_at:
                 self._launch(now, f"restarting (attempt {self._budget.consecutive + 1})")
         elif state is NodeState.STOPPING:
@@ -208,6 +203,13 @@ class NodeSupervisor:
                 self._set(NodeState.PAUSED, self._pause_reason)
             else:
                 self._launch_or_provision(now, f"trying again by itself after a {waited} cool-down")
+
+    def _step_aside(self) -> None:
+        """No server runs and the provider asked to pause or stop: be in that state."""
+        if self._desire is _Desire.PAUSE:
+            self._set(NodeState.PAUSED, self._pause_reason)
+        else:
+            self._set(NodeState.STOPPED, "stopped by the provider")
 
     def _set(self, new: NodeState, reason: str, hint: str = "") -> None:
         previous, now = self._state, self.clock.monotonic()
@@ -242,10 +244,7 @@ class NodeSupervisor:
         if self._desire is not _Desire.RUN:  # at once: pip ends in the background, the next start resumes it
             job.cancel()
             self._install_due = False
-            if self._desire is _Desire.PAUSE:
-                self._set(NodeState.PAUSED, self._pause_reason)
-            else:
-                self._set(NodeState.STOPPED, "stopped by the provider")
+            self._step_aside()
             return
         if self._install_due:
             self._begin_install()
@@ -264,10 +263,9 @@ class NodeSupervisor:
         command = self.folder.prepare(self.spec, self.backend)
         self._fatal = None
         self._healable = None
-        self._remote, self._log_peer, self._health = None, None, None
         self._watch = None
         self._log_started = False
-        self._served.new_server()
+        self._word.new_server()
         self._failure_lines = []
         try:
             self._proc = self.host.launch(command, self.log.write_line)
@@ -346,10 +344,8 @@ class NodeSupervisor:
         if answer is None:
             return
         self._last_probe_ok = now
-        self._remote = answer
-        self._served.update(now, answer)
         remote_state = answer.state
-        self._health = verdict = node_health.judge(answer, self.policy)
+        verdict = self._word.answered(now, answer)
         if verdict.broken is not None:  # up, answering, and failing the requests it is there for: like a crash
             self._healable = self._healable or verdict.broken
             return
@@ -360,7 +356,7 @@ class NodeSupervisor:
                 if self._reason != node_health.WAITING:
                     self._set(NodeState.LOADING, node_health.WAITING)
                 return
-            self._set(NodeState.SERVING, f"serving blocks {blocks_text(self.spec, self._remote)}")
+            self._set(NodeState.SERVING, f"serving blocks {blocks_text(self.spec, answer)}")
             # the handlers exist now: learn them at once, so one that dies before the next look is still missed
             self._healable = self._healable or self._check_members(now)
         elif remote_state is ServerState.LOADING and self._state is NodeState.STARTING:
@@ -440,9 +436,7 @@ class NodeSupervisor:
             if sig is None:
                 continue
             if sig.kind is Signal.PEER:
-                addrs = sig.values["multiaddrs"]
-                if self._remote is None and self._log_peer is None:
-                    self._log_peer = (str(sig.values["peer_id"]), [str(a) for a in addrs] if isinstance(addrs, list) else [])
+                self._word.peer_in_log(sig.values["peer_id"], sig.values["multiaddrs"])
             elif sig.kind in (Signal.LOADED_BLOCK, Signal.JOINING) and self._state is NodeState.STARTING:
                 self._set(NodeState.LOADING, "loading blocks")
             elif sig.kind is Signal.STARTED and self._state is not NodeState.SERVING:
@@ -476,28 +470,14 @@ class NodeSupervisor:
     def status(self) -> NodeStatus:
         with self._lock:
             now = self.clock.monotonic()
-            rate = self._served.rate() if self._state in RUNNING_STATES else 0.0
-            remote = self._remote
-            peer_id, multiaddrs = ((remote.peer_id, list(remote.multiaddrs)) if remote is not None
-                                   else self._log_peer or (None, []))
             return NodeStatus(
                 name=self.spec.name,
                 state=self._state,
                 reason=self._reason,
                 hint=" ".join(part for part in (self.faults.summary(), self._hint) if part),
                 pid=self._proc.pid if self._proc else None,
-                peer_id=peer_id,
-                multiaddrs=list(multiaddrs),
-                dht_prefix=(remote.dht_prefix if remote is not None else None) or self.spec.dht_prefix,
                 model=self.spec.model,
-                start_block=remote.start_block if remote is not None else None,
-                end_block=remote.end_block if remote is not None else None,
-                blocks=list(remote.blocks) if remote is not None else [],
-                served_tokens=self._served.tokens,
-                tokens_per_s=round(rate, 3),
-                requests=self._served.requests,
-                failed_requests=node_health.failed_requests(remote),
-                health_check=self._health.text if self._health is not None and self._proc is not None else "",
+                **self._word.status_fields(self.spec.dht_prefix, self._state in RUNNING_STATES, self._proc is not None),
                 uptime_s=round(now - self._serving_since, 1) if self._serving_since is not None else 0.0,
                 restarts=self._restarts,
                 retry_in_s=self._retry_in(now),
