@@ -75,11 +75,11 @@ def cmd_start(args: argparse.Namespace) -> int:
     if service_pid(paths, args.name) is not None:
         raise FarNodeError(f"node {args.name!r} is already running", hint="`farnode node status` shows it")
     runtime = NodeRuntime(paths.runtime, flavour=runtime_flavour(args.gpu is not None))
-    refuse_unloadable(args.model, paths, runtime)  # the runtime's own verdict on a model folder (once; remembered)
     if not args.foreground:
+        refuse_unloadable(args.model, paths, runtime)  # the runtime's own verdict on a model folder, before a spawn
         return _start_background(args, paths)
     spec = start_spec(args, paths, settings, runtime, plan)
-    refuse_unloadable(spec.model, paths, runtime)  # the demo model's folder exists only now
+    refuse_unloadable(spec.model, paths, runtime)  # the folder as resolved (the demo model's exists only now)
     bus = EventBus()
 
     def show(event: Event) -> None:

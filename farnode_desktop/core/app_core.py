@@ -122,7 +122,8 @@ class AppCore:
         source, prefix = None, None
         if settings.model == TINY_DEMO:
             source, _ = resolve_model(TINY_DEMO, self.paths, self.runtime)
-            refuse_unloadable(source, self.paths, self.runtime)  # once per folder and config: remembered
+            if remember:  # the launch the app will run (not a comparison with old settings); remembered per folder
+                refuse_unloadable(source, self.paths, self.runtime)
             prefix = dht_prefix_for(source)
         return build_specs(eligibility, model, settings, FleetOptions(model_source=source, dht_prefix=prefix))
 
