@@ -9,7 +9,7 @@ APT_PACKAGES := gnome-keyring dbus dbus-x11 xvfb xauth trayer imagemagick nsis d
 	libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-randr0 libxcb-render-util0 \
 	libxcb-render0 libxcb-shape0 libxcb-shm0 libxcb-sync1 libxcb-util1 libxcb-xfixes0 libxcb-xkb1 \
 	libxkbcommon-x11-0 libxkbcommon0 libx11-xcb1 libegl1 libgl1 libfontconfig1 libfreetype6 \
-	libglib2.0-0 libdbus-1-3 gcc binutils nodejs npm
+	libglib2.0-0 libdbus-1-3 gcc binutils nodejs npm libxss1 xdotool openbox
 # The node runtime for tests lives in the checkout (built once, reused by later runs).
 export FARNODE_RUNTIME_DIR ?= $(CURDIR)/.farnode-test/runtime
 
