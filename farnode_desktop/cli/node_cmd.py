@@ -33,7 +33,14 @@ from farnode_desktop.core.node.service import (
     unsupervised_server,
 )
 from farnode_desktop.core.node.spec import NodeSpec
-from farnode_desktop.core.node.status import NodeState, NodeStatus, StateFileUnreadable, load_status_file, next_try
+from farnode_desktop.core.node.status import (
+    NodeState,
+    NodeStatus,
+    StateFileUnreadable,
+    load_status_file,
+    next_try,
+    no_requests_text,
+)
 from farnode_desktop.core.paths import AppPaths
 from farnode_desktop.core.settings import Settings, SettingsStore
 
@@ -206,6 +213,8 @@ def _summary(status: NodeStatus, alive: bool, leftovers: list[int] | None = None
         body["reason"] = f"the supervisor is not running (last seen: {status.state.value})"
         body["tokens_per_s"] = 0.0
     body["next_try"] = next_try(status, time.time()) if alive else ""  # counted down from when the file was written
+    # "serving, but no requests": counted on from when the file was written
+    body["no_requests"] = no_requests_text(status, time.time()) if alive and body["state"] == status.state else ""
     return body
 
 
@@ -235,7 +244,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     for body in report:
         blocks = f"{body['start_block']}-{int(body['end_block']) - 1}" if body.get("end_block") is not None else "-"
-        say(f"node {body['name']}: {body['state']} ({body['reason']})")
+        quiet = f" — {body['no_requests']}" if body.get("no_requests") else ""
+        say(f"node {body['name']}: {body['state']}{quiet} ({body['reason']})")
         if body.get("hint"):
             say(f"  what to do:    {body['hint']}")
         if body.get("next_try"):

@@ -11,6 +11,7 @@ from farnode_desktop.ui.viewmodels.tray_vm import TrayState
 
 STATE_COLOURS: dict[TrayState, str] = {
     TrayState.SERVING: "#2fbf71",  # green
+    TrayState.NO_REQUESTS: "#0ea5b7",  # teal: up and healthy, but waiting for work
     TrayState.STARTING: "#3b82f6",  # blue
     TrayState.PAUSED: "#f5a524",  # amber
     TrayState.ATTENTION: "#e5484d",  # red
@@ -72,6 +73,9 @@ def _draw_badge(p: QPainter, state: TrayState, s: float) -> None:
     if state is TrayState.SERVING:  # a play triangle
         p.drawPolygon(QPolygonF([QPointF(cx - 0.7 * g, cy - g), QPointF(cx - 0.7 * g, cy + g),
                                  QPointF(cx + g, cy)]))
+    elif state is TrayState.NO_REQUESTS:  # three dots: waiting
+        for dx in (-0.75, 0.0, 0.75):
+            p.drawEllipse(QPointF(cx + dx * g, cy), 0.27 * g, 0.27 * g)
     elif state is TrayState.STARTING:  # an arc, like a spinner
         p.setPen(QPen(ink, max(1.0, 0.42 * g), Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
         p.setBrush(Qt.BrushStyle.NoBrush)

@@ -122,3 +122,32 @@ def test_the_background_service_is_told_the_gpu() -> None:
     argv = background_argv(parsed("--new-swarm", "--model", LLAMA70, "--gpu", "1"))
     assert argv[argv.index("--gpu") + 1] == "1" and argv[argv.index("--name") + 1] == "gpu1"
     assert "--gpu" not in background_argv(parsed("--new-swarm", "--model", LLAMA70))
+
+
+def test_node_status_says_a_serving_node_has_had_no_requests_and_for_how_long(
+        farnode_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+    import os
+    import time
+
+    import psutil
+
+    from farnode_desktop.core.node.service import SERVICE_PID_FILE
+    from farnode_desktop.core.node.status import NodeState, NodeStatus
+
+    node_dir = AppPaths.default().ensure().node_dir("cpu")
+    node_dir.mkdir(parents=True, exist_ok=True)
+    # the running service is this test process (alive, its start time matches)
+    (node_dir / SERVICE_PID_FILE).write_text(json.dumps({"pid": os.getpid(),
+                                                         "create_time": psutil.Process().create_time()}))
+    status = NodeStatus("cpu", NodeState.SERVING, "serving blocks 0-3 of tiny", start_block=0, end_block=4,
+                        no_requests_for_s=400.0, updated_at=time.time() - 30)  # written 30 s ago: 7 min 10 s now
+    (node_dir / "state.json").write_text(json.dumps(status.to_json()))
+    assert main(["node", "status"]) == 0
+    assert "node cpu: serving — no requests for 7 min (serving blocks 0-3 of tiny)" in capsys.readouterr().out
+    assert main(["node", "status", "--json", "--name", "cpu"]) == 0
+    assert json.loads(capsys.readouterr().out)["no_requests"] == "no requests for 7 min"
+    (node_dir / "state.json").write_text(json.dumps({**status.to_json(), "no_requests_for_s": 20.0,
+                                                     "updated_at": time.time()}))
+    assert main(["node", "status"]) == 0
+    assert "node cpu: serving (serving blocks 0-3 of tiny)" in capsys.readouterr().out  # requests arrive: plain

@@ -24,7 +24,7 @@ class ScriptedSupervisor:
     """STOPPED -> STARTING -> LOADING -> SERVING on a timeline; pause/resume/stop/fail like the real one."""
 
     def __init__(self, spec: NodeSpec, bus: EventBus, clock: Clock | None = None, *, rate: float = 850.0,
-                 start_block: int = 0, load_s: float = 1.0, serve_s: float = 2.0) -> None:
+                 start_block: int = 0, load_s: float = 1.0, serve_s: float = 2.0, stop_s: float = 0.0) -> None:
         self.spec = spec
         self.bus = bus
         self.clock = clock or SystemClock()
@@ -32,6 +32,7 @@ class ScriptedSupervisor:
         self.start_block = start_block
         self.end_block = start_block + (spec.num_blocks or 8)
         self.load_s, self.serve_s = load_s, serve_s
+        self.stop_s = stop_s  # a real server takes seconds to stop (Petals' graceful path): STOPPING that long
         self._lock = threading.RLock()
         self._state = NodeState.STOPPED
         self._reason, self._hint = "not started", ""
@@ -59,7 +60,10 @@ class ScriptedSupervisor:
     def stop(self) -> None:
         with self._lock:
             self._want = "stop"
-            if self._state is not NodeState.STOPPED:
+            running = self._state in (NodeState.STARTING, NodeState.LOADING, NodeState.SERVING)
+            if self.stop_s > 0 and running:
+                self._set(NodeState.STOPPING, "stopping: stopped by the provider")
+            elif self._state not in (NodeState.STOPPED, NodeState.STOPPING):
                 self._set(NodeState.STOPPED, "stopped by the provider")
 
     def pause(self, reason: str) -> None:
@@ -82,6 +86,10 @@ class ScriptedSupervisor:
     def transition(self, now: float) -> None:
         with self._lock:
             elapsed = now - self._since
+            if self._state is NodeState.STOPPING and elapsed >= self.stop_s:
+                self._set(NodeState.STOPPED, "stopped by the provider")
+                if self._want == "run":  # started again while it stopped: the real supervisor launches it now
+                    self._set(NodeState.STARTING, "started by the provider")
             if self._state is NodeState.STARTING and elapsed >= self.load_s:
                 self._set(NodeState.LOADING, f"loading blocks {self.start_block}-{self.end_block}")
             elif self._state is NodeState.LOADING and elapsed >= self.serve_s:
@@ -106,12 +114,13 @@ class ScriptedSupervisor:
                 start_block=self.start_block if known else None, end_block=self.end_block if known else None,
                 served_tokens=int(self._served), tokens_per_s=self.rate if serving else 0.0,
                 requests=int(self._served // 120), uptime_s=round(uptime, 1), updated_at=self.clock.wall(),
+                stop_requested=self._want == "stop",
             )
 
 
 def make_core(home: Path, *, fixture: str = "linux_rtx4090_rtx3060.json", settings: Settings | None = None,
               keystore: object = None, wallet_service: str | None = None, rates: tuple[float, ...] = (850.0, 310.0),
-              sample_gpus: bool = False) -> AppCore:
+              sample_gpus: bool = False, stop_s: float = 0.0) -> AppCore:
     """A real AppCore on GPUs read from a recorded NVML snapshot, with scripted nodes on them."""
     paths = AppPaths.under(home).ensure()
     SettingsStore(paths.config_file).save(settings or Settings(model=BIG_MODEL, new_swarm=True,
@@ -120,7 +129,8 @@ def make_core(home: Path, *, fixture: str = "linux_rtx4090_rtx3060.json", settin
     made: list[ScriptedSupervisor] = []
 
     def factory(spec: NodeSpec) -> ScriptedSupervisor:
-        sup = ScriptedSupervisor(spec, bus, rate=rates[len(made) % len(rates)], start_block=12 * len(made))
+        sup = ScriptedSupervisor(spec, bus, rate=rates[len(made) % len(rates)], start_block=12 * len(made),
+                                 stop_s=stop_s)
         made.append(sup)
         return sup
 

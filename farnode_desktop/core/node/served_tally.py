@@ -1,4 +1,5 @@
-"""Served-work totals of one node that add up across server restarts (each server counts from zero), and a rate."""
+"""Served-work totals of one node that add up across server restarts (each server counts from zero), a rate, and
+when the last request arrived."""
 
 from __future__ import annotations
 
@@ -8,13 +9,16 @@ from farnode_desktop.mesh.wire import NodeReport
 
 
 class ServedTally:
-    """Feeds on the status endpoint's counters; `tokens`, `requests` and `rate()` are what the provider sees."""
+    """Feeds on the status endpoint's counters; `tokens`, `requests`, `rate()` and `last_request_at` are what the
+    provider sees. The counters leave out the node's own test requests (mesh/counters.py), so a node whose only
+    traffic is its health check has no last request."""
 
     def __init__(self, window_s: float) -> None:
         self.window_s = window_s
         self._base_tokens = self._base_requests = 0
         self._tokens = self._requests = 0
         self._samples: collections.deque[tuple[float, int]] = collections.deque()
+        self.last_request_at: float | None = None  # when the request count last grew (the clock of `update`)
 
     def new_server(self) -> None:
         """A new server process counts from zero: keep what the last one served."""
@@ -25,7 +29,10 @@ class ServedTally:
 
     def update(self, now: float, answer: NodeReport) -> None:
         self._tokens = answer.served.served_tokens
-        self._requests = sum(answer.served.requests.values())
+        requests = sum(answer.served.requests.values())
+        if requests > self._requests:
+            self.last_request_at = now
+        self._requests = requests
         self._samples.append((now, self.tokens))
         while self._samples and now - self._samples[0][0] > self.window_s:
             self._samples.popleft()

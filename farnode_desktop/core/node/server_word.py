@@ -37,9 +37,15 @@ class ServerWord:
         self.health = node_health.judge(answer, self.policy)
         return self.health
 
-    def status_fields(self, default_prefix: str | None, running: bool, has_server: bool) -> dict[str, Any]:
-        """The NodeStatus fields that come from the server's word."""
+    def status_fields(self, default_prefix: str | None, running: bool, has_server: bool,
+                      serving_since: float | None = None, now: float = 0.0) -> dict[str, Any]:
+        """The NodeStatus fields that come from the server's word; `serving_since` (None when not serving) and `now`
+        tell how long the node has served without a request."""
         remote = self.remote
+        quiet: float | None = None
+        if serving_since is not None:
+            last = self.served.last_request_at
+            quiet = round(now - (serving_since if last is None else max(last, serving_since)), 1)
         peer_id, multiaddrs = ((remote.peer_id, list(remote.multiaddrs)) if remote is not None
                                else self.log_peer or (None, []))
         return {
@@ -52,6 +58,7 @@ class ServerWord:
             "served_tokens": self.served.tokens,
             "tokens_per_s": round(self.served.rate() if running else 0.0, 3),
             "requests": self.served.requests,
+            "no_requests_for_s": quiet,
             "failed_requests": node_health.failed_requests(remote),
             "health_check": self.health.text if self.health is not None and has_server else "",
         }

@@ -31,6 +31,11 @@ class NodeState(StrEnum):
 
 RUNNING_STATES = (NodeState.STARTING, NodeState.LOADING, NodeState.SERVING)
 
+# A serving node that has had no request (its own test requests left out) for this long is shown as "serving, but
+# no requests": its health check passes, yet nothing of the swarm's reaches it, so it earns nothing. The demo's
+# gateway sends one every second or two; a real swarm's client traffic comes in minutes, not hours.
+NO_REQUESTS_AFTER_S = 300.0
+
 
 @dataclass
 class NodeStatus:
@@ -51,11 +56,13 @@ class NodeStatus:
     served_tokens: int = 0
     tokens_per_s: float = 0.0
     requests: int = 0
+    no_requests_for_s: float | None = None  # serving: seconds since the last request (or since serving began)
     failed_requests: int = 0  # requests the server's blocks failed (they raised while serving)
     health_check: str = ""  # what the node's own test requests found, in one line
     uptime_s: float = 0.0
     restarts: int = 0
     retry_in_s: float | None = None
+    stop_requested: bool = False  # the provider asked it to stop (it may still be stopping)
     log_lines: list[str] = field(default_factory=list)  # the lines behind a failure
     updated_at: float = 0.0
 
@@ -97,6 +104,42 @@ def _in(seconds: float) -> str:
         return f"{-(-s // 60)} min"  # rounded up: "in 10 min" never arrives before 10 min
     hours, minutes = divmod(-(-s // 60), 60)
     return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
+def _for(seconds: float) -> str:
+    """A duration that has passed, rounded down ("7 min" after 7 min 50 s)."""
+    s = max(0, int(seconds))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min"
+    hours, minutes = divmod(s // 60, 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
+def no_requests_for(status: NodeStatus, now: float | None = None, after_s: float = NO_REQUESTS_AFTER_S) -> float | None:
+    """Seconds a serving node has gone without a request, once that is `after_s` or more; None otherwise (not
+    serving, or requests arrive). `now` (wall time) counts on from when a status read from the state file was
+    written."""
+    if status.state is not NodeState.SERVING or status.no_requests_for_s is None:
+        return None
+    quiet = status.no_requests_for_s
+    if now is not None and status.updated_at:
+        quiet += max(0.0, now - status.updated_at)
+    return quiet if quiet >= after_s else None
+
+
+def no_requests_text(status: NodeStatus, now: float | None = None) -> str:
+    """ "no requests for 7 min" for a serving node that has had none for a while, else ""."""
+    quiet = no_requests_for(status, now)
+    return f"no requests for {_for(quiet)}" if quiet is not None else ""
+
+
+def state_words(status: NodeStatus, now: float | None = None) -> str:
+    """The node's state as the provider reads it: "Serving — no requests for 7 min" for a serving node that gets no
+    work, else the state's own name ("Serving", "Paused", ...)."""
+    quiet = no_requests_text(status, now)
+    return f"Serving — {quiet}" if quiet else status.state.value.capitalize()
 
 
 def next_try(status: NodeStatus, now: float | None = None) -> str:

@@ -477,10 +477,12 @@ class NodeSupervisor:
                 hint=" ".join(part for part in (self.faults.summary(), self._hint) if part),
                 pid=self._proc.pid if self._proc else None,
                 model=self.spec.model,
-                **self._word.status_fields(self.spec.dht_prefix, self._state in RUNNING_STATES, self._proc is not None),
+                **self._word.status_fields(self.spec.dht_prefix, self._state in RUNNING_STATES, self._proc is not None,
+                                           self._serving_since, now),
                 uptime_s=round(now - self._serving_since, 1) if self._serving_since is not None else 0.0,
                 restarts=self._restarts,
                 retry_in_s=self._retry_in(now),
+                stop_requested=self._desire is _Desire.STOP,
                 log_lines=list(self._failure_lines) if self._state is NodeState.FAILED else [],
                 updated_at=self.clock.wall(),
             )

@@ -11,11 +11,17 @@ from PySide6.QtCore import QObject, Signal
 
 from farnode_desktop.core.earnings.served_work import MinutePoint
 from farnode_desktop.core.gpus.nvml import GpuInfo, GpuInventory
-from farnode_desktop.core.node.status import NodeState, NodeStatus, next_try
+from farnode_desktop.core.node.status import NodeState, NodeStatus, next_try, state_words
 from farnode_desktop.ui.tasks import TaskRunner
 from farnode_desktop.ui.viewmodels.core_api import CoreApi, Snapshot, take_snapshot
 from farnode_desktop.ui.viewmodels.format import count, duration, gib, short_id, when
-from farnode_desktop.ui.viewmodels.tray_vm import PAUSE_CHOICES, TrayState, overall_state, pause_label
+from farnode_desktop.ui.viewmodels.tray_vm import (
+    PAUSE_CHOICES,
+    TrayState,
+    overall_state,
+    overall_words,
+    pause_label,
+)
 
 RANGES = {"hour": 3600.0, "day": 86_400.0}
 RANGE_WORDS = {"hour": "in the last hour", "day": "in the last day"}
@@ -141,7 +147,7 @@ def build_cards(statuses: tuple[NodeStatus, ...], inventory: GpuInventory | None
 def _card(key: str, title: str, subtitle: str, readings: tuple[Reading, ...], live: bool,
           status: NodeStatus | None, pause: PauseControl | None = None) -> NodeCard:
     state = _state_of(status)
-    state_text = status.state.value.capitalize() if status is not None else "Not serving"
+    state_text = state_words(status) if status is not None else "Not serving"  # "Serving — no requests for 7 min"
     reason = status.reason if status is not None else "this GPU is left out or cannot serve the model"
     hint = status.hint if status is not None else ""
     if status is not None and (retry := next_try(status)):  # when it tries again by itself, or that it will not
@@ -168,6 +174,7 @@ class DashboardViewModel(QObject):
         self.cards: list[NodeCard] = []
         self.headline = "Stopped"
         self.state = TrayState.STOPPED
+        self.state_text = "Stopped"  # the header's pill: "Serving — no requests for 7 min" when no work arrives
         self.range = "hour"
         self.series: list[MinutePoint] = []  # per minute, every node added up, from the ledger
         self.busy_gpus: dict[int, str] = {}  # GPU index -> "Pausing…" / "Resuming…" while the core works on it
@@ -186,12 +193,13 @@ class DashboardViewModel(QObject):
         state = overall_state(list(snapshot.statuses))
         rate = sum(s.tokens_per_s for s in snapshot.statuses)
         serving = sum(1 for s in snapshot.statuses if s.state is NodeState.SERVING)
-        if state is TrayState.SERVING:
+        state_text = overall_words(snapshot.statuses)
+        if state in (TrayState.SERVING, TrayState.NO_REQUESTS):
             headline = f"Serving on {serving} node{'s' if serving != 1 else ''} · {count(rate)} tokens/s"
         else:
-            headline = state.value.capitalize()
-        if cards != self.cards or headline != self.headline:
-            self.cards, self.headline, self.state = cards, headline, state
+            headline = state_text
+        if cards != self.cards or headline != self.headline or state_text != self.state_text:
+            self.cards, self.headline, self.state, self.state_text = cards, headline, state, state_text
             self.cards_changed.emit()
 
     # -- one GPU's own pause --------------------------------------------------------------------------

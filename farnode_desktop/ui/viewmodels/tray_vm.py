@@ -13,15 +13,16 @@ from PySide6.QtCore import QObject, Signal
 from farnode_desktop.core.earnings.coordinator_models import Earnings
 from farnode_desktop.core.errors import FarNodeError
 from farnode_desktop.core.events import Event
-from farnode_desktop.core.node.status import NodeState, NodeStatus, next_try
+from farnode_desktop.core.node.status import NodeState, NodeStatus, next_try, no_requests_for, no_requests_text
 from farnode_desktop.core.pausing.rules import PAUSE_LENGTHS, pause_cost
 from farnode_desktop.ui.tasks import TaskRunner
-from farnode_desktop.ui.viewmodels.core_api import CoreApi, Snapshot
+from farnode_desktop.ui.viewmodels.core_api import CoreApi, Snapshot, take_snapshot
 from farnode_desktop.ui.viewmodels.format import count, far
 
 
 class TrayState(StrEnum):
     SERVING = "serving"
+    NO_REQUESTS = "serving, no requests"  # serving and healthy, but no request has reached it for a while
     STARTING = "starting"
     PAUSED = "paused"
     ATTENTION = "needs attention"
@@ -37,12 +38,26 @@ def overall_state(statuses: Sequence[NodeStatus]) -> TrayState:
     if states & {NodeState.FAILED, NodeState.BACKOFF}:
         return TrayState.ATTENTION
     if NodeState.SERVING in states:
+        serving = [s for s in statuses if s.state is NodeState.SERVING]
+        if all(no_requests_for(s) is not None for s in serving):
+            return TrayState.NO_REQUESTS
         return TrayState.SERVING
     if states & set(_STARTING):
         return TrayState.STARTING
     if NodeState.PAUSED in states:
         return TrayState.PAUSED
     return TrayState.STOPPED
+
+
+def overall_words(statuses: Sequence[NodeStatus]) -> str:
+    """The PC's state in words: "Serving — no requests for 7 min" when every serving node has gone without a request
+    for a while (the shortest of their waits), else the state's name ("Serving", "Paused", ...)."""
+    state = overall_state(statuses)
+    if state is TrayState.NO_REQUESTS:
+        quiet = min((s for s in statuses if s.state is NodeState.SERVING),
+                    key=lambda s: s.no_requests_for_s or 0.0)
+        return f"Serving — {no_requests_text(quiet)}"
+    return state.value.capitalize()
 
 
 @dataclass(frozen=True)
@@ -133,6 +148,7 @@ class TrayViewModel(QObject):
         self.earnings: Earnings | None = None
         self.snoozed = False
         self.tooltip = "FarNode: stopped"
+        self._shown = (self.state, self.tooltip, self.start_stop_label)  # what the tray and the dashboard show
 
     # -- inputs ---------------------------------------------------------------------------------------
     def on_snapshot(self, snapshot: Snapshot) -> None:
@@ -156,8 +172,11 @@ class TrayViewModel(QObject):
     # -- what the tray shows --------------------------------------------------------------------------
     @property
     def running(self) -> bool:
-        """Whether the main action is Stop (something runs or wants to) rather than Start."""
-        return any(s.state not in (NodeState.STOPPED, NodeState.FAILED) for s in self.statuses)
+        """Whether the main action is Stop (something runs or wants to) rather than Start. A node the provider asked
+        to stop is not running even while it still stops: Start is what the provider can do next (the node starts
+        again once it has stopped)."""
+        return any(s.state not in (NodeState.STOPPED, NodeState.FAILED) and not s.stop_requested
+                   for s in self.statuses)
 
     @property
     def start_stop_label(self) -> str:
@@ -190,9 +209,16 @@ class TrayViewModel(QObject):
             self.notify.emit(Notice(f"{what} failed", f"{exc}" + (f"\n{hint}" if hint else ""), "warning"))
             self.changed.emit()
 
-        def done(_: object) -> None:
+        def fresh(snapshot: object) -> None:
+            # the labels follow the nodes as they are after the action, not the snapshot taken before it
             self.busy = False
+            if isinstance(snapshot, Snapshot):
+                self.on_snapshot(snapshot)
             self.changed.emit()
+
+        def done(_: object) -> None:
+            if not self.tasks.submit(lambda: take_snapshot(self.core), fresh, lambda _exc: fresh(None)):
+                fresh(None)
 
         self.busy = True
         self.tasks.submit(fn, done, failed)
@@ -200,14 +226,18 @@ class TrayViewModel(QObject):
 
     def _update(self) -> None:
         state = overall_state(self.statuses)
-        lines = [f"FarNode: {state.value}"]
+        lines = [f"FarNode: {overall_words(self.statuses).lower()}"]
         if self.statuses:
             lines.append(f"Serving {count(self.tokens_per_s)} tokens/s")
         lines += [f"{s.name}: {s.state.value}, {retry}" for s in self.statuses if (retry := next_try(s))]
+        if len(self.statuses) > 1:  # which node gets no work (one alone says it in the first line)
+            lines += [f"{s.name}: {quiet}" for s in self.statuses if (quiet := no_requests_text(s))]
         earned = today_earned(self.earnings)
         if earned is not None and self.earnings is not None:
             lines.append(f"Today: {far(earned, self.earnings.decimals, self.earnings.symbol, 4)}")
         tooltip = "\n".join(lines)
-        if state != self.state or tooltip != self.tooltip:
-            self.state, self.tooltip = state, tooltip
+        self.state, self.tooltip = state, tooltip
+        shown = (state, tooltip, self.start_stop_label)
+        if shown != self._shown:  # the main button's label too: it changes when a node stops, with nothing else
+            self._shown = shown
             self.changed.emit()

@@ -230,7 +230,7 @@ class DashboardWindow(QWidget):
             if data.pause is not None and data.pause.gpu in self.pause_menus:
                 self.pause_menu(data.pause)  # an open menu follows the GPU's current cost
         self.headline.setText(self.vm.headline)
-        set_pill(self.state_pill, self.vm.state.value.capitalize(), self.vm.state.value)
+        set_pill(self.state_pill, self.vm.state_text, self.vm.state.value)
 
     def render_chart(self) -> None:
         from farnode_desktop.ui.viewmodels.dashboard_vm import RANGES

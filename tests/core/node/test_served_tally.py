@@ -43,3 +43,17 @@ def test_the_rate_covers_only_the_window() -> None:
     same_time.update(5, _answer(100))
     same_time.update(5, _answer(200))
     assert same_time.rate() == 0.0
+
+
+def test_the_last_request_is_when_the_request_count_grew() -> None:
+    tally = ServedTally(window_s=60)
+    tally.update(0, _answer(0))
+    assert tally.last_request_at is None  # a server with only its own test requests: they are not counted
+    tally.update(5, _answer(40, inference=2))
+    tally.update(10, _answer(40, inference=2))  # the same totals again: no new request
+    assert tally.last_request_at == 5
+    tally.new_server()
+    tally.update(20, _answer(0))  # the new server counts from zero: that is no request either
+    assert tally.last_request_at == 5
+    tally.update(25, _answer(8, forward=1))
+    assert tally.last_request_at == 25

@@ -19,8 +19,8 @@ def test_the_log_names_the_peer_until_the_server_answers_and_the_answer_wins() -
     word = ServerWord(SupervisorPolicy())
     assert word.status_fields("spec-prefix", running=False, has_server=False) == {
         "peer_id": None, "multiaddrs": [], "dht_prefix": "spec-prefix", "start_block": None, "end_block": None,
-        "blocks": [], "served_tokens": 0, "tokens_per_s": 0.0, "requests": 0, "failed_requests": 0,
-        "health_check": ""}
+        "blocks": [], "served_tokens": 0, "tokens_per_s": 0.0, "requests": 0, "no_requests_for_s": None,
+        "failed_requests": 0, "health_check": ""}
     word.peer_in_log("12D3KooWlog", ["/ip4/127.0.0.1/tcp/9", 7])
     word.peer_in_log("12D3KooWlater", [])  # the first line naming the peer is kept
     fields = word.status_fields("spec-prefix", running=True, has_server=True)
@@ -43,3 +43,15 @@ def test_a_new_server_forgets_what_the_last_said_but_its_served_work_adds_up() -
     word.answered(5.0, _answer(50))
     assert word.status_fields(None, running=True, has_server=True)["served_tokens"] == 350
     assert word.status_fields(None, running=False, has_server=True)["tokens_per_s"] == 0.0
+
+
+def test_no_requests_counts_from_the_later_of_serving_began_and_the_last_request() -> None:
+    word = ServerWord(SupervisorPolicy())
+    word.answered(10.0, NodeReport(ServerState.SERVING, pid=7, uptime_s=1.0))
+    assert word.status_fields(None, True, True, serving_since=12.0, now=40.0)["no_requests_for_s"] == 28.0
+    assert word.status_fields(None, True, True, serving_since=None, now=40.0)["no_requests_for_s"] is None
+    word.answered(50.0, NodeReport(ServerState.SERVING, pid=7, uptime_s=1.0,
+                                   served=ServedCounts(served_tokens=8, requests={"inference": 1})))
+    assert word.status_fields(None, True, True, serving_since=12.0, now=80.0)["no_requests_for_s"] == 30.0
+    word.new_server()  # a restart: a request the last server had is older than serving again
+    assert word.status_fields(None, True, True, serving_since=90.0, now=95.0)["no_requests_for_s"] == 5.0

@@ -39,3 +39,24 @@ def test_lost_gpus_and_a_cpu_node_get_cards_too() -> None:
         ("GPU 1 · RTX 3060", "needs attention", "GPU lost"),
         ("CPU node", "needs attention", "Restarting in 4 s"),
     ]
+
+
+def test_a_serving_node_without_requests_says_so_on_its_card_and_in_the_header(core: AppCore) -> None:
+    from farnode_desktop.ui.tasks import TaskRunner
+    from farnode_desktop.ui.viewmodels.core_api import Snapshot
+    from farnode_desktop.ui.viewmodels.dashboard_vm import DashboardViewModel
+
+    quiet = NodeStatus("cpu", NodeState.SERVING, "serving blocks 0-3 of tiny", start_block=0, end_block=4,
+                       no_requests_for_s=7 * 60 + 50)
+    (card,) = build_cards((quiet,), None, time.time())
+    assert card.state_text == "Serving — no requests for 7 min" and card.state == "serving, no requests"
+    runner = TaskRunner()
+    try:
+        vm = DashboardViewModel(core, runner)
+        vm.on_snapshot(Snapshot((quiet,)))
+        assert vm.state_text == "Serving — no requests for 7 min"
+        assert vm.headline == "Serving on 1 node · 0 tokens/s"
+        vm.on_snapshot(Snapshot((NodeStatus("cpu", NodeState.SERVING, "serving", no_requests_for_s=3.0),)))
+        assert vm.state_text == "Serving" and vm.cards[0].state_text == "Serving"
+    finally:
+        runner.close()

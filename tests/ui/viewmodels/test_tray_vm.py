@@ -160,3 +160,28 @@ def test_the_tray_pause_menu_is_built_from_the_one_table_of_pause_lengths(qtbot:
         vm.resume()
         qtbot.waitUntil(lambda: not vm.busy)
         assert core.pauses.whole(core.clock.wall()) is None
+
+
+def test_serving_without_requests_is_its_own_state_with_how_long(qtbot: QtBot, core: AppCore,
+                                                                   tasks: TaskRunner) -> None:
+    from farnode_desktop.ui.viewmodels.core_api import Snapshot
+
+    quiet = NodeStatus("cpu", NodeState.SERVING, "serving blocks 0-3 of tiny", no_requests_for_s=470.0)
+    busy = NodeStatus("gpu0", NodeState.SERVING, "serving blocks 0-11", no_requests_for_s=4.0, tokens_per_s=850.0)
+    just_quiet = NodeStatus("gpu1", NodeState.SERVING, "serving", no_requests_for_s=299.0)
+    assert overall_state([quiet]) is TrayState.NO_REQUESTS
+    assert overall_state([just_quiet]) is TrayState.SERVING  # under the threshold (5 min)
+    assert overall_state([quiet, busy]) is TrayState.SERVING  # one node gets work: the PC serves
+    assert overall_state([quiet, st(NodeState.FAILED, "gpu1")]) is TrayState.ATTENTION
+
+    vm = TrayViewModel(core, tasks)
+    changes: list[None] = []
+    vm.changed.connect(lambda: changes.append(None))
+    vm.on_snapshot(Snapshot((quiet,)))
+    assert vm.state is TrayState.NO_REQUESTS and changes
+    assert vm.tooltip.splitlines()[0] == "FarNode: serving — no requests for 7 min"
+    vm.on_snapshot(Snapshot((quiet, busy)))
+    assert vm.state is TrayState.SERVING
+    assert vm.tooltip.splitlines()[0] == "FarNode: serving" and "cpu: no requests for 7 min" in vm.tooltip
+    vm.on_snapshot(Snapshot((NodeStatus("cpu", NodeState.SERVING, "serving", no_requests_for_s=1.0),)))
+    assert vm.state is TrayState.SERVING and "no requests" not in vm.tooltip
