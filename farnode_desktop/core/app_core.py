@@ -35,6 +35,7 @@ from farnode_desktop.core.node.supervisor import NodeSupervisor, SupervisorPolic
 from farnode_desktop.core.paths import AppPaths
 from farnode_desktop.core.pausing.games_first import GamesFirst, process_tree
 from farnode_desktop.core.pausing.rules import Snoozes, duration_text, pause_cost, pause_length
+from farnode_desktop.core.pausing.signals.choose import PcSignals, for_this_pc, idle_rule_problem
 from farnode_desktop.core.settings import Settings, SettingsStore, relaunching_changes
 
 SERVED_WORK_PERIOD_S = 60.0  # served work is written to the ledger in one-minute periods
@@ -59,6 +60,7 @@ class AppCore:
         sample_gpus: bool = True,
         wallet_service: str | None = None,
         served_work_period_s: float = SERVED_WORK_PERIOD_S,
+        signals: PcSignals | None = None,
     ) -> None:
         self.paths = paths.ensure()
         self.bus = bus or EventBus()
@@ -79,8 +81,10 @@ class AppCore:
         self.fleet = Fleet(self.bus, self._make_supervisor)
         self.pauses = Snoozes()  # the provider's own pauses: one owner, for the app's life (restarts included)
         self.recorder = ServedWorkRecorder(self.ledger, served_work_period_s)
+        self.signals = signals if signals is not None else for_this_pc()  # idle, Steam, full screen: by OS/desktop
         self.games_first = GamesFirst(self.bus, self.clock, lambda: self.settings, self.sampler.latest,
-                                      self.fleet.by_gpu, snoozes=self.pauses)
+                                      self.fleet.by_gpu, signals=self.signals, snoozes=self.pauses)
+        self._idle_problem: str | None = None
         self.eligibility: Eligibility | None = None
         self.claims: ClaimService | None = None
         self._claims_thread: threading.Thread | None = None
@@ -268,6 +272,12 @@ class AppCore:
 
     def tokens_per_s(self) -> float:
         return sum(s.tokens_per_s for s in self.node_statuses() if s.state in RUNNING_STATES)
+
+    def idle_rule_problem(self) -> str:
+        """Why "serve only while I am away" cannot work on this desktop ("" when it can); read once. Blocking."""
+        if self._idle_problem is None:
+            self._idle_problem = idle_rule_problem(self.signals)
+        return self._idle_problem
 
     def pause_cost(self, seconds: float) -> str:
         """What a pause of `seconds` costs, in served tokens at the current rate (rules.pause_cost's estimate)."""

@@ -14,6 +14,7 @@ from farnode_desktop.core.gpus.nvml_fake import FakeNvml
 from farnode_desktop.core.node.spec import NodeSpec
 from farnode_desktop.core.node.status import NodeState, NodeStatus
 from farnode_desktop.core.paths import AppPaths
+from farnode_desktop.core.pausing.signals.choose import PcSignals
 from farnode_desktop.core.settings import Settings, SettingsStore
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "nvml"
@@ -120,7 +121,7 @@ class ScriptedSupervisor:
 
 def make_core(home: Path, *, fixture: str = "linux_rtx4090_rtx3060.json", settings: Settings | None = None,
               keystore: object = None, wallet_service: str | None = None, rates: tuple[float, ...] = (850.0, 310.0),
-              sample_gpus: bool = False, stop_s: float = 0.0) -> AppCore:
+              sample_gpus: bool = False, stop_s: float = 0.0, signals: PcSignals | None = None) -> AppCore:
     """A real AppCore on GPUs read from a recorded NVML snapshot, with scripted nodes on them."""
     paths = AppPaths.under(home).ensure()
     SettingsStore(paths.config_file).save(settings or Settings(model=BIG_MODEL, new_swarm=True,
@@ -136,6 +137,6 @@ def make_core(home: Path, *, fixture: str = "linux_rtx4090_rtx3060.json", settin
 
     core = AppCore(paths, bus=bus, nvml=FakeNvml.from_file(FIXTURES / fixture), keystore=keystore,
                    supervisor_factory=factory, sample_gpus=sample_gpus,  # type: ignore[arg-type]
-                   wallet_service=wallet_service)
+                   wallet_service=wallet_service, signals=signals)
     core.scripted = made  # type: ignore[attr-defined]
     return core

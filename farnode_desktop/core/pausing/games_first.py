@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from farnode_desktop.core.clock import Clock
 from farnode_desktop.core.events import Event, EventBus
 from farnode_desktop.core.gpus.nvml import GIB, GpuInventory
 from farnode_desktop.core.node.status import NodeStatus
 from farnode_desktop.core.pausing.rules import Decision, PauseInputs, PausePolicy, Snooze, Snoozes
+from farnode_desktop.core.pausing.signals.choose import PcSignals
+from farnode_desktop.core.pausing.signals.reader import Reader
 from farnode_desktop.core.settings import Settings
 
 
@@ -24,46 +25,6 @@ class Pausable(Protocol):
     def resume(self, reason: str) -> None: ...
 
     def status(self) -> NodeStatus: ...
-
-
-def no_steam() -> int | None:
-    return None
-
-
-def steam_running_app(read_registry: Callable[[str, str], object] | None = None) -> Callable[[], int | None]:
-    """Steam's running-game marker: HKCU\\Software\\Valve\\Steam RunningAppID (0 = none). None off Windows."""
-    reader = read_registry
-    if reader is None and sys.platform == "win32":
-        import winreg
-
-        def reader(key: str, value: str) -> object:
-            with winreg.OpenKey(winreg.HKEY_CURRENT_USER, key) as k:
-                return winreg.QueryValueEx(k, value)[0]
-
-    if reader is None:
-        return no_steam
-    registry = reader
-
-    def read() -> int | None:
-        try:
-            raw = registry(r"Software\Valve\Steam", "RunningAppID")
-            return int(str(raw))
-        except (OSError, ValueError):
-            return None  # Steam not installed or never run: no marker
-
-    return read
-
-
-def running_programs() -> frozenset[str]:
-    """Lowercase names of the processes running on this PC (for the provider's pause list)."""
-    import psutil
-
-    names = set()
-    for proc in psutil.process_iter(["name"]):
-        name = proc.info.get("name")
-        if name:
-            names.add(str(name).lower())
-    return frozenset(names)
 
 
 def process_tree(pid: int | None) -> frozenset[int]:
@@ -98,9 +59,7 @@ class GamesFirst:
         telemetry: Callable[[], GpuInventory | None],
         supervisors: Callable[[], Mapping[int, Pausable]],
         *,
-        steam: Callable[[], int | None] = no_steam,
-        programs: Callable[[], frozenset[str]] = running_programs,
-        idle: Callable[[], float | None] = lambda: None,
+        signals: PcSignals | None = None,
         own_pids: Callable[[int | None], frozenset[int]] = process_tree,
         tz: dt.tzinfo | None = None,
         verify_timeout_s: float = 30.0,
@@ -113,9 +72,7 @@ class GamesFirst:
         self._settings = settings
         self._telemetry = telemetry
         self._supervisors = supervisors
-        self._steam = steam
-        self._programs = programs
-        self._idle = idle
+        self.signals = signals if signals is not None else PcSignals()  # idle, Steam, full screen, programs
         self._own_pids = own_pids
         self._tz = tz
         self.verify_timeout_s = verify_timeout_s
@@ -125,6 +82,10 @@ class GamesFirst:
         self.snoozes = snoozes if snoozes is not None else Snoozes()  # the app's one owner of the provider's pauses
         self._checks: dict[int, _VramCheck] = {}
         self._last_pids: dict[int, frozenset[int]] = {}
+
+    def readers(self) -> dict[str, Reader[Any]]:
+        """The signal readers this controller reads each tick, by slot (what AppCore wired in)."""
+        return self.signals.readers()
 
     def snooze(self, choice: str, gpu: int | None = None) -> Snooze:
         """Snooze one GPU or all ("30 min", "1 h", "2 h", "until restart"); takes effect on the next tick."""
@@ -138,9 +99,11 @@ class GamesFirst:
         inventory = self._telemetry()
         now = dt.datetime.fromtimestamp(self.clock.wall(), self._tz).astimezone(self._tz)
         rules = settings.pause
-        steam = self._steam() if rules.detect_games else None
-        programs = self._programs() if rules.programs else frozenset()
-        idle = self._idle() if rules.only_when_idle else None
+        signals = self.signals
+        steam = signals.steam() if rules.detect_games else None
+        fullscreen = signals.fullscreen() if rules.detect_games else None
+        programs = signals.programs() if rules.programs else frozenset()
+        idle = signals.idle() if rules.only_when_idle else None
         decisions: dict[int, Decision] = {}
         for index, supervisor in self._supervisors().items():
             gpu = inventory.gpu(index) if inventory is not None else None
@@ -155,7 +118,7 @@ class GamesFirst:
                     index, pause_after_s=self._pause_after_s, resume_after_s=self._resume_after_s
                 )
             was_paused = policy.paused is not None
-            inputs = PauseInputs(gpu, pids, programs, steam, idle)
+            inputs = PauseInputs(gpu, pids, programs, steam, idle, fullscreen)
             decision = policy.decide(now, inputs, rules, self._snooze_for(index))
             decisions[index] = decision
             data = {"index": index, "uuid": gpu.uuid, "code": decision.code}

@@ -31,7 +31,7 @@ GAME_MIN_BYTES = 512 * MIB  # a graphics process smaller than this is a window, 
 OTHER_COMPUTE_MIN_BYTES = 1024 * MIB
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 # Why a node was paused; the resume delay applies to the ones a game can flicker in and out of.
-SLOW_RESUME = frozenset({"game", "gpu_busy", "steam", "program"})
+SLOW_RESUME = frozenset({"game", "gpu_busy", "steam", "program", "fullscreen"})
 
 
 @dataclass(frozen=True)
@@ -41,8 +41,9 @@ class PauseInputs:
     gpu: GpuInfo | None
     own_pids: frozenset[int] = frozenset()  # the node's own processes on this GPU: never a "game"
     running_programs: frozenset[str] = frozenset()  # lowercase names of processes running on the PC
-    steam_app_id: int | None = None  # Steam's RunningAppID on Windows; None where unknown
+    steam_app_id: int | None = None  # Steam's RunningAppID (Windows registry, Linux registry.vdf); None = unknown
     idle_s: float | None = None  # seconds since the provider last touched keyboard or mouse; None = unknown
+    fullscreen_app: str | None = None  # the program full screen in front (a game, most likely); None = none/unknown
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ class Decision:
 
     paused: bool
     reason: str = ""
-    code: str = ""  # snooze | schedule | temperature | steam | program | game | gpu_busy | not_idle
+    code: str = ""  # snooze | schedule | temperature | steam | fullscreen | program | game | gpu_busy | not_idle
 
 
 @dataclass(frozen=True)
@@ -305,6 +306,8 @@ class PausePolicy:
         if rules.detect_games:
             if inputs.steam_app_id:
                 immediate.append(Decision(True, f"Steam game running (app {inputs.steam_app_id})", "steam"))
+            if inputs.fullscreen_app:
+                immediate.append(Decision(True, f"{inputs.fullscreen_app} is full screen in front", "fullscreen"))
             if gpu is not None:
                 delayed += self._gpu_use(gpu, inputs.own_pids, where)
         if rules.only_when_idle and inputs.idle_s is not None and inputs.idle_s < rules.idle_minutes * 60:

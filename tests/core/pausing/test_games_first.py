@@ -11,7 +11,9 @@ from farnode_desktop.core.clock import ManualClock
 from farnode_desktop.core.events import EventBus, EventLog
 from farnode_desktop.core.gpus.nvml import GIB, GpuReader
 from farnode_desktop.core.gpus.nvml_fake import FakeNvml
-from farnode_desktop.core.pausing.games_first import GamesFirst, Pausable, no_steam, steam_running_app
+from farnode_desktop.core.pausing.games_first import GamesFirst, Pausable
+from farnode_desktop.core.pausing.signals.choose import PcSignals
+from farnode_desktop.core.pausing.signals.reader import Reader
 from farnode_desktop.core.settings import PauseRules, Settings
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "nvml"
@@ -37,7 +39,20 @@ class FakeSupervisor:
         return SimpleNamespace(pid=None if paused else self.pid, tokens_per_s=150.0)
 
 
-def rig(fixture: str = "linux_rtx4090", gpus: int = 1, settings: Settings | None = None, **kw: Any) -> Any:
+class Fixed(Reader[Any]):
+    """A signal reader that answers what the test sets (the real readers have their own tests)."""
+
+    kind = "test-fixed"
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __call__(self) -> Any:
+        return self.value
+
+
+def rig(fixture: str = "linux_rtx4090", gpus: int = 1, settings: Settings | None = None, steam: int | None = None,
+        fullscreen: str | None = None, **kw: Any) -> Any:
     nv = FakeNvml.from_file(FIXTURES / f"{fixture}.json")
     for i in range(gpus):  # each node serving: 20 GiB held (its compute process), GPU busy
         nv.set_process(i, "compute", NODE_PID + i, "/opt/farnode/runtime/bin/python3.11", 20 * GIB)
@@ -57,7 +72,7 @@ def rig(fixture: str = "linux_rtx4090", gpus: int = 1, settings: Settings | None
         lambda: settings or Settings(),
         reader.inventory,
         lambda: supervisors,
-        programs=lambda: frozenset(),
+        signals=PcSignals(Fixed(None), Fixed(steam), Fixed(fullscreen), Fixed(frozenset())),
         own_pids=lambda pid: frozenset({pid}) if pid else frozenset(),
         tz=dt.UTC,
         verify_timeout_s=30,
@@ -99,7 +114,7 @@ def test_game_pauses_the_node_with_the_reason_then_vram_is_confirmed_free() -> N
 
 def test_vram_not_freed_in_time_is_reported_with_the_process() -> None:
     r = rig(settings=Settings(pause=PauseRules(programs=["obs64.exe"])))
-    r.gf._programs = lambda: frozenset({"obs64.exe"})
+    r.gf.signals.programs.value = frozenset({"obs64.exe"})
     r.gf.tick()
     assert r.sups[0].calls == [("pause", "obs64.exe is running (on your pause list)")]
     r.clock.advance(31)
@@ -151,7 +166,7 @@ def test_snooze_one_gpu_leaves_the_other_serving() -> None:
 
 
 def test_a_lost_gpu_is_skipped_and_the_other_is_still_watched() -> None:
-    r = rig("linux_rtx4090_rtx3060", gpus=2, steam=lambda: 1245620)
+    r = rig("linux_rtx4090_rtx3060", gpus=2, steam=1245620)
     r.nv.lose(0)
     decisions = r.gf.tick()
     assert list(decisions) == [1]
@@ -166,7 +181,7 @@ def test_no_telemetry_yet_changes_nothing() -> None:
 
 
 def test_a_supervisor_whose_status_fails_does_not_stop_games_first() -> None:
-    r = rig(steam=lambda: 570)
+    r = rig(steam=570)
 
     def broken() -> Any:
         raise RuntimeError("status endpoint gone")
@@ -176,20 +191,37 @@ def test_a_supervisor_whose_status_fails_does_not_stop_games_first() -> None:
     assert r.sups[0].calls == [("pause", "Steam game running (app 570)")]
 
 
-def test_steam_marker_reader() -> None:
-    values: dict[str, object] = {"RunningAppID": 1245620}
 
-    def registry(key: str, value: str) -> object:
-        assert key == r"Software\Valve\Steam"
-        if value not in values:
-            raise FileNotFoundError(value)
-        return values[value]
 
-    read = steam_running_app(registry)
-    assert read() == 1245620
-    values["RunningAppID"] = 0
-    assert read() == 0
-    values.clear()
-    assert read() is None  # Steam never ran
-    assert steam_running_app() is no_steam  # Linux: no registry, no marker
-    assert no_steam() is None
+def test_a_full_screen_app_in_front_pauses_at_once_and_resumes_only_after_it_stays_gone() -> None:
+    r = rig(fullscreen="SuperTuxKart", resume_after_s=60)
+    r.gf.tick()
+    assert r.sups[0].calls == [("pause", "SuperTuxKart is full screen in front")]
+    r.gf.signals.fullscreen.value = None  # alt-tab out, or the game ended
+    r.gf.tick()
+    r.clock.advance(30)
+    r.gf.tick()
+    assert len(r.sups[0].calls) == 1  # an alt-tab is not the end of the game
+    r.clock.advance(31)
+    r.gf.tick()
+    assert r.sups[0].calls[-1][0] == "resume"
+    off = rig(fullscreen="SuperTuxKart", settings=Settings(pause=PauseRules(detect_games=False)))
+    off.gf.tick()
+    assert off.sups[0].calls == []  # the provider turned game detection off
+
+
+def test_the_idle_reading_reaches_the_rule_only_when_the_provider_asks_for_it() -> None:
+    busy = rig(settings=Settings(pause=PauseRules(only_when_idle=True, idle_minutes=10)))
+    busy.gf.signals.idle.value = 30.0  # the provider touched the mouse 30 s ago
+    busy.gf.tick()
+    assert busy.sups[0].calls == [("pause", "You are using the PC; serving starts after 10 min idle")]
+    unknown = rig(settings=Settings(pause=PauseRules(only_when_idle=True, idle_minutes=10)))
+    unknown.gf.tick()  # idle None: unknown is not "in use" (the Settings window says the rule cannot work)
+    assert unknown.sups[0].calls == []
+
+
+def test_games_first_reads_the_readers_it_was_given() -> None:
+    r = rig(steam=0, fullscreen=None)
+    slots = r.gf.readers()
+    assert set(slots) == {"idle", "steam", "fullscreen", "programs"}
+    assert slots["steam"] is r.gf.signals.steam and slots["steam"]() == 0
