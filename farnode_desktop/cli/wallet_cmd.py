@@ -10,6 +10,7 @@ import sys
 from typing import Any
 
 from farnode_desktop.cli.stores import claim_factory, open_wallet
+from farnode_desktop.core.earnings.recovery import LOSS_WARNING, WRITE_IT_DOWN, RecoveryPhrase
 from farnode_desktop.core.earnings.wallet import MAX_KEYSTORE_BYTES, read_keystore_file
 from farnode_desktop.core.errors import UserInputError
 
@@ -38,11 +39,76 @@ def _confirm(question: str) -> bool:
     return answer in ("y", "yes")
 
 
+ALT_SCREEN_ON, ALT_SCREEN_OFF = "\x1b[?1049h\x1b[H\x1b[2J", "\x1b[2J\x1b[?1049l"
+QUIZ_ROUNDS = 3
+
+
+def _show_phrase(phrase: RecoveryPhrase) -> None:
+    """The words on the terminal's alternate screen (gone from view, and from most scrollbacks, after Enter)."""
+    print(ALT_SCREEN_ON, end="")
+    print("Your new wallet's recovery phrase\n")
+    print(LOSS_WARNING + "\n")
+    print(WRITE_IT_DOWN + "\n")
+    words = phrase.words
+    rows = (len(words) + 2) // 3
+    for r in range(rows):
+        print("   ".join(f"{i + 1:>2}. {words[i]:<10}" for i in range(r, len(words), rows)))
+    print("\nPress Enter once the words are written down.", end=" ", flush=True)
+    try:
+        sys.stdin.readline()
+    finally:
+        print(ALT_SCREEN_OFF, end="", flush=True)
+
+
+def _quiz(phrase: RecoveryPhrase) -> bool:
+    """Ask for a few of the words back (typed hidden); show the words again after a mistake."""
+    for round_ in range(QUIZ_ROUNDS):
+        positions = phrase.quiz()
+        print(f"To check your copy, type words {', '.join(f'#{p}' for p in positions)} of the phrase "
+              "(what you type is hidden).")
+        answers = {p: getpass.getpass(f"Word #{p}: ") for p in positions}
+        try:
+            phrase.check(answers)
+            return True
+        except UserInputError as exc:
+            print(f"{exc}.", file=sys.stderr)
+            if round_ < QUIZ_ROUNDS - 1:
+                print("Press Enter to see the words again.", end=" ", flush=True)
+                sys.stdin.readline()
+                _show_phrase(phrase)
+    return False
+
+
 def cmd_create(args: argparse.Namespace) -> int:
-    address = open_wallet().create()
+    wallet = open_wallet()
+    if wallet.exists():  # before any words are shown: they would belong to a wallet that cannot be stored
+        raise UserInputError(
+            f"a wallet ({wallet.address()}) is already set up; FarNode keeps one payout wallet",
+            hint="delete it with `farnode wallet delete` first (after backing it up), then try again",
+        )
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UserInputError(
+            "a new wallet's recovery phrase is shown only on a terminal, never written to a pipe or file",
+            hint="run `farnode wallet create` directly in a terminal window",
+        )
+    phrase = RecoveryPhrase.new()
+    try:
+        _show_phrase(phrase)
+        if not _quiz(phrase):
+            raise UserInputError(
+                "the words typed did not match the recovery phrase, so no wallet was created",
+                hint="run `farnode wallet create` again and write the new words down carefully",
+            )
+        address = wallet.create(phrase)
+    finally:
+        phrase.forget()
     print(f"New wallet created: {address}")
-    print("Its key is in your OS keyring only. Back it up now: `farnode wallet export`.")
+    print("Its key is in your OS keyring; its backup is the 12 words you wrote down. Keep them safe and offline:"
+          " with them you can restore this wallet on any PC (`farnode wallet import`).")
     return 0
+
+
+BACKUP_OF = {"keystore": "keystore file and its password", "mnemonic": "recovery phrase", "hex": "private key"}
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -68,6 +134,8 @@ def cmd_import(args: argparse.Namespace) -> int:
             address = wallet.import_hex(secret)
         del secret
     print(f"Wallet imported: {address}")
+    print(f"Its backup is the {BACKUP_OF[kind]} you just imported: keep it safe and offline. FarNode keeps the key"
+          " only in your OS keyring.")
     return 0
 
 
@@ -126,7 +194,7 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("wallet", help="the payout wallet (its key stays in the OS keyring)")
     sub = parser.add_subparsers(dest="wallet_command", metavar="ACTION", required=True)
 
-    p = sub.add_parser("create", help="make a new wallet key in the OS keyring")
+    p = sub.add_parser("create", help="make a new wallet: shows its recovery phrase once, asks for some words back")
     p.set_defaults(handler=cmd_create)
 
     p = sub.add_parser("import", help="import a key: hex, recovery phrase or keystore file (read from stdin)")

@@ -19,6 +19,7 @@ from farnode_desktop.core.app_core import AppCore
 from farnode_desktop.core.clock import SystemClock
 from farnode_desktop.core.earnings.keystore import KeyringBackend, KeyringUnavailable, system_keyring
 from farnode_desktop.core.earnings.ledger import ClaimRecord, ClaimState
+from farnode_desktop.core.earnings.recovery import RecoveryPhrase
 from farnode_desktop.core.errors import FarNodeError
 from farnode_desktop.core.events import Event, EventBus
 from farnode_desktop.core.node.factory import TINY_DEMO
@@ -123,7 +124,7 @@ class DemoNetwork:
         if wallet is None:
             raise FarNodeError(f"the demo wallet is not available: {core.wallet_problem()}")
         if not wallet.exists():
-            wallet.create()
+            wallet.create(RecoveryPhrase.new())  # a throwaway wallet paid on the local demo chain only
         self._say(f"demo wallet {wallet.address()} (keyring: {self.stats.keyring})")
         core.start(serve=True)
         clock = SystemClock()

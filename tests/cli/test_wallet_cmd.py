@@ -9,6 +9,7 @@ import select
 import subprocess
 import sys
 import time
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -61,7 +62,8 @@ def test_bad_secrets_on_stdin_are_plain_errors(farnode_home: Path) -> None:
     }
     result = keyring_session(script, env)
     err = clean_stderr(result.stderr)
-    assert result.stdout.count("rc=2") == 3 and f"Wallet imported: {PHRASE_ADDRESS}\nrc=0" in result.stdout
+    assert result.stdout.count("rc=2") == 3 and f"Wallet imported: {PHRASE_ADDRESS}\nIts backup is the keystore file" in result.stdout
+    assert result.stdout.endswith("rc=0\n")
     assert "checksum does not match" in err and "64 hex digits" in err and "password is wrong" in err
     assert "Traceback" not in err and PHRASE_KEY[2:-2] not in err + result.stdout
 
@@ -172,3 +174,91 @@ def test_no_secure_keyring_is_explained_and_nothing_is_written(farnode_home: Pat
     assert result.returncode == 1 and "no secure OS keyring" in result.stderr
     assert "never falls back to a file" in result.stderr and "Traceback" not in result.stderr
     assert not any(p.is_file() for p in farnode_home.rglob("*"))
+
+
+def _drive_create(farnode_home: Path, home: str, answer: Any) -> tuple[int, str]:
+    """`farnode wallet create` on a real pseudo-terminal with its own unlocked gnome-keyring; `answer(seen, words)`
+    gives what to type at each word prompt."""
+    import re
+
+    master, slave = pty.openpty()
+    script = ("printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1\n"
+              "$FARNODE wallet create\necho \"rc=$?\"\n$FARNODE wallet address")
+    env = {**os.environ, **_env(farnode_home), "HOME": home, "FARNODE": f"{sys.executable} -m farnode_desktop"}
+    env.pop("DBUS_SESSION_BUS_ADDRESS", None)
+    proc = subprocess.Popen(["dbus-run-session", "--", "sh", "-c", script], stdin=slave, stdout=slave,
+                            stderr=slave, env=env)
+    os.close(slave)
+    seen, handled, words = b"", 0, {}
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.3)
+        if ready:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+        text = seen.decode(errors="replace")
+        words.update({int(n): w for n, w in re.findall(r"(\d+)\. ([a-z]+)", text)})
+        prompts = re.findall(r"Word #(\d+): |written down\.|see the words again\.", text)
+        if len(prompts) > handled:
+            prompt = prompts[handled]
+            handled += 1
+            os.write(master, (answer(int(prompt), words) if prompt else "").encode() + b"\n")
+        if proc.poll() is not None and not ready:
+            break
+    proc.wait(timeout=30)
+    os.close(master)
+    return proc.returncode, seen.decode(errors="replace")
+
+
+def test_create_shows_the_phrase_once_on_a_terminal_and_checks_three_words(farnode_home: Path) -> None:
+    import re
+    import tempfile
+
+    from eth_account import Account
+
+    gnome_keyring_tools()
+    home = tempfile.mkdtemp()
+    asked: list[int] = []
+
+    def answer(position: int, words: dict[int, str]) -> str:
+        asked.append(position)
+        return words[position]
+
+    rc, seen = _drive_create(farnode_home, home, answer)
+    assert rc == 0 and "rc=0" in seen, seen
+    assert "gone for good" in seen and "Write the words on paper" in seen and "\x1b[?1049h" in seen
+    assert len(asked) == 3 == len(set(asked))
+    words = dict(re.findall(r"(\d+)\. ([a-z]+)", seen))
+    phrase = " ".join(words[str(i)] for i in range(1, 13))
+    address = re.search(r"New wallet created: (0x[0-9a-fA-F]{40})", seen)
+    assert address is not None and Account.from_mnemonic(phrase).address == address.group(1)
+    assert seen.strip().endswith(address.group(1)) and "backup is the 12 words" in seen
+    # the words are typed hidden: each appears only in the one numbered list, and nowhere on disk
+    assert all(seen.count(f"{n}. {w}") == 1 for n, w in words.items())
+    for folder in (farnode_home, Path(home)):
+        for path in folder.rglob("*"):
+            if path.is_file():
+                data = path.read_bytes()
+                assert phrase.encode() not in data and " ".join(phrase.split()[:4]).encode() not in data, path
+
+
+def test_create_with_wrong_words_creates_nothing(farnode_home: Path) -> None:
+    import tempfile
+
+    gnome_keyring_tools()
+    rc, seen = _drive_create(farnode_home, tempfile.mkdtemp(), lambda position, words: "zzz")
+    assert "does not match the recovery phrase" in seen and "no wallet was created" in seen
+    assert "rc=2" in seen and "there is no wallet yet" in seen and "Traceback" not in seen, seen
+    assert seen.count("Word #") == 9  # three rounds of three words, the words shown again between them
+
+
+def test_create_refuses_a_pipe_before_showing_any_words(farnode_home: Path) -> None:
+    result = keyring_session("$FARNODE wallet create | cat", _env(farnode_home))
+    err = clean_stderr(result.stderr)
+    assert "shown only on a terminal" in err and "Traceback" not in err
+    assert "1. " not in result.stdout and "recovery phrase" not in result.stdout

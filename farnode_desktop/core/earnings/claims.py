@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from farnode_desktop.core.clock import Clock, SystemClock
+from farnode_desktop.core.earnings import claim_words
 from farnode_desktop.core.earnings.coordinator import (
     CoordinatorClient,
     CoordinatorRejected,
@@ -87,18 +88,22 @@ class ClaimService:
         earnings = self._client.earnings(self._signer.address())
         self._ledger.record_earnings(earnings)
         gross = earnings.claimable if amount is None else amount
+
+        def far(wei: int) -> str:
+            return claim_words.amount(wei, earnings.decimals, earnings.symbol)
+
         problem = ""
         if earnings.fee != network.fee or earnings.min_claim != network.min_claim:
             problem = "the coordinator's earnings and network replies name different fees or minimum claims"
         elif earnings.claimable > earnings.confirmed:
             problem = "the coordinator reports more claimable than confirmed earnings"
         elif gross > earnings.claimable:
-            problem = f"the amount asked ({gross} wei) is more than is claimable ({earnings.claimable} wei)"
+            problem = f"the amount asked ({far(gross)}) is more than is claimable ({far(earnings.claimable)})"
         elif gross < earnings.min_claim:
-            problem = (f"the claimable amount ({gross} wei) is below the minimum claim ({earnings.min_claim}"
-                       " wei); keep serving and claim later")
+            problem = (f"you have {far(gross)} to claim; the minimum claim is {far(earnings.min_claim)}. Keep "
+                       "serving and claim once you reach it")
         elif gross <= earnings.fee:
-            problem = f"the fee ({earnings.fee} wei) would take the whole amount"
+            problem = f"the fee ({far(earnings.fee)}) would take the whole amount ({far(gross)}); claim later"
         return ClaimQuote(network, earnings, gross, earnings.fee, max(gross - earnings.fee, 0), problem)
 
     def start(self, quote: ClaimQuote) -> ClaimRecord:
@@ -169,7 +174,7 @@ class ClaimService:
                 try:
                     status = self._client.submit_claim(record.typed_data, record.signature)
                 except CoordinatorRejected as exc:
-                    return self._ledger.mark_rejected(record.id, f"{exc.code}: {exc}")
+                    return self._ledger.mark_rejected(record.id, claim_words.refusal(exc.code, str(exc)))
             if status.claim_id.lower() != digest:
                 return self._ledger.mark_failed(record.id, "the coordinator answered for another claim than the"
                                                 " one signed")

@@ -13,6 +13,7 @@ from eth_utils.address import is_checksum_address, to_checksum_address
 
 from farnode_desktop.core.checked_files import loads_bounded
 from farnode_desktop.core.earnings.keystore import KeyringBackend, KeyringUnavailable, require_secure
+from farnode_desktop.core.earnings.recovery import RecoveryPhrase
 from farnode_desktop.core.errors import FarNodeError, UserInputError
 from farnode_desktop.core.events import Event, EventBus
 
@@ -254,10 +255,10 @@ class Wallet:
             )
         return value
 
-    def create(self) -> str:
-        """Make a new random key in the keyring; returns its address."""
-        acct = Account.create()
-        return self._store(str(acct.key.to_0x_hex()), "created")
+    def create(self, phrase: RecoveryPhrase) -> str:
+        """Store the key of a new wallet made from `phrase` (its words already shown to the provider and
+        confirmed: that phrase is the wallet's only backup); returns its address."""
+        return self._store(_key_from_mnemonic(phrase.reveal(), "", DEFAULT_HD_PATH), "created")
 
     def import_hex(self, secret: str) -> str:
         return self._store(_key_from_hex(secret), "imported a private key")

@@ -10,7 +10,6 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from farnode_desktop.core.atomic import write_atomic
-from farnode_desktop.core.earnings.wallet import Wallet
 from farnode_desktop.core.errors import FarNodeError
 from farnode_desktop.core.gpus.eligibility import assess, detect_wsl
 from farnode_desktop.core.paths import AppPaths
@@ -18,8 +17,9 @@ from farnode_desktop.core.settings import SettingsStore
 from farnode_desktop.ui.tasks import TaskRunner
 from farnode_desktop.ui.viewmodels.core_api import CoreApi
 from farnode_desktop.ui.viewmodels.format import gib
+from farnode_desktop.ui.viewmodels.wallet_setup_vm import WalletSetupViewModel
 
-STEPS = ("Check this PC", "Node runtime", "Wallet", "Start serving")
+STEPS = ("Check this PC", "Node runtime", "Wallet and its backup", "Start serving")
 MARKER = "first-run-done"
 
 
@@ -61,12 +61,13 @@ class FirstRunViewModel(QObject):
         self.runtime_ready = False
         self.runtime_line = ""
         self.runtime_done, self.runtime_total = 0, 0
-        self.address: str | None = None
+        self.wallet_setup = WalletSetupViewModel(core, tasks, self)
+        self.wallet_setup.changed.connect(self.changed)
         self.progress.connect(self._on_progress)
 
     # -- navigation -----------------------------------------------------------------------------------
     def can_continue(self) -> bool:
-        if self.busy:
+        if self.busy or self.wallet_setup.busy:
             return False
         if self.step == 0:
             return self.check_result is not None and self.check_result.ok
@@ -89,6 +90,8 @@ class FirstRunViewModel(QObject):
 
     def back(self) -> None:
         if self.step > 0 and not self.busy:
+            if self.step == 2 and self.wallet_setup.address is None:
+                self.wallet_setup.cancel()  # words shown but not confirmed are dropped; nothing was stored
             self.step -= 1
             self.changed.emit()
 
@@ -99,7 +102,7 @@ class FirstRunViewModel(QObject):
         elif self.step == 1:
             self._run(self.core.runtime.is_installed, self._runtime_checked)
         elif self.step == 2:
-            self._run(self.core.wallet_address, self._wallet_known)
+            self.wallet_setup.load()
 
     # -- step 1: eligibility --------------------------------------------------------------------------
     def check(self) -> None:
@@ -148,35 +151,10 @@ class FirstRunViewModel(QObject):
         self.runtime_ready = True
         self.runtime_line = "The node runtime is installed."
 
-    # -- step 3: the wallet ---------------------------------------------------------------------------
-    def _wallet_known(self, address: object) -> None:
-        self.address = address if isinstance(address, str) else None
-        problem = self.core.wallet_problem()
-        if self.address is None and problem:
-            self.error = problem
-
-    def create_wallet(self) -> None:
-        self._run(lambda: self._wallet().create(), self._wallet_known)
-
-    def import_wallet(self, kind: str, secret: str, password: str = "") -> None:
-        """kind: key | phrase | keystore. The secret goes straight to the keyring; it is never kept here."""
-        def do() -> str:
-            wallet = self._wallet()
-            if kind == "key":
-                return wallet.import_hex(secret)
-            if kind == "phrase":
-                return wallet.import_mnemonic(secret)
-            if kind == "keystore":
-                return wallet.import_keystore(secret, password)
-            raise FarNodeError(f"unknown import kind {kind!r}")
-
-        self._run(do, self._wallet_known)
-
-    def _wallet(self) -> Wallet:
-        wallet = self.core.wallet()
-        if wallet is None:
-            raise FarNodeError(self.core.wallet_problem() or "no secure keyring is available for the wallet")
-        return wallet
+    # -- step 3: the wallet (backed up before it holds anything: wallet_setup_vm) ----------------------
+    @property
+    def address(self) -> str | None:
+        return self.wallet_setup.address
 
     # -- step 4 ---------------------------------------------------------------------------------------
     def finish(self) -> None:

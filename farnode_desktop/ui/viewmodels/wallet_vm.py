@@ -17,6 +17,7 @@ from farnode_desktop.core.events import Event
 from farnode_desktop.ui.tasks import TaskRunner
 from farnode_desktop.ui.viewmodels.core_api import CoreApi
 from farnode_desktop.ui.viewmodels.format import count, day_label, far, when
+from farnode_desktop.ui.viewmodels.wallet_setup_vm import WalletSetupViewModel
 
 CLAIM_STEPS = (ClaimState.PREPARED, ClaimState.SIGNED, ClaimState.SUBMITTED, ClaimState.PAID, ClaimState.CONFIRMED)
 STEP_TEXT = {
@@ -124,6 +125,8 @@ class WalletViewModel(QObject):
         self.claim_tx = ""
         self.claiming = False
         self._service: ClaimService | None = None
+        self.setup = WalletSetupViewModel(core, tasks, self)  # shown while there is no wallet yet
+        self.setup.created.connect(lambda _address: self.refresh())
 
     # -- figures --------------------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -133,6 +136,12 @@ class WalletViewModel(QObject):
     def _loaded(self, data: object) -> None:
         assert isinstance(data, WalletData)
         self.data, self.loading = data, False
+        e = data.earnings
+        if self.quote is not None and not self.claiming and (e is None or e.claimable != self.quote.amount):
+            # the review no longer matches the figures above it: it goes, and is asked for again
+            self.quote = None
+            self.claim_message = "The claimable amount changed; review the claim again."
+            self.claim_changed.emit()
         self.changed.emit()
 
     def _failed(self, exc: BaseException) -> None:
@@ -186,15 +195,34 @@ class WalletViewModel(QObject):
         self.claim_changed.emit()
 
     def confirm_claim(self) -> None:
-        """Sign from the keyring, submit, and follow the payout until it is confirmed on chain."""
+        """Ask the coordinator again; only if the fresh figures are the ones on screen, sign from the keyring,
+        submit, and follow the payout until it is confirmed on chain. Otherwise show the fresh review instead."""
         if self.quote is None or self._service is None or not self.quote.can_claim:
             return
-        service, quote = self._service, self.quote
+        service, shown = self._service, self.quote
         self.claiming = True
-        self.claim_message = "Signing with your wallet…"
+        self.claim_message = "Checking the figures, then signing with your wallet…"
         self.claim_changed.emit()
-        self.tasks.submit(lambda: service.follow(service.start(quote), timeout_s=180.0), self._claim_done,
-                          self._claim_failed, key="claim")
+
+        def claim() -> ClaimRecord | ClaimQuote:
+            fresh = service.quote()
+            if not fresh.can_claim or _sent(fresh) != _sent(shown):
+                return fresh  # nothing is signed: the provider reviews what would really be sent
+            return service.follow(service.start(fresh), timeout_s=180.0)
+
+        self.tasks.submit(claim, self._claimed, self._claim_failed, key="claim")
+
+    def _claimed(self, value: object) -> None:
+        if isinstance(value, ClaimQuote):
+            self.claiming = False
+            self.quote = value
+            self.claim_message = (f"Nothing was claimed: {value.problem}" if value.problem else
+                                  "The figures changed since your review; nothing was signed. Check the new "
+                                  "amounts and confirm again.")
+            self.claim_changed.emit()
+            self.refresh()
+            return
+        self._claim_done(value)
 
     def on_event(self, event: Event) -> None:
         """claim.* events arrive while the claim moves on (through the bridge, on the GUI thread)."""
@@ -231,6 +259,11 @@ class WalletViewModel(QObject):
         if self.claim_state in CLAIM_STEPS:
             return CLAIM_STEPS.index(self.claim_state) + 1
         return 0
+
+
+def _sent(quote: ClaimQuote) -> tuple[int, int, int]:
+    """What a claim would send: the amount, the fee and what reaches the wallet."""
+    return quote.amount, quote.fee, quote.net_amount
 
 
 _FIGURE_NOTES = (

@@ -23,7 +23,7 @@ from farnode_desktop.ui.icons import app_icon
 from farnode_desktop.ui.viewmodels.dashboard_vm import DashboardViewModel, NodeCard, PauseControl, point_text
 from farnode_desktop.ui.viewmodels.tray_vm import TrayViewModel
 from farnode_desktop.ui.windows.charts import ThroughputChart
-from farnode_desktop.ui.windows.style import MUTED, STYLESHEET, bar, card, label, pill, set_pill, state_colour
+from farnode_desktop.ui.windows.style import MUTED, STYLESHEET, bar, card, fit_to_screen, label, pill, set_pill, state_colour
 
 PauseClicked = Callable[[QPushButton, PauseControl], None]
 
@@ -111,7 +111,7 @@ class DashboardWindow(QWidget):
         self.setWindowTitle("FarNode · Dashboard")
         self.setWindowIcon(app_icon())
         self.setStyleSheet(STYLESHEET)
-        self.resize(980, 760)
+        fit_to_screen(self, 980, 760)
         root = QVBoxLayout(self)
         root.setContentsMargins(22, 18, 22, 18)
         root.setSpacing(14)

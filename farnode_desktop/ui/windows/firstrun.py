@@ -5,14 +5,10 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
-    QButtonGroup,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
-    QPlainTextEdit,
     QProgressBar,
     QPushButton,
-    QRadioButton,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -20,7 +16,8 @@ from PySide6.QtWidgets import (
 
 from farnode_desktop.ui.icons import app_icon
 from farnode_desktop.ui.viewmodels.firstrun_vm import STEPS, FirstRunViewModel
-from farnode_desktop.ui.windows.style import ACCENT, MUTED, STYLESHEET, card, label
+from farnode_desktop.ui.windows.style import ACCENT, MUTED, STYLESHEET, card, fit_to_screen, label, scrolled
+from farnode_desktop.ui.windows.wallet_setup import WalletSetupPanel
 
 OK, NOT_OK = "#2fbf71", "#e5484d"
 
@@ -32,7 +29,7 @@ class FirstRunWindow(QWidget):
         self.setWindowTitle("Welcome to FarNode")
         self.setWindowIcon(app_icon())
         self.setStyleSheet(STYLESHEET)
-        self.resize(860, 600)
+        fit_to_screen(self, 860, 600)
         root = QHBoxLayout(self)
         root.setContentsMargins(22, 18, 22, 18)
         root.setSpacing(18)
@@ -56,7 +53,7 @@ class FirstRunWindow(QWidget):
         self.pages.addWidget(self._runtime_page())
         self.pages.addWidget(self._wallet_page())
         self.pages.addWidget(self._start_page())
-        main.addWidget(self.pages, 1)
+        main.addWidget(scrolled(self.pages), 1)  # Back / Next stay outside, always on screen
         self.error = label("", wrap=True)
         self.error.setStyleSheet(f"color: {NOT_OK};")
         main.addWidget(self.error)
@@ -106,42 +103,8 @@ class FirstRunWindow(QWidget):
         return frame
 
     def _wallet_page(self) -> QWidget:
-        frame, layout = card()
-        layout.addWidget(label("Your payout wallet", "h2"))
-        layout.addWidget(label("Earnings are paid to this wallet. Its key stays in your system's keyring; "
-                               "FarNode never writes it to a file.", "muted", wrap=True))
-        self.wallet_address = label("", wrap=True)
-        layout.addWidget(self.wallet_address)
-        create = QPushButton("Create a new wallet")
-        create.setObjectName("primary")
-        create.clicked.connect(self.vm.create_wallet)
-        self.create_button = create
-        layout.addWidget(create, 0, Qt.AlignmentFlag.AlignLeft)
-        layout.addWidget(label("…or import one you have", "muted"))
-        kinds = QHBoxLayout()
-        self.kind_group = QButtonGroup(self)
-        self.kind_buttons: dict[str, QRadioButton] = {}
-        for key, text in (("phrase", "Recovery phrase"), ("key", "Private key"), ("keystore", "Keystore JSON")):
-            button = QRadioButton(text)
-            button.setChecked(key == "phrase")
-            self.kind_group.addButton(button)
-            self.kind_buttons[key] = button
-            kinds.addWidget(button)
-        kinds.addStretch(1)
-        layout.addLayout(kinds)
-        self.secret = QPlainTextEdit()
-        self.secret.setPlaceholderText("paste it here")
-        self.secret.setFixedHeight(70)
-        layout.addWidget(self.secret)
-        self.password = QLineEdit()
-        self.password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.password.setPlaceholderText("keystore password")
-        layout.addWidget(self.password)
-        self.import_button = QPushButton("Import")
-        self.import_button.clicked.connect(self._import)
-        layout.addWidget(self.import_button, 0, Qt.AlignmentFlag.AlignLeft)
-        layout.addStretch(1)
-        return frame
+        self.wallet_panel = WalletSetupPanel(self.vm.wallet_setup)
+        return self.wallet_panel
 
     def _start_page(self) -> QWidget:
         frame, layout = card()
@@ -151,13 +114,6 @@ class FirstRunWindow(QWidget):
                                "at any time.", "muted", wrap=True))
         layout.addStretch(1)
         return frame
-
-    def _import(self) -> None:
-        kind = next(k for k, b in self.kind_buttons.items() if b.isChecked())
-        secret = self.secret.toPlainText()
-        self.secret.clear()  # the secret is handed over once and not kept in the widget
-        self.vm.import_wallet(kind, secret, self.password.text())
-        self.password.clear()
 
     def refresh(self) -> None:
         vm = self.vm
@@ -185,9 +141,6 @@ class FirstRunWindow(QWidget):
         self.runtime_bar.setRange(0, max(1, vm.runtime_total))
         self.runtime_bar.setValue(vm.runtime_total if vm.runtime_ready else vm.runtime_done)
         self.install_button.setEnabled(not vm.busy and not vm.runtime_ready)
-        self.wallet_address.setText(f"Wallet: {vm.address}" if vm.address else "No wallet yet.")
-        for w in (self.create_button, self.import_button):
-            w.setEnabled(not vm.busy and vm.address is None)
         self.error.setText(vm.error)
         self.back_button.setEnabled(vm.step > 0 and not vm.busy)
         self.next_button.setText("Start serving" if vm.step == len(STEPS) - 1 else "Next")

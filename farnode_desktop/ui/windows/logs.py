@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QPlainTextEdi
 
 from farnode_desktop.ui.icons import app_icon
 from farnode_desktop.ui.viewmodels.logs_vm import MAX_LINES, LogsViewModel
-from farnode_desktop.ui.windows.style import STYLESHEET, label
+from farnode_desktop.ui.windows.style import STYLESHEET, fit_to_screen, label
 
 
 class LogsWindow(QWidget):
@@ -20,7 +20,7 @@ class LogsWindow(QWidget):
         self.setWindowTitle("FarNode · Logs")
         self.setWindowIcon(app_icon())
         self.setStyleSheet(STYLESHEET)
-        self.resize(1000, 640)
+        fit_to_screen(self, 1000, 640)
         root = QVBoxLayout(self)
         root.setContentsMargins(22, 18, 22, 18)
         head = QHBoxLayout()

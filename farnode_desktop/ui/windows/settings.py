@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from farnode_desktop.core.settings import SETTINGS, Setting
 from farnode_desktop.ui.icons import app_icon
 from farnode_desktop.ui.viewmodels.settings_vm import SettingsViewModel
-from farnode_desktop.ui.windows.style import STYLESHEET, card, label
+from farnode_desktop.ui.windows.style import STYLESHEET, card, fit_to_screen, label
 
 
 def _spin_box(setting: Setting) -> QSpinBox:
@@ -56,7 +56,7 @@ class SettingsWindow(QWidget):
         self.setWindowTitle("FarNode · Settings")
         self.setWindowIcon(app_icon())
         self.setStyleSheet(STYLESHEET)
-        self.resize(860, 900)
+        fit_to_screen(self, 860, 900)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(22, 18, 22, 18)
         outer.addWidget(label("Settings", "title"))

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtGui import QColor, QFont, QGuiApplication
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QScrollArea,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from farnode_desktop.ui.icons import STATE_COLOURS
 from farnode_desktop.ui.viewmodels.tray_vm import TrayState
@@ -16,6 +28,19 @@ TEXT = "#e6edf5"
 MUTED = "#8aa0b8"
 ACCENT = "#4fd1c5"
 ORANGE = "#f6ad55"
+FIELD = "#0e1a28"  # the inside of an input, a check box or a radio button
+OUTLINE = "#5b7a9c"  # every control's edge: visible on BG and on CARD (a test measures the contrast)
+
+
+
+def resource(*parts: str) -> str:
+    """A file under resources/ (the PyInstaller bundle's when frozen), as a path Qt style sheets accept."""
+    bundle = getattr(sys, "_MEIPASS", None)
+    root = Path(bundle) if getattr(sys, "frozen", False) and bundle else Path(__file__).resolve().parents[3]
+    return root.joinpath("resources", *parts).as_posix()
+
+
+CHECK_MARK = resource("icons", "check.svg")
 
 STYLESHEET = f"""
 QWidget {{ background: {BG}; color: {TEXT}; font-size: 13px; }}
@@ -37,7 +62,8 @@ QPushButton#segment {{ border-radius: 6px; padding: 4px 10px; }}
 QPushButton#segment:checked {{ background: {ACCENT}; color: #06201d; border: none; }}
 QProgressBar {{ background: #0b1622; border: none; border-radius: 4px; height: 8px; text-align: center; }}
 QProgressBar::chunk {{ background: {ACCENT}; border-radius: 4px; }}
-QLineEdit, QPlainTextEdit, QSpinBox, QComboBox, QTextEdit {{ background: #0e1a28; border: 1px solid #274463;
+QLineEdit, QPlainTextEdit, QSpinBox, QDoubleSpinBox, QComboBox, QTextEdit {{ background: {FIELD};
+    border: 1px solid {OUTLINE};
     border-radius: 7px; padding: 5px 8px; selection-background-color: {ACCENT}; selection-color: #06201d; }}
 QComboBox QAbstractItemView {{ background: #0e1a28; }}
 QTableWidget, QTreeWidget, QListWidget {{ background: {CARD}; border: none; gridline-color: {CARD_BORDER};
@@ -46,7 +72,33 @@ QHeaderView::section {{ background: {CARD}; color: {MUTED}; border: none; paddin
 QTabWidget::pane {{ border: none; }}
 QTabBar::tab {{ background: transparent; color: {MUTED}; padding: 8px 14px; border: none; }}
 QTabBar::tab:selected {{ color: {TEXT}; border-bottom: 2px solid {ACCENT}; }}
-QCheckBox::indicator, QRadioButton::indicator {{ width: 16px; height: 16px; }}
+QCheckBox, QRadioButton {{ spacing: 8px; }}
+QCheckBox::indicator, QRadioButton::indicator {{ width: 14px; height: 14px; background: {FIELD};
+    border: 2px solid {OUTLINE}; }}
+QCheckBox::indicator {{ border-radius: 4px; }}
+QRadioButton::indicator {{ border-radius: 9px; }}
+QCheckBox::indicator:hover, QRadioButton::indicator:hover {{ border-color: {ACCENT}; }}
+QCheckBox::indicator:checked {{ background: {ACCENT}; border-color: {ACCENT}; image: url({CHECK_MARK}); }}
+QRadioButton::indicator:checked {{ border-color: {ACCENT}; background: qradialgradient(cx: 0.5, cy: 0.5,
+    radius: 0.5, fx: 0.5, fy: 0.5, stop: 0 {ACCENT}, stop: 0.55 {ACCENT}, stop: 0.65 {FIELD}, stop: 1 {FIELD}); }}
+QCheckBox::indicator:disabled, QRadioButton::indicator:disabled {{ border-color: #3a4d63; }}
+QSpinBox, QDoubleSpinBox {{ padding-right: 24px; }}
+QSpinBox::up-button, QDoubleSpinBox::up-button, QSpinBox::down-button, QDoubleSpinBox::down-button {{
+    subcontrol-origin: border; width: 20px; background: #1b2e44; border-left: 1px solid {OUTLINE}; }}
+QSpinBox::up-button, QDoubleSpinBox::up-button {{ subcontrol-position: top right; border-top-right-radius: 7px;
+    border-bottom: 1px solid {OUTLINE}; }}
+QSpinBox::down-button, QDoubleSpinBox::down-button {{ subcontrol-position: bottom right;
+    border-bottom-right-radius: 7px; }}
+QSpinBox::up-button:hover, QDoubleSpinBox::up-button:hover, QSpinBox::down-button:hover,
+    QDoubleSpinBox::down-button:hover {{ background: #23405f; }}
+QSpinBox::up-arrow, QDoubleSpinBox::up-arrow {{ width: 0; height: 0; border-left: 5px solid transparent;
+    border-right: 5px solid transparent; border-bottom: 6px solid {TEXT}; }}
+QSpinBox::down-arrow, QDoubleSpinBox::down-arrow {{ width: 0; height: 0; border-left: 5px solid transparent;
+    border-right: 5px solid transparent; border-top: 6px solid {TEXT}; }}
+QComboBox::drop-down {{ subcontrol-origin: padding; subcontrol-position: center right; width: 22px;
+    border-left: 1px solid {OUTLINE}; }}
+QComboBox::down-arrow {{ width: 0; height: 0; border-left: 5px solid transparent; border-right: 5px solid transparent;
+    border-top: 6px solid {TEXT}; }}
 QScrollArea {{ border: none; }}
 QMenu {{ background: {CARD}; border: 1px solid {CARD_BORDER}; padding: 4px; }}
 QMenu::item {{ padding: 6px 18px; border-radius: 5px; }}
@@ -141,3 +193,28 @@ def qcolor(hex_colour: str, alpha: int = 255) -> QColor:
     colour = QColor(hex_colour)
     colour.setAlpha(alpha)
     return colour
+
+
+# Room left for the window manager's title bar and borders when a window is sized to the screen's free area.
+FRAME_ALLOWANCE = (16, 48)
+
+
+def fit_to_screen(window: QWidget, width: int, height: int) -> None:
+    """Open at `width` x `height`, or smaller where the screen's free area (less the title bar) is smaller:
+    on a 1366x768 laptop every window opens whole, its buttons on screen."""
+    screen = window.screen() or QGuiApplication.primaryScreen()
+    if screen is not None:
+        area = screen.availableGeometry()
+        width = min(width, area.width() - FRAME_ALLOWANCE[0])
+        height = min(height, area.height() - FRAME_ALLOWANCE[1])
+    window.resize(width, height)
+
+
+def scrolled(content: QWidget) -> QScrollArea:
+    """`content` in a frameless vertical scroll area (the window's buttons stay outside it, always reachable)."""
+    area = QScrollArea()
+    area.setWidget(content)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+    return area

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QStackedWidget,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -19,7 +20,8 @@ from farnode_desktop.ui.icons import app_icon
 from farnode_desktop.ui.viewmodels.format import short_address
 from farnode_desktop.ui.viewmodels.wallet_vm import CLAIM_STEPS, STEP_TEXT, WalletViewModel, quote_view
 from farnode_desktop.ui.windows.charts import DailyEarningsChart
-from farnode_desktop.ui.windows.style import ACCENT, MUTED, STYLESHEET, card, label, stat
+from farnode_desktop.ui.windows.style import ACCENT, MUTED, STYLESHEET, card, fit_to_screen, label, scrolled, stat
+from farnode_desktop.ui.windows.wallet_setup import WalletSetupPanel
 
 
 class WalletWindow(QWidget):
@@ -31,7 +33,7 @@ class WalletWindow(QWidget):
         self.setWindowTitle("FarNode · Wallet & earnings")
         self.setWindowIcon(app_icon())
         self.setStyleSheet(STYLESHEET)
-        self.resize(1040, 820)
+        fit_to_screen(self, 1040, 820)
         root = QVBoxLayout(self)
         root.setContentsMargins(22, 18, 22, 18)
         root.setSpacing(14)
@@ -51,6 +53,10 @@ class WalletWindow(QWidget):
         self.refresh_button.clicked.connect(vm.refresh)
         head.addWidget(self.refresh_button)
         root.addLayout(head)
+        content = QWidget()
+        body = QVBoxLayout(content)
+        body.setContentsMargins(0, 0, 6, 0)
+        body.setSpacing(12)
 
         figures = QHBoxLayout()
         figures.setSpacing(14)
@@ -59,7 +65,7 @@ class WalletWindow(QWidget):
             frame, big, small = stat(title, value, note)
             figures.addWidget(frame)
             self.figure_labels.append((big, small))
-        root.addLayout(figures)
+        body.addLayout(figures)
 
         middle = QHBoxLayout()
         middle.setSpacing(14)
@@ -111,7 +117,7 @@ class WalletWindow(QWidget):
         buttons.addWidget(self.confirm_button)
         claim_layout.addLayout(buttons)
         middle.addWidget(claim_frame, 2)
-        root.addLayout(middle, 2)
+        body.addLayout(middle, 2)
 
         history_frame, history_layout = card()
         history_layout.addWidget(label("Payouts and the served work they paid for", "h2"))
@@ -121,7 +127,14 @@ class WalletWindow(QWidget):
         self.history.setRootIsDecorated(True)
         self.history.setAlternatingRowColors(True)
         history_layout.addWidget(self.history)
-        root.addWidget(history_frame, 3)
+        self.history.setMinimumHeight(150)
+        body.addWidget(history_frame, 3)
+        # No wallet yet: the same setup as the first run (the phrase written down before the wallet exists).
+        self.setup_panel = WalletSetupPanel(vm.setup)
+        self.body = QStackedWidget()
+        self.body.addWidget(scrolled(content))
+        self.body.addWidget(scrolled(self.setup_panel))
+        root.addWidget(self.body, 1)
 
         vm.changed.connect(self.show_data)
         vm.claim_changed.connect(self.render_claim)
@@ -143,12 +156,13 @@ class WalletWindow(QWidget):
         if data is None:
             self.address_label.setText("Loading…" if vm.loading else "")
         elif data.address is None:
-            self.address_label.setText("No wallet yet: create or import one in the first-run setup"
+            self.address_label.setText("No wallet yet: create one below (or import yours)"
                                        + (f" ({data.problem})" if data.problem else ""))
         else:
             self.address_label.setText(data.address)
             self.address_label.setToolTip(f"Payout address {short_address(data.address)}")
         self.copy_button.setEnabled(bool(vm.address))
+        self.body.setCurrentIndex(1 if data is not None and data.address is None else 0)
         for (big, small), (_, value, note) in zip(self.figure_labels, vm.figures(), strict=True):
             big.setText(value)
             small.setText(note)

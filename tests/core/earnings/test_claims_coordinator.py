@@ -195,7 +195,8 @@ def test_a_claim_below_the_minimum_is_explained_not_sent(devnet: Devnet, farnode
     signer = KeySigner()
     service = _service(devnet, signer, _earn(devnet, signer, tokens=1))
     quote = service.quote()
-    assert not quote.can_claim and "below the minimum claim" in quote.problem
+    assert not quote.can_claim and "the minimum claim is" in quote.problem and "FAR" in quote.problem
+    assert "wei" not in quote.problem
     with pytest.raises(UserInputError, match="no claim was made"):
         service.start(quote)
     assert service._ledger.claims() == []

@@ -451,7 +451,8 @@ def test_a_huge_error_is_not_read_and_a_long_one_is_cut_and_escaped(
     signer = KeySigner()
     _earn(devnet, signer)
     message = "\x1b[31mno\x1b[0m\nsecond line\u202e" + "B" * 200_000
-    hostile.route = lambda m, p, b: js({"error": {"code": "above_claimable", "message": message}}, 400) if (
+    # a code FarNode has no words of its own for: the coordinator's message is shown, escaped and cut
+    hostile.route = lambda m, p, b: js({"error": {"code": "odd_refusal", "message": message}}, 400) if (
         p == "/v1/claims") else None
     service = _service(devnet, hostile, signer)
     record = service.start(service.quote())

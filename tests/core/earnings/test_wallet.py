@@ -17,6 +17,7 @@ from eth_account import Account
 
 from farnode_desktop.core.earnings.eip712 import Domain, payout_claim_message, recover_signer
 from farnode_desktop.core.earnings.keystore import KeyringUnavailable, require_secure
+from farnode_desktop.core.earnings.recovery import RecoveryPhrase
 from farnode_desktop.core.earnings.wallet import KEY_ENTRY, NoWallet, Wallet
 from farnode_desktop.core.errors import UserInputError
 from farnode_desktop.core.events import EventBus, EventLog
@@ -60,10 +61,14 @@ def test_create_keeps_the_key_in_the_keyring_and_signs(
     bus, log = EventBus(), EventLog()
     bus.subscribe(log)
     wallet._bus = bus
-    address = wallet.create()
+    phrase = RecoveryPhrase.new()
+    address = wallet.create(phrase)
     assert wallet.exists() and wallet.address() == address
     stored = backend.get_password(service_name, KEY_ENTRY)
     assert Account.from_key(stored).address == address
+    # the phrase shown to the provider is the wallet's backup: it gives back the very same key
+    assert Account.from_mnemonic(phrase.reveal()).key.to_0x_hex() == stored
+    assert phrase.reveal() not in json.dumps(log.events[0].data) and "hidden" in repr(phrase)
     assert recover_signer(_claim(address), wallet.sign_typed_data(_claim(address))) == address
     assert log.topics() == ["wallet.created"] and stored not in json.dumps(log.events[0].data)
     assert not any(isinstance(v, str) and stored[2:] in v for v in vars(wallet).values())
@@ -130,7 +135,7 @@ def test_import_a_keystore_and_refuse_a_wrong_password(wallet: Wallet) -> None:
 
 @pytest.mark.keyring
 def test_a_second_wallet_does_not_replace_the_first(wallet: Wallet) -> None:
-    first = wallet.create()
+    first = wallet.create(RecoveryPhrase.new())
     with pytest.raises(UserInputError, match="already set up"):
         wallet.import_hex(PHRASE_KEY)
     assert wallet.address() == first
@@ -197,7 +202,8 @@ class LockedKeyring:
 
 def test_a_locked_keyring_is_a_plain_error() -> None:
     wallet = Wallet(LockedKeyring())
-    for action in (wallet.create, wallet.address, lambda: wallet.import_hex(PHRASE_KEY)):
+    for action in (lambda: wallet.create(RecoveryPhrase(PHRASE.split())), wallet.address,
+                   lambda: wallet.import_hex(PHRASE_KEY)):
         with pytest.raises(KeyringUnavailable) as err:
             action()
         assert "keyring is locked" in str(err.value) and "unlock" in err.value.hint

@@ -69,3 +69,42 @@ def test_claim_events_move_the_steps(core: AppCore, tasks: TaskRunner) -> None:
     assert vm.claim_state is ClaimState.CONFIRMED
     vm.on_event(Event("claim.rejected", "wallet", "below the minimum", {"state": "rejected"}))
     assert vm.step_index() == 0 and vm.claim_message == "Rejected: below the minimum"
+
+
+def test_confirm_asks_again_and_signs_nothing_when_the_fresh_figures_differ(devnet_core: AppCore, tasks: TaskRunner,
+                                                                          qtbot: QtBot) -> None:
+    """The issue's case: a review offering 0.002 FAR with Confirm enabled while the coordinator has less."""
+    import dataclasses
+
+    wallet = devnet_core.wallet()
+    assert wallet is not None and wallet.import_mnemonic(PHRASE) == PHRASE_ADDRESS
+    vm = WalletViewModel(devnet_core, tasks)
+    with qtbot.waitSignal(vm.changed, timeout=20_000):
+        vm.refresh()
+    vm.request_quote()
+    qtbot.waitUntil(lambda: vm.quote is not None, timeout=20_000)
+    assert vm.quote is not None
+    stale = dataclasses.replace(vm.quote, amount=2 * 10**15, net_amount=2 * 10**15 - DEVNET_FEE, problem="")
+    vm.quote = stale  # what an old review showed
+    with qtbot.waitSignal(vm.claim_changed, timeout=20_000):
+        vm.confirm_claim()
+    qtbot.waitUntil(lambda: not vm.claiming, timeout=20_000)
+    assert vm.quote is not None and vm.quote.amount == 0 and not vm.quote.can_claim  # the fresh review replaced it
+    assert vm.claim_message.startswith("Nothing was claimed: you have 0 FAR to claim")
+    assert "wei" not in vm.claim_message and devnet_core.ledger.claims(PHRASE_ADDRESS) == []
+
+
+def test_a_review_that_disagrees_with_fresh_figures_is_dropped(devnet_core: AppCore, tasks: TaskRunner,
+                                                               qtbot: QtBot) -> None:
+    import dataclasses
+
+    wallet = devnet_core.wallet()
+    assert wallet is not None and wallet.import_mnemonic(PHRASE) == PHRASE_ADDRESS
+    vm = WalletViewModel(devnet_core, tasks)
+    vm.request_quote()
+    qtbot.waitUntil(lambda: vm.quote is not None, timeout=20_000)
+    assert vm.quote is not None
+    vm.quote = dataclasses.replace(vm.quote, amount=5)
+    with qtbot.waitSignal(vm.changed, timeout=20_000):
+        vm.refresh()  # the cards now say 0 claimable: the review offering 5 goes
+    assert vm.quote is None and vm.claim_message == "The claimable amount changed; review the claim again."

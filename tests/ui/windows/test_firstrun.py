@@ -44,21 +44,31 @@ def test_the_first_run_window_walks_the_steps(tmp_path: Path, tasks: TaskRunner,
 
         vm.step = 2  # past the runtime install (tests/integration/ installs the real one)
         vm.enter()
-        qtbot.waitUntil(lambda: not vm.busy)
+        qtbot.waitUntil(lambda: not vm.busy and not vm.wallet_setup.busy)
         window.refresh()
-        assert window.pages.currentIndex() == 2 and window.wallet_address.text() == "No wallet yet."
+        panel = window.wallet_panel
+        assert window.pages.currentIndex() == 2 and panel.pages.currentIndex() == 0  # create or import
         assert not window.next_button.isEnabled()
-        window.secret.setPlainText("not a recovery phrase")
-        window.import_button.click()
-        assert window.secret.toPlainText() == ""  # handed over once, not kept in the widget
-        qtbot.waitUntil(lambda: not vm.busy and window.error.text() != "")
-        assert vm.address is None and window.create_button.isEnabled()
-        window.secret.setPlainText(PHRASE)
-        window.import_button.click()
+        panel.create_button.click()  # the words are shown; Next waits until the wallet exists
+        assert panel.pages.currentIndex() == 1 and not window.next_button.isEnabled()
+        window.back_button.click()  # going back drops the words: nothing was stored
+        assert vm.wallet_setup.words() == () and core.wallet_address() is None
+        assert window.pages.currentIndex() == 1
+        vm.step = 2
+        vm.enter()
+        qtbot.waitUntil(lambda: not vm.wallet_setup.busy)
+        assert window.pages.currentIndex() == 2 and panel.pages.currentIndex() == 0
+        panel.secret.setPlainText("not a recovery phrase")
+        panel.import_button.click()
+        assert panel.secret.toPlainText() == ""  # handed over once, not kept in the widget
+        qtbot.waitUntil(lambda: not vm.wallet_setup.busy and panel.error.text() != "")
+        assert vm.address is None and panel.create_button.isEnabled()
+        panel.secret.setPlainText(PHRASE)
+        panel.import_button.click()
         qtbot.waitUntil(lambda: vm.address is not None)
-        assert window.wallet_address.text() == f"Wallet: {PHRASE_ADDRESS}" and window.error.text() == ""
-        assert not window.create_button.isEnabled() and not window.import_button.isEnabled()
-        assert window.secret.toPlainText() == ""
+        assert panel.address_label.text() == f"Wallet: {PHRASE_ADDRESS}" and panel.error.text() == ""
+        assert panel.pages.currentIndex() == 3 and "recovery phrase you just imported" in panel.backup_label.text()
+        assert panel.secret.toPlainText() == "" and window.next_button.isEnabled()
 
         window.next_button.click()
         assert window.pages.currentIndex() == 3 and window.next_button.text() == "Start serving"

@@ -4,6 +4,7 @@ match the tray icon's, and the small widgets the windows build from show what th
 from __future__ import annotations
 
 import pytest
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QWidget
 from pytestqt.qtbot import QtBot
 
@@ -87,3 +88,47 @@ def test_qcolor_keeps_the_colour_and_sets_the_alpha() -> None:
     colour = qcolor(ACCENT, 150)
     assert colour.name() == ACCENT and colour.alpha() == 150
     assert qcolor(ACCENT).alpha() == 255
+
+
+def _contrast(a: QColor, b: QColor) -> int:
+    return abs(a.red() - b.red()) + abs(a.green() - b.green()) + abs(a.blue() - b.blue())
+
+
+@pytest.mark.parametrize("on_card", [False, True])
+def test_unchecked_boxes_radio_buttons_and_spin_arrows_have_visible_outlines(qtbot: QtBot, on_card: bool) -> None:
+    """The issue's dark-theme bug: an unchecked box read as plain text. Each control's edge is drawn in a colour
+    that stands out from what is behind it, measured on the rendered pixels."""
+    from PySide6.QtCore import QPoint
+    from PySide6.QtWidgets import QCheckBox, QRadioButton, QSpinBox, QStyle, QStyleOptionButton, QVBoxLayout
+
+    from farnode_desktop.ui.windows.style import BG, CARD, card
+
+    window = QWidget()
+    qtbot.addWidget(window)
+    window.setStyleSheet(STYLESHEET)
+    outer = QVBoxLayout(window)
+    frame, layout = card() if on_card else (window, outer)
+    if on_card:
+        outer.addWidget(frame)
+    box, radio, spin = QCheckBox("Start FarNode when I log in"), QRadioButton("Manual"), QSpinBox()
+    for w in (box, radio, spin):
+        layout.addWidget(w)
+    window.show()
+    qtbot.waitExposed(window)
+    image = window.grab().toImage()
+    behind = QColor(CARD if on_card else BG)
+    for button in (box, radio):
+        option = QStyleOptionButton()
+        option.initFrom(button)
+        element = (QStyle.SubElement.SE_CheckBoxIndicator if button is box else
+                   QStyle.SubElement.SE_RadioButtonIndicator)
+        rect = button.style().subElementRect(element, option, button)
+        origin = button.mapTo(window, QPoint(0, 0))
+        row = origin.y() + rect.center().y()
+        edge = max(_contrast(image.pixelColor(origin.x() + x, row), behind)
+                   for x in range(rect.left(), rect.left() + 4))
+        assert edge >= 120, (type(button).__name__, edge)  # the outline, not the background
+    origin = spin.mapTo(window, QPoint(0, 0))
+    arrows = [image.pixelColor(origin.x() + spin.width() - x, origin.y() + y)
+              for x in range(4, 20) for y in range(2, spin.height() - 2)]
+    assert max(_contrast(c, QColor("#1b2e44")) for c in arrows) >= 200  # the arrows stand out of their buttons

@@ -26,7 +26,9 @@ def test_the_window_shows_the_wallet_its_figures_and_the_claim(devnet_core: AppC
     qtbot.waitExposed(window)
     with qtbot.waitSignal(vm.changed, timeout=10_000):
         vm.refresh()
-    assert window.address_label.text().startswith("No wallet yet: create or import one in the first-run setup")
+    assert window.address_label.text().startswith("No wallet yet: create one below (or import yours)")
+    assert window.body.currentWidget().widget() is window.setup_panel  # the setup takes the window's body
+    assert window.setup_panel.create_button.isEnabled()
     assert not window.copy_button.isEnabled() and not window.review_button.isEnabled()
     assert not window.confirm_button.isEnabled()
     assert [big.text() for big, _ in window.figure_labels] == ["—"] * 4
@@ -38,6 +40,7 @@ def test_the_window_shows_the_wallet_its_figures_and_the_claim(devnet_core: AppC
     with qtbot.waitSignal(vm.changed, timeout=20_000):
         window.refresh_button.click()
     assert window.address_label.text() == PHRASE_ADDRESS
+    assert window.body.currentIndex() == 0  # the figures, the claim and the history
     assert window.address_label.toolTip() == f"Payout address {PHRASE_ADDRESS[:6]}…{PHRASE_ADDRESS[-4:]}"
     assert [big.text() for big, _ in window.figure_labels] == ["0 FAR"] * 4
     assert [small.text() for _, small in window.figure_labels][2] == "yours to claim now"
