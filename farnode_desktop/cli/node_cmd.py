@@ -23,7 +23,7 @@ from farnode_desktop.core.node.factory import TINY_DEMO, local_spec, make_superv
 from farnode_desktop.core.node.host import OsProcessHost
 from farnode_desktop.core.node.model_check import refuse_unloadable
 from farnode_desktop.core.node.process_group import PID_FILE, end_leftover_group
-from farnode_desktop.core.node.runtime import NodeRuntime, runtime_flavour
+from farnode_desktop.core.node.runtime import NodeRuntime
 from farnode_desktop.core.node.service import (
     NodeService,
     known_nodes,
@@ -81,7 +81,7 @@ def cmd_start(args: argparse.Namespace) -> int:
     plan = gpu_plan(args, settings)
     if service_pid(paths, args.name) is not None:
         raise FarNodeError(f"node {args.name!r} is already running", hint="`farnode node status` shows it")
-    runtime = NodeRuntime(paths.runtime, flavour=runtime_flavour(args.gpu is not None))
+    runtime = NodeRuntime(paths.runtime)
     if not args.foreground:
         refuse_unloadable(args.model, paths, runtime)  # the runtime's own verdict on a model folder, before a spawn
         return _start_background(args, paths)

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from farnode_desktop.core.node.runtime import NodeRuntime, runtime_flavour
+from farnode_desktop.core.node.runtime import NodeRuntime
 from farnode_desktop.core.paths import AppPaths
 
 
@@ -16,8 +16,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     install = rsub.add_parser("install", help="create the node runtime from the pinned lock (resumable)")
     install.add_argument("--force", action="store_true", help="reinstall even if the runtime is up to date")
     install.add_argument("--python", help="the Python 3.11 interpreter to build the runtime with")
-    install.add_argument("--flavour", choices=("auto", "cpu", "cuda"), default="auto",
-                         help="torch build: cuda for NVIDIA GPUs, cpu for the demo (auto: by the GPUs found)")
     install.set_defaults(handler=cmd_install)
     check = rsub.add_parser("check", help="verify the node runtime: versions, imports, pip check")
     check.add_argument("--json", action="store_true")
@@ -25,13 +23,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _runtime(args: argparse.Namespace) -> NodeRuntime:
+    """The node runtime in this app's folder; one lock serves every machine (a GPU and the CPU demo alike)."""
     paths = AppPaths.default().ensure()
-    flavour = getattr(args, "flavour", "auto")
-    if flavour == "auto":
-        from farnode_desktop.core.gpus.nvml import read_inventory
-
-        flavour = runtime_flavour(bool(read_inventory().gpus))
-    return NodeRuntime(paths.runtime, flavour=flavour, base_python=getattr(args, "python", None))
+    return NodeRuntime(paths.runtime, base_python=getattr(args, "python", None))
 
 
 def cmd_install(args: argparse.Namespace) -> int:

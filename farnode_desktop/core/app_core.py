@@ -28,7 +28,7 @@ from farnode_desktop.core.gpus.nvml import GpuInventory, GpuReader, NvmlModule, 
 from farnode_desktop.core.gpus.sampler import GpuSampler
 from farnode_desktop.core.node.factory import TINY_DEMO, dht_prefix_for, make_supervisor, resolve_model
 from farnode_desktop.core.node.model_check import refuse_unloadable
-from farnode_desktop.core.node.runtime import NodeRuntime, runtime_flavour
+from farnode_desktop.core.node.runtime import NodeRuntime
 from farnode_desktop.core.node.spec import NodeSpec
 from farnode_desktop.core.node.status import RUNNING_STATES, NodeState, NodeStatus
 from farnode_desktop.core.node.supervisor import NodeSupervisor, SupervisorPolicy
@@ -67,7 +67,6 @@ class AppCore:
         self.clock = clock or SystemClock()
         self.store = SettingsStore(paths.config_file)
         self.settings: Settings = Settings()
-        self._runtime_injected = runtime is not None
         self.runtime = runtime or NodeRuntime(paths.runtime)
         self.ledger = Ledger(paths.ledger_file)
         self.catalog = Catalog.load()
@@ -117,8 +116,6 @@ class AppCore:
 
     def _desired_specs(self, settings: Settings, inventory: GpuInventory, remember: bool = False) -> list[NodeSpec]:
         """The launch each node should run under `settings` on these GPU readings (`remember`: as the app's own)."""
-        if not self._runtime_injected:  # the runtime's torch build follows the hardware: CUDA for NVIDIA GPUs
-            self.runtime = NodeRuntime(self.paths.runtime, flavour=runtime_flavour(bool(inventory.gpus)))
         model = self.catalog.get(settings.model)
         eligibility = assess(inventory, model, settings, wsl=detect_wsl())
         if remember:

@@ -103,9 +103,9 @@ def tray_icon(state: TrayState) -> QIcon:
 
 def app_icon() -> QIcon:
     """The application's own icon (windows, notifications): the resources' SVG renders, else the drawn one."""
-    from farnode_desktop.core.node.runtime import mesh_source_root
+    from farnode_desktop.core.node.runtime_lock import runtime_resources
 
-    folder = mesh_source_root() / "resources" / "icons"
+    folder = runtime_resources().parent / "icons"  # resources/icons of the frozen bundle or the checkout
     icon = QIcon()
     for size in (16, 32, 48, 64, 128, 256):
         png = folder / f"farnode-{size}.png"

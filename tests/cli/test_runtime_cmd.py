@@ -1,5 +1,5 @@
 """`farnode runtime check` where no runtime is installed: a plain NOT OK and exit 1, in text and JSON; the runtime
-the commands pick (its folder and torch build)."""
+the commands pick (its folder and base Python); no torch-build choice is left to make."""
 
 from __future__ import annotations
 
@@ -11,13 +11,12 @@ import pytest
 
 from farnode_desktop.cli import main
 from farnode_desktop.cli.runtime_cmd import _runtime
-from farnode_desktop.core.node.runtime import FLAVOUR_ENV
+from farnode_desktop.core.node.runtime_lock import unified_lock_name
 
 
 @pytest.fixture
 def no_runtime(farnode_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("FARNODE_RUNTIME_DIR", raising=False)
-    monkeypatch.setenv(FLAVOUR_ENV, "cpu")  # no NVML read: the machine's GPUs do not matter here
     return farnode_home / "data" / "runtime"
 
 
@@ -37,11 +36,11 @@ def test_check_json_is_the_same_report(no_runtime: Path, capsys: pytest.CaptureF
     assert body["problems"] == ["the node runtime is not installed (run `farnode runtime install`)"]
 
 
-def test_the_runtime_folder_and_torch_build_the_commands_pick(no_runtime: Path, tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    picked = _runtime(argparse.Namespace(flavour="cuda", python=None))
-    assert (picked.location, picked.flavour) == (no_runtime, "cuda")
-    assert _runtime(argparse.Namespace()).flavour == "cpu"  # `check` has no --flavour: auto, here forced to cpu
+def test_the_runtime_folder_and_python_the_commands_pick(no_runtime: Path, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    picked = _runtime(argparse.Namespace(python=None))
+    assert (picked.location, picked.lock.name) == (no_runtime, unified_lock_name())  # the one lock, GPU or not
     monkeypatch.setenv("FARNODE_RUNTIME_DIR", str(tmp_path / "elsewhere"))
-    assert _runtime(argparse.Namespace(flavour="cpu", python="/usr/bin/python3.11")).base_python == "/usr/bin/python3.11"
+    assert _runtime(argparse.Namespace(python="/usr/bin/python3.11")).base_python == "/usr/bin/python3.11"
     assert _runtime(argparse.Namespace()).location == tmp_path / "elsewhere"
+

@@ -88,19 +88,14 @@ def test_an_unreachable_registry_is_a_plain_error(tmp_path: Path, monkeypatch: p
     assert not rt.is_installed()
 
 
-def test_the_runtime_build_follows_the_hardware(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from farnode_desktop.core.node.runtime import FLAVOUR_ENV, runtime_flavour
+def test_every_machine_installs_the_one_lock(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from farnode_desktop.core.node.runtime_lock import LOCK_ENV, unified_lock_name
 
-    monkeypatch.delenv(FLAVOUR_ENV, raising=False)
     monkeypatch.delenv(LOCK_ENV, raising=False)
-    assert runtime_flavour(has_nvidia_gpu=True) == "cuda" and runtime_flavour(has_nvidia_gpu=False) == "cpu"
-    monkeypatch.setenv(FLAVOUR_ENV, "cpu")
-    assert runtime_flavour(has_nvidia_gpu=True) == "cpu"
-    # a PC with an NVIDIA GPU installs the CUDA build: the unified lock, which exists
-    gpu = NodeRuntime(tmp_path / "rt", flavour="cuda")
-    assert gpu.lock.name == unified_lock_name() and gpu.lock.exists()
-    assert gpu.locked_versions()["torch"] == "2.14.1"
+    monkeypatch.setenv("FARNODE_RUNTIME_FLAVOUR", "cpu")  # the old two-lock switch: it chooses nothing any more
+    rt = NodeRuntime(tmp_path / "rt")
+    assert rt.lock.name == unified_lock_name() and rt.lock.exists()  # PyPI's CUDA torch, on a GPU and a CPU alike
+    assert rt.locked_versions()["torch"] == "2.14.1"
 
 
 def test_a_lock_named_by_the_environment_that_does_not_exist_is_a_plain_error(

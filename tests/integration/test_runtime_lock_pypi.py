@@ -13,7 +13,7 @@ import pytest
 
 from farnode_desktop.core.node.runtime_lock import lock_file, provider_pip_env
 
-LOCK = lock_file("cuda")
+LOCK = lock_file()
 PYPI_FILES = "https://files.pythonhosted.org/"
 LOCAL_INDEXES = (Path("/opt/pypi/simple"), Path("/opt/pypi-more/simple"))
 

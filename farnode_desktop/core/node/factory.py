@@ -166,5 +166,5 @@ def _install(runtime: NodeRuntime, paths: AppPaths, model: str, cancel: threadin
 def make_supervisor(spec: NodeSpec, paths: AppPaths, bus: EventBus, runtime: NodeRuntime,
                     policy: SupervisorPolicy | None = None) -> NodeSupervisor:
     backend = NativeBackend(runtime.python, mesh_source_root())
-    return NodeSupervisor(spec, paths, bus, backend, policy=policy, runtime_ready=runtime.is_installed,
+    return NodeSupervisor(spec, paths, bus, backend, policy=policy, runtime_ready=runtime.ready,
                           provision=lambda cancel: _install(runtime, paths, spec.model, cancel))

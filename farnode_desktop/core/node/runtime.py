@@ -20,7 +20,9 @@ from typing import Any
 
 from farnode_desktop.core.atomic import write_atomic
 from farnode_desktop.core.errors import FarNodeError
+from farnode_desktop.core.node import mesh_sources
 from farnode_desktop.core.node.host import minimal_env
+from farnode_desktop.core.node.mesh_sources import frozen_bundle
 from farnode_desktop.core.node.runtime_lock import LOCK_ENV, lock_file
 
 MARKER = "farnode-runtime.json"
@@ -41,22 +43,12 @@ PIP_STOP_GRACE_S = 3.0  # SIGTERM -> SIGKILL for a pip whose install was stopped
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
-# In a frozen app (PyInstaller) the mesh sources ship as plain .py files in this folder of the bundle.
-BUNDLED_MESH_SOURCES = "mesh_src"
 PETALS_HOOK = "farmesh.pth"  # in the runtime's site-packages; see farnode_desktop/mesh/petals_hook.py
 
 
-def _frozen_bundle() -> Path | None:
-    bundle = getattr(sys, "_MEIPASS", None)
-    return Path(bundle) if getattr(sys, "frozen", False) and bundle else None
-
-
 def mesh_source_root() -> Path:
-    """The folder that holds the `farnode_desktop` package (its `mesh/` runs under the runtime's Python)."""
-    bundle = _frozen_bundle()
-    if bundle is not None:
-        return bundle / BUNDLED_MESH_SOURCES
-    return Path(__file__).resolve().parents[3]
+    """The folder on the node runtime's path: the node's code alone (see mesh_sources.mesh_source_root)."""
+    return mesh_sources.mesh_source_root()
 
 
 def _python_minor(python: str) -> tuple[int, int] | None:
@@ -74,24 +66,13 @@ def default_base_python() -> str:
     override = os.environ.get("FARNODE_RUNTIME_PYTHON")
     if override:
         return override
-    if _frozen_bundle() is None:
+    if frozen_bundle() is None:
         return sys.executable
     for name in ("python3.11", "python3"):
         found = shutil.which(name)
         if found and _python_minor(found) == REQUIRED_PYTHON:
             return found
     return "python3.11"  # not on this system: install() explains that Python 3.11 is needed
-
-
-FLAVOUR_ENV = "FARNODE_RUNTIME_FLAVOUR"
-
-
-def runtime_flavour(has_nvidia_gpu: bool) -> str:
-    """Which torch build the node runtime needs: CUDA where an NVIDIA GPU serves, else CPU (the demo)."""
-    chosen = os.environ.get(FLAVOUR_ENV, "auto")
-    if chosen in ("cpu", "cuda"):
-        return chosen
-    return "cuda" if has_nvidia_gpu else "cpu"
 
 
 @dataclass
@@ -156,11 +137,10 @@ def _end_when_cancelled(proc: subprocess.Popen[str], cancel: threading.Event) ->
 class NodeRuntime:
     """Installs and checks the node runtime in `location` (a venv) from a pinned, hash-checked lock."""
 
-    def __init__(self, location: Path, flavour: str = "cpu", base_python: str | None = None) -> None:
+    def __init__(self, location: Path, base_python: str | None = None) -> None:
         self.location = location
-        self.flavour = flavour
         self.base_python = base_python or default_base_python()
-        self.lock = lock_file(flavour)
+        self.lock = lock_file()  # one lock for every machine: PyPI's CUDA torch serves a GPU and runs on a CPU
 
     @property
     def python(self) -> Path:
@@ -175,11 +155,15 @@ class NodeRuntime:
         return self.location / "lib" / f"python{REQUIRED_PYTHON[0]}.{REQUIRED_PYTHON[1]}" / "site-packages"
 
     def petals_hook_text(self) -> str:
-        """farmesh.pth: makes `import petals` run the hivemind bridge first in every process of the runtime."""
+        """farmesh.pth: puts the node's code alone on the runtime's path (mesh_source_root: not the app's source root,
+        whose other packages, metadata and requirements are none of the runtime's business) and makes `import petals`
+        or `import hivemind` run the hivemind bridge first in every process of the runtime."""
         return (f"{mesh_source_root()}\n"
                 'import sys; exec("try:\\n import farnode_desktop.mesh.petals_hook\\nexcept ImportError:\\n pass")\n')
 
     def write_petals_hook(self) -> None:
+        """(Re)write farmesh.pth when it differs: at install, check and launch, so that a runtime installed by an
+        older app, or before the app moved, names this app's node code."""
         if self.site_packages.is_dir():
             path = self.site_packages / PETALS_HOOK
             if not path.exists() or path.read_text() != self.petals_hook_text():
@@ -195,6 +179,13 @@ class NodeRuntime:
         except (OSError, ValueError):
             return False
         return bool(marker.get("lock_sha256") == self.lock_digest() and self.python.exists())
+
+    def ready(self) -> bool:
+        """Installed, with its farmesh.pth naming this app's node code (a launch follows: the hook is refreshed)."""
+        if not self.is_installed():
+            return False
+        self.write_petals_hook()
+        return True
 
     # ----- install -----
     def install(self, progress: Progress | None = None, force: bool = False,
@@ -323,8 +314,10 @@ class NodeRuntime:
         if not report.installed:
             report.problems.append("the node runtime is not installed (run `farnode runtime install`)")
             return report
+        self.write_petals_hook()
+        # PYTHONSAFEPATH: `-m` would otherwise put the current folder (a checkout, say) first on the path
         env = minimal_env({"PYTHONPATH": str(mesh_source_root()), "PETALS_IGNORE_DEPENDENCY_VERSION": "1",
-                           "HF_HUB_OFFLINE": "1"})
+                           "HF_HUB_OFFLINE": "1", "PYTHONSAFEPATH": "1"})
         result = subprocess.run([str(self.python), "-m", "farnode_desktop.mesh.check"], capture_output=True,
                                 text=True, env=env, timeout=300, check=False)
         try:
@@ -344,8 +337,9 @@ class NodeRuntime:
             have = report.versions.get(name)
             if name in report.versions and have is not None and have.split("+")[0] != version:
                 report.problems.append(f"{name} is {have}, the lock says {version}")
+        # the runtime's own packages only: not this app's PYTHONPATH (a checkout with its egg-info, say)
         pip = subprocess.run([str(self.python), "-m", "pip", "check", "--disable-pip-version-check"],
-                             capture_output=True, text=True, check=False)
+                             capture_output=True, text=True, check=False, env=minimal_env({"PYTHONSAFEPATH": "1"}))
         for line in pip.stdout.splitlines():
             if not line.strip() or line.startswith("No broken requirements"):
                 continue

@@ -43,8 +43,8 @@ def runtime_resources() -> Path:
     return Path(__file__).resolve().parents[3] / "resources" / "runtime"
 
 
-def lock_file(flavour: str = "cpu") -> Path:
-    """$FARNODE_RUNTIME_LOCK, else the one lock: the same build serves a GPU and runs on a CPU (any flavour)."""
+def lock_file() -> Path:
+    """$FARNODE_RUNTIME_LOCK, else the one lock: the same build serves a GPU and runs on a CPU."""
     folder = runtime_resources()
     override = os.environ.get(LOCK_ENV)
     if override:
@@ -142,6 +142,6 @@ def read_metadata(lock: Path) -> dict[str, Any]:
 
 
 def runtime_needs(lock: Path | None = None) -> RuntimeNeeds:
-    """The GPU build's needs, from the metadata beside the lock a GPU installs."""
-    chosen = lock or lock_file("cuda")
+    """The GPU build's needs, from the metadata beside the lock (the one every machine installs)."""
+    chosen = lock or lock_file()
     return RuntimeNeeds.from_metadata(read_metadata(chosen), source=chosen.name)

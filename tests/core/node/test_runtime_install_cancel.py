@@ -34,7 +34,7 @@ def _runtime(tmp_path: Path, ignore_term: bool = False) -> NodeRuntime:
     python = location / "bin" / "python"
     python.write_text(STAND_IN.format(ignore_term="trap '' TERM" if ignore_term else ""))
     python.chmod(0o755)
-    runtime = NodeRuntime(location, "cpu", base_python=sys.executable)
+    runtime = NodeRuntime(location, base_python=sys.executable)
     assert runtime.python == python
     return runtime
 
@@ -98,7 +98,7 @@ INSTALL_IN_A_CHILD = """
 import sys
 from pathlib import Path
 from farnode_desktop.core.node.runtime import NodeRuntime
-NodeRuntime(Path(sys.argv[1]), "cpu", base_python=sys.executable).install()
+NodeRuntime(Path(sys.argv[1]), base_python=sys.executable).install()
 """
 
 

@@ -21,7 +21,7 @@ from farnode_desktop.core.node.runtime_lock import (
     unified_lock_name,
 )
 
-UNIFIED = lock_file("cuda")
+UNIFIED = lock_file()
 
 
 def pins(lock: Path) -> dict[str, tuple[str, str]]:
@@ -45,7 +45,7 @@ def test_the_unified_lock_pins_the_cuda_13_torch_and_its_closure_with_one_hash_e
     assert versions["hivemind"] == "1.1.12" and versions["pydantic"].startswith("2.")
     assert (versions["transformers"], versions["tokenizers"]) == ("4.43.1", "0.19.1")
     assert versions["petals"] == "2.2.0.post1" and versions["bitsandbytes"] == "0.50.2"
-    assert NodeRuntime(Path("/nonexistent"), flavour="cuda").locked_versions()["torch"] == "2.14.1"
+    assert NodeRuntime(Path("/nonexistent")).locked_versions()["torch"] == "2.14.1"
 
 
 def test_the_metadata_describes_exactly_this_lock() -> None:
@@ -90,14 +90,13 @@ def test_arch_list_rules() -> None:
 
 def test_which_lock_is_installed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv(LOCK_ENV, raising=False)
-    assert lock_file("cuda") == UNIFIED  # a GPU gets the CUDA build
-    assert lock_file("cpu") == UNIFIED  # and so does a CPU: the same build runs there (PyPI has no +cpu torch)
+    assert lock_file() == UNIFIED  # a GPU and a CPU get the same CUDA build (PyPI has no +cpu torch)
     assert not list(UNIFIED.parent.glob("lock-*-cpu.txt"))
     monkeypatch.setenv(LOCK_ENV, unified_lock_name())
-    assert lock_file("cpu") == UNIFIED
+    assert lock_file() == UNIFIED
     other = tmp_path / "lock.txt"
     monkeypatch.setenv(LOCK_ENV, str(other))
-    assert lock_file("cpu") == other and metadata_path(other) == tmp_path / "lock.json"
+    assert lock_file() == other and metadata_path(other) == tmp_path / "lock.json"
 
 
 def test_the_provider_pip_sees_only_the_registry() -> None:
