@@ -174,6 +174,8 @@ def check_wallet_crypto() -> dict[str, Any]:
     """The wallet's libraries work: a known recovery phrase derives its known address (no keyring involved)."""
     from eth_account import Account
 
+    import farnode_desktop.core.earnings  # noqa: F401  (puts back the recursion limit eth-account raised)
+
     Account.enable_unaudited_hdwallet_features()
     address = Account.from_mnemonic(TEST_PHRASE, account_path="m/44'/60'/0'/0/0").address
     if address != TEST_PHRASE_ADDRESS:

@@ -4,11 +4,11 @@ swarm addresses, wait time, the model (a catalog name or a model folder that exi
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import re
 from pathlib import Path
 
+from farnode_desktop.core.checked_files import read_json_object
 from farnode_desktop.core.errors import FarNodeError, UserInputError
 from farnode_desktop.core.gpus.catalog import Catalog, ModelSpec
 from farnode_desktop.core.gpus.eligibility import GpuVerdict, SystemState, assess, detect_wsl
@@ -111,8 +111,8 @@ def catalog_model(model: str, catalog: Catalog | None = None) -> ModelSpec:
     if not folder.is_dir():
         return catalog.get(model)
     try:
-        named = json.loads((folder / "farnode-model.json").read_text()).get("name")
-    except (OSError, ValueError, AttributeError):
+        named = read_json_object(folder / "farnode-model.json", max_bytes=64 * 1024).get("name")
+    except (OSError, ValueError):
         named = None
     for name in (named, folder.name):
         if isinstance(name, str) and name.strip():

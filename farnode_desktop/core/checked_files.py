@@ -5,14 +5,21 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import math
-import re
+import sys
 import time
 import types
 import typing
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
+
+# the one bounded JSON reader, shared with mesh/ (which reads model folders with it)
+from farnode_desktop.mesh.wire import MAX_JSON_DEPTH, JsonRefused, loads_bounded
+
+__all__ = ["MAX_FILE_BYTES", "MAX_JSON_DEPTH", "RECURSION_LIMIT", "BadValue", "JsonRefused", "check_value",
+           "checked_dataclass", "field_types", "loads_bounded", "printable", "read_json_object",
+           "recursion_limit_kept", "set_aside", "shown"]
 
 T = TypeVar("T")
 MAX_FILE_BYTES = 1024 * 1024  # settings and state files are a few KiB
@@ -110,24 +117,19 @@ def checked_dataclass(cls: type[T], raw: dict[str, Any]) -> T:
     return cls(**values)
 
 
-_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
-_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
-MAX_JSON_DEPTH = 64
+RECURSION_LIMIT = 1000  # Python's own default: deep recursion raises RecursionError long before the C stack ends
 
 
-def loads_bounded(text: str, max_depth: int = MAX_JSON_DEPTH, **options: Any) -> Any:
-    """json.loads (with `options`), after checking the nesting depth: eth-account's py_ecc raises the recursion
-    limit to 100000 on import, and at that limit the C JSON parser overflows the stack (a segfault) on a few
-    thousand `[`. Files and network replies both come through here."""
-    if text.count("[") + text.count("{") > max_depth:  # fewer brackets than the limit cannot nest deeper
-        brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
-        depth = deepest = 0
-        for char in brackets:
-            depth += 1 if char in "[{" else -1
-            deepest = max(deepest, depth)
-        if deepest > max_depth:
-            raise ValueError(f"JSON nested deeper than {max_depth} levels")
-    return json.loads(text, **options)
+@contextlib.contextmanager
+def recursion_limit_kept() -> Iterator[None]:
+    """Import the Ethereum libraries under this: on import py_ecc (under eth-account) raises Python's recursion limit
+    to 100,000 and py-evm (under the devnet's eth-tester) to 12,288, where a recursive parser or a runaway recursion
+    overflows the C stack (a crash, no traceback). The limit is put back to at most Python's default after."""
+    before = sys.getrecursionlimit()
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(min(before, RECURSION_LIMIT))
 
 
 def read_json_object(path: Path, max_bytes: int = MAX_FILE_BYTES) -> dict[str, Any]:
@@ -142,8 +144,8 @@ def read_json_object(path: Path, max_bytes: int = MAX_FILE_BYTES) -> dict[str, A
         body = loads_bounded(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise ValueError("it is not text") from None
-    except RecursionError:
-        raise ValueError("it is nested too deeply") from None
+    except JsonRefused as exc:
+        raise ValueError(str(exc)) from None
     except ValueError as exc:
         raise ValueError(f"it is not valid JSON ({exc})") from None
     if not isinstance(body, dict):

@@ -11,8 +11,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from farnode_desktop.core.checked_files import loads_bounded, recursion_limit_kept
 from farnode_desktop.core.errors import FarNodeError
 
+MAX_RPC_BODY = 1024 * 1024  # a JSON-RPC request (a batch included)
 # The app's web3 needs only reads and raw (signed) transactions; the unlocked tester accounts (the treasury
 # among them) must not be spendable by anyone who can reach the port.
 RPC_METHODS = frozenset({
@@ -67,10 +69,11 @@ class DevChain:
     and the JSON-RPC sends only raw transactions, so nobody else on the machine can move its tokens."""
 
     def __init__(self, supply: int = 10**9 * 10**18) -> None:
-        from eth_account import Account
-        from web3 import EthereumTesterProvider, Web3
+        with recursion_limit_kept():  # web3's tester backend imports py-evm, which raises the limit to 12,288
+            from eth_account import Account
+            from web3 import EthereumTesterProvider, Web3
 
-        self.w3: Any = _untyped(Web3(EthereumTesterProvider()))
+            self.w3: Any = _untyped(Web3(EthereumTesterProvider()))
         self.lock = threading.RLock()  # eth-tester is not thread-safe
         self.chain_id: int = int(self.w3.eth.chain_id)
         self._treasury_account: Any = Account.create()  # never leaves this object
@@ -138,11 +141,13 @@ class RpcServer:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
+                length = self.headers.get("Content-Length") or "0"
                 try:
-                    body = json.loads(self.rfile.read(length) or b"null")
-                except ValueError:
-                    error = {"code": -32700, "message": "parse error"}
+                    if not length.isascii() or not length.isdigit() or int(length) > MAX_RPC_BODY:
+                        raise ValueError(f"the body must come with a Content-Length of at most {MAX_RPC_BODY}")
+                    body = loads_bounded(self.rfile.read(int(length)).decode("utf-8") or "null")
+                except ValueError as exc:
+                    error = {"code": -32700, "message": f"parse error: {exc}"}
                     reply: Any = {"jsonrpc": "2.0", "id": None, "error": error}
                 else:
                     reply = [_rpc_reply(outer, c) for c in body] if isinstance(body, list) else _rpc_reply(

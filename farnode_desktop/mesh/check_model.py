@@ -16,6 +16,7 @@ from typing import Any
 
 from farnode_desktop.mesh.models import MIN_TRANSFORMERS, supported_here, transformers_version
 from farnode_desktop.mesh.models.families import config_problems, dht_prefix, family_of, folder_problems
+from farnode_desktop.mesh.wire import loads_bounded
 
 
 def _hub_config(name: str) -> tuple[dict[str, Any] | None, list[str]]:
@@ -23,7 +24,7 @@ def _hub_config(name: str) -> tuple[dict[str, Any] | None, list[str]]:
         from huggingface_hub import hf_hub_download
 
         path = hf_hub_download(name, "config.json")
-        config = json.loads(Path(path).read_text())
+        config = loads_bounded(Path(path).read_text(encoding="utf-8"))
     except ImportError:
         return None, ["this Python has no huggingface_hub: run the check with the node runtime's Python"]
     except Exception as exc:  # offline, unknown repo, gated repo: all mean the server could not load it either

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from farnode_desktop.core.checked_files import read_json_object
 from farnode_desktop.core.errors import FarNodeError, UserInputError
 from farnode_desktop.core.events import EventBus
 from farnode_desktop.core.gpus.planner import BlockPlan
@@ -57,8 +57,9 @@ def resolve_model(model: str, paths: AppPaths, runtime: NodeRuntime) -> tuple[st
 
 def _local_layers(folder: Path) -> int | None:
     try:
-        config = json.loads((folder / "config.json").read_text())
-        return int(config.get("num_hidden_layers") or config.get("n_layer") or 0) or None
+        config = read_json_object(folder / "config.json")
+        layers = config.get("num_hidden_layers") or config.get("n_layer") or 0
+        return layers if isinstance(layers, int) and not isinstance(layers, bool) and 0 < layers <= 100_000 else None
     except (OSError, ValueError):
         return None
 
@@ -84,7 +85,7 @@ def petals_dht_prefix(name: str, family: str) -> str:
 def model_family(folder: Path) -> str:
     """The Petals family of a local model folder, from its config.json (llama if it cannot be read)."""
     try:
-        config = json.loads((folder / "config.json").read_text())
+        config = read_json_object(folder / "config.json")
     except (OSError, ValueError):
         return "llama"
     return _FAMILIES.get(str(config.get("model_type", "")), str(config.get("model_type", "llama")))

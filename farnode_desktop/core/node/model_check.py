@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from farnode_desktop.core.atomic import write_atomic
-from farnode_desktop.core.checked_files import printable, read_json_object
+from farnode_desktop.core.checked_files import loads_bounded, printable, read_json_object
 from farnode_desktop.core.errors import FarNodeError, UserInputError
 from farnode_desktop.core.node.host import minimal_env
 from farnode_desktop.core.node.runtime import NodeRuntime, mesh_source_root
@@ -100,7 +100,7 @@ class ModelChecks:
             raise FarNodeError(f"the node runtime could not check the model in {str(folder)!r}: {exc}",
                                hint="check the node runtime with `farnode runtime check`") from exc
         try:
-            body = json.loads(result.stdout.strip().splitlines()[-1])
+            body = loads_bounded(result.stdout.strip().splitlines()[-1])
             problems = body["problems"]
             if not isinstance(problems, list) or bool(body["ok"]) == bool(problems):
                 raise ValueError("ok and problems disagree")

@@ -35,7 +35,7 @@ def state_file(paths: AppPaths, name: str) -> Path:
 def read_status(paths: AppPaths, name: str) -> NodeStatus | None:
     """The last status the node's service published, or None if it never ran."""
     try:
-        return NodeStatus.from_json(json.loads(state_file(paths, name).read_text(encoding="utf-8")))
+        return NodeStatus.from_json(read_json_object(state_file(paths, name)))
     except (OSError, ValueError, TypeError):
         return None
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass, field
@@ -10,7 +9,14 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
-from farnode_desktop.core.checked_files import BadValue, check_value, field_types, read_json_object, shown
+from farnode_desktop.core.checked_files import (
+    BadValue,
+    check_value,
+    field_types,
+    loads_bounded,
+    read_json_object,
+    shown,
+)
 from farnode_desktop.core.errors import FarNodeError
 from farnode_desktop.mesh.wire import NodeReport, ServerState
 
@@ -175,6 +181,9 @@ def load_status_file(path: Path) -> NodeStatus | None:
         ) from None
 
 
+MAX_STATUS_BYTES = 4 * 1024 * 1024  # a status answer is a few KiB; its lists are capped at 100,000 items
+
+
 class StatusProbe(Protocol):
     """The HTTP boundary to a server's status endpoint."""
 
@@ -190,7 +199,7 @@ class HttpStatusProbe:
 
     def fetch(self, endpoint_file: Path) -> NodeReport | None:
         try:
-            info = json.loads(endpoint_file.read_text(encoding="utf-8"))
+            info = read_json_object(endpoint_file, max_bytes=4096)
             url, token = str(info["url"]), str(info["token"])
         except (OSError, ValueError, KeyError, TypeError):
             return None
@@ -199,7 +208,10 @@ class HttpStatusProbe:
         request = urllib.request.Request(url + "/status", headers={"Authorization": f"Bearer {token}"})  # noqa: S310
         try:
             with urllib.request.urlopen(request, timeout=self.timeout_s) as response:  # noqa: S310 (loopback only)
-                body = json.loads(response.read().decode("utf-8"))
+                raw = response.read(MAX_STATUS_BYTES + 1)
+                if len(raw) > MAX_STATUS_BYTES:
+                    return None
+                body = loads_bounded(raw.decode("utf-8"))
         except (OSError, ValueError, urllib.error.URLError):
             return None
         return NodeReport.from_json(body)

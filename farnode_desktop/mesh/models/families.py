@@ -6,12 +6,13 @@ only the node runtime's transformers can tell.
 
 from __future__ import annotations
 
-import json
 import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from farnode_desktop.mesh.wire import loads_bounded
 
 # transformers 4.43's RoPE variants (`transformers.modeling_rope_utils.ROPE_INIT_FUNCTIONS`) and the keys each needs.
 ROPE_TYPES: dict[str, tuple[str, ...]] = {
@@ -149,7 +150,9 @@ def _safetensors_keys(path: Path) -> list[str]:
         (size,) = struct.unpack("<Q", handle.read(8))
         if size > 100 * 1024 * 1024:
             raise ValueError(f"{path.name}: header too large")
-        header = json.loads(handle.read(size))
+        header = loads_bounded(handle.read(size).decode("utf-8"))
+    if not isinstance(header, dict):
+        raise ValueError(f"{path.name}: the header is not a JSON object")
     return [key for key in header if key != "__metadata__"]
 
 
@@ -158,7 +161,10 @@ def weight_names(folder: Path) -> list[str]:
     for index_name in ("model.safetensors.index.json", "pytorch_model.bin.index.json"):
         index = folder / index_name
         if index.is_file():
-            return list(json.loads(index.read_text()).get("weight_map", {}))
+            body = loads_bounded(index.read_text(encoding="utf-8"))
+            if not isinstance(body, dict) or not isinstance(body.get("weight_map", {}), dict):
+                raise ValueError(f"{index_name} is not a weight index (a JSON object with a weight_map)")
+            return list(body.get("weight_map", {}))
     names: list[str] = []
     for path in sorted(folder.glob("*.safetensors")):
         names += _safetensors_keys(path)
@@ -178,7 +184,7 @@ def block_prefix_in(folder: Path, family: Family) -> str | None:
 def folder_problems(folder: Path) -> tuple[dict[str, Any] | None, list[str]]:
     """Read a model folder's config.json and check it and its weights' layout."""
     try:
-        config = json.loads((folder / "config.json").read_text())
+        config = loads_bounded((folder / "config.json").read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None, [f"{folder} has no config.json: it is not a model folder"]
     except (OSError, ValueError) as exc:
