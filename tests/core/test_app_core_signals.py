@@ -108,5 +108,5 @@ def test_real_input_keeps_an_idle_only_node_paused_until_the_pc_is_left_alone(de
 
 def test_the_idle_rule_problem_is_said_where_no_reader_answers(tmp_path: Path) -> None:
     core, _ = make_core(tmp_path, SETTINGS, signals=for_this_pc(Session("darwin")))
-    assert core.idle_rule_problem() == ("FarNode cannot tell how long you have been away on macOS, so the idle rule "
-                                        "cannot work here")
+    assert core.idle_rule_problem() == ("Not available: FarNode cannot tell how long you have been away on "
+                                        "macOS, so it cannot serve only while you are away")

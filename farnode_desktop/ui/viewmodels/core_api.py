@@ -60,6 +60,8 @@ class CoreApi(Protocol):
 
     def pause_cost(self, seconds: float) -> str: ...
 
+    def idle_rule_problem(self) -> str: ...  # blocking (X11 or D-Bus)
+
     def apply_settings(self, new: Settings) -> list[str]: ...  # blocking
 
     def wallet_address(self) -> str | None: ...  # blocking (keyring)

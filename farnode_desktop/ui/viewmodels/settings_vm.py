@@ -77,6 +77,8 @@ class SettingsViewModel(QObject):
         self.programs = "\n".join(self.draft.pause.programs)
         self.busy = False
         self.message = ""
+        self.idle_problem: str | None = None  # why the idle rule cannot work on this desktop; None until read
+        tasks.submit(core.idle_rule_problem, self._idle_read, key="idle-rule")
 
     @property
     def models(self) -> list[str]:
@@ -166,6 +168,10 @@ class SettingsViewModel(QObject):
             return restarted
 
         self.tasks.submit(save, self._saved, self._failed, key="settings")
+
+    def _idle_read(self, problem: object) -> None:
+        self.idle_problem = str(problem)
+        self.changed.emit()
 
     def _saved(self, restarted: object) -> None:
         assert isinstance(restarted, list)

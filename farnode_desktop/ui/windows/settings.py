@@ -129,6 +129,11 @@ class SettingsWindow(QWidget):
         self.schedule.textChanged.connect(lambda: vm.set_schedule(self.schedule.toPlainText()))
         form.addRow(SETTINGS["pause.schedule"].label, self.schedule)
         self.temperature = self._spin(form, SETTINGS["pause.temperature_limit_c"])
+        self.only_when_idle = self._check_box(form, SETTINGS["pause.only_when_idle"])
+        self.idle_minutes = self._spin(form, SETTINGS["pause.idle_minutes"])
+        self.idle_problem = label("", "muted", wrap=True)  # shown instead of the idle switch where it cannot work
+        form.addRow(SETTINGS["pause.only_when_idle"].label, self.idle_problem)
+        self._pause_form = form
         layout.addLayout(form)
         root.addWidget(pause)
 
@@ -201,3 +206,8 @@ class SettingsWindow(QWidget):
         self.plan.setPlainText(self.vm.plan_text())
         self.message.setText(self.vm.message)
         self.apply_button.setEnabled(not self.vm.busy)
+        problem = self.vm.idle_problem
+        for row in (self.only_when_idle, self.idle_minutes):
+            self._pause_form.setRowVisible(row, not problem)
+        self.idle_problem.setText(problem or "")
+        self._pause_form.setRowVisible(self.idle_problem, bool(problem))

@@ -91,8 +91,8 @@ def idle_rule_problem(signals: PcSignals) -> str:
     if signals.idle() is not None:
         return ""
     if not signals.idle.parts():
-        return (f"FarNode cannot tell how long you have been away on {signals.desktop}, so the idle rule cannot "
-                "work here")
-    tried = ", ".join(p.what for p in signals.idle.parts())
-    return (f"FarNode could not read how long you have been away on {signals.desktop} (tried {tried}), so the "
-            "idle rule cannot work here")
+        return (f"Not available: FarNode cannot tell how long you have been away on {signals.desktop}, so it "
+                "cannot serve only while you are away")
+    tried = " and ".join(p.what for p in signals.idle.parts())
+    return (f"Not available: FarNode cannot tell how long you have been away on {signals.desktop} (it asked "
+            f"{tried}), so it cannot serve only while you are away")

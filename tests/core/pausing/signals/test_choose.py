@@ -82,12 +82,12 @@ class Fixed(Reader[float | None]):
 def test_the_idle_rule_problem_names_the_desktop_and_what_was_tried(tmp_path: Path) -> None:
     assert idle_rule_problem(PcSignals(idle=Fixed(12.0))) == ""
     mac = chosen("macos", tmp_path)
-    assert idle_rule_problem(mac) == ("FarNode cannot tell how long you have been away on macOS, so the idle rule "
-                                      "cannot work here")
+    assert idle_rule_problem(mac) == ("Not available: FarNode cannot tell how long you have been away on "
+                                      "macOS, so it cannot serve only while you are away")
     kde = for_this_pc(Session("linux", "", True, "kde"), tmp_path, bus=_no_bus)
     assert idle_rule_problem(kde) == (
-        "FarNode could not read how long you have been away on a KDE Wayland session (tried the desktop's screen "
-        "saver service (org.freedesktop.ScreenSaver)), so the idle rule cannot work here")
+        "Not available: FarNode cannot tell how long you have been away on a KDE Wayland session (it asked the "
+        "desktop's screen saver service (org.freedesktop.ScreenSaver)), so it cannot serve only while you are away")
 
 
 def _no_bus() -> Any:
