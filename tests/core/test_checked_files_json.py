@@ -94,30 +94,6 @@ def test_the_reader_does_not_rely_on_the_recursion_limit() -> None:
     assert result.stdout.splitlines() == ["it is nested deeper than 64 levels"] * 3
 
 
-# Every module of the core, the CLI and the devnet imported, the selftest's wallet check run and a devnet chain
-# made (web3's tester imports py-evm only then): the limit is still Python's default.
-LIMIT_AFTER_IMPORTS = """
-import importlib, pkgutil, sys
-import farnode_desktop.cli, farnode_desktop.core, farnode_desktop.devnet
-for package in (farnode_desktop.core, farnode_desktop.cli, farnode_desktop.devnet):
-    for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
-        if module.name != "farnode_desktop.cli.app_cmd":
-            importlib.import_module(module.name)
-from farnode_desktop.selftest import check_wallet_crypto
-check_wallet_crypto()
-from farnode_desktop.devnet.chain import DevChain
-DevChain()
-print("py_ecc" in sys.modules, "eth" in sys.modules, sys.getrecursionlimit())
-"""
-
-
-def test_importing_the_ethereum_libraries_leaves_python_s_default_recursion_limit() -> None:
-    result = subprocess.run([sys.executable, "-c", LIMIT_AFTER_IMPORTS], capture_output=True, text=True,
-                            timeout=300, check=False)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.split() == ["True", "True", str(RECURSION_LIMIT)]
-
-
 def test_the_limit_is_put_back_even_when_the_import_fails() -> None:
     before = sys.getrecursionlimit()
     try:
