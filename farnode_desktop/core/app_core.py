@@ -16,8 +16,14 @@ from farnode_desktop.core.earnings.claims import ClaimService
 from farnode_desktop.core.earnings.coordinator import CoordinatorClient
 from farnode_desktop.core.earnings.coordinator_models import Earnings
 from farnode_desktop.core.earnings.keystore import KeyringBackend, system_keyring
-from farnode_desktop.core.earnings.ledger import Ledger
-from farnode_desktop.core.earnings.served_work import MinutePoint, ServedWorkRecorder, per_minute
+from farnode_desktop.core.earnings.ledger import Ledger, ServedWork
+from farnode_desktop.core.earnings.outlook import EarningsOutlook, Outlook, pause_cost_text
+from farnode_desktop.core.earnings.served_work import (
+    MinutePoint,
+    ServedWorkRecorder,
+    per_minute,
+    served_rates,
+)
 from farnode_desktop.core.earnings.wallet import Wallet
 from farnode_desktop.core.errors import FarNodeError
 from farnode_desktop.core.events import Event, EventBus
@@ -34,7 +40,7 @@ from farnode_desktop.core.node.status import RUNNING_STATES, NodeState, NodeStat
 from farnode_desktop.core.node.supervisor import NodeSupervisor, SupervisorPolicy
 from farnode_desktop.core.paths import AppPaths
 from farnode_desktop.core.pausing.games_first import GamesFirst, process_tree
-from farnode_desktop.core.pausing.rules import Snoozes, duration_text, pause_cost, pause_length
+from farnode_desktop.core.pausing.rules import Snoozes, pause_length
 from farnode_desktop.core.pausing.signals.choose import PcSignals, for_this_pc, idle_rule_problem
 from farnode_desktop.core.settings import Settings, SettingsStore, relaunching_changes
 
@@ -80,6 +86,7 @@ class AppCore:
         self.fleet = Fleet(self.bus, self._make_supervisor)
         self.pauses = Snoozes()  # the provider's own pauses: one owner, for the app's life (restarts included)
         self.recorder = ServedWorkRecorder(self.ledger, served_work_period_s)
+        self.outlook = Outlook(self.paths, self.ledger, self.clock, lambda: self.settings.electricity_price_per_kwh)
         self.signals = signals if signals is not None else for_this_pc()  # idle, Steam, full screen: by OS/desktop
         self.games_first = GamesFirst(self.bus, self.clock, lambda: self.settings, self.sampler.latest,
                                       self.fleet.by_gpu, signals=self.signals, snoozes=self.pauses)
@@ -146,6 +153,7 @@ class AppCore:
                 self._last_games_first = now
                 self.games_first.tick()
             self._record_served_work()
+            self.outlook.observe(self.node_statuses(), self.sampler.latest())  # duty cycle and GPU energy
 
     def shutdown(self, timeout_s: float = 60.0) -> None:
         """Stop every node and wait until no server process is left; stop the sampler."""
@@ -166,6 +174,7 @@ class AppCore:
                 supervisor.close()
             if self._claims_thread is not None:
                 self._claims_thread.join(timeout=40)  # every read it makes is bounded to 30 s
+            self.outlook.close()
             self.ledger.close()
 
     # ----- nodes -----
@@ -267,8 +276,14 @@ class AppCore:
             return policy.paused.reason  # (its snooze decisions mirror self.pauses, asked above)
         return None
 
+    def served_rates(self) -> dict[str, float]:
+        """Each node's served tokens/s over the last minute: the throughput chart's latest point (one route)."""
+        now = self.clock.wall()
+        return served_rates(self._served_work_now(None, now - 120.0, now), now)
+
     def tokens_per_s(self) -> float:
-        return sum(s.tokens_per_s for s in self.node_statuses() if s.state in RUNNING_STATES)
+        running = {s.name for s in self.node_statuses() if s.state in RUNNING_STATES}
+        return sum(rate for name, rate in self.served_rates().items() if name in running)
 
     def idle_rule_problem(self) -> str:
         """Why "serve only while I am away" cannot work on this desktop ("" when it can); read once. Blocking."""
@@ -277,11 +292,13 @@ class AppCore:
         return self._idle_problem
 
     def pause_cost(self, seconds: float) -> str:
-        """What a pause of `seconds` costs, in served tokens at the current rate (rules.pause_cost's estimate)."""
-        tokens = pause_cost(self.tokens_per_s(), seconds).tokens
-        if tokens <= 0:
-            return "nothing is being served right now, so pausing costs nothing"
-        return f"a {duration_text(seconds)} pause = about {tokens:,} served tokens"
+        """What a pause of `seconds` costs at the current rate: in FAR at the settled rate once a payout settled."""
+        outlook = self.outlook.kept
+        return pause_cost_text(outlook.forecast if outlook else None, self.tokens_per_s(), seconds)
+
+    def outlook_now(self) -> EarningsOutlook:
+        """The earnings forecast and the GPUs' electricity (blocking: reads the ledger every few minutes)."""
+        return self.outlook.current()
 
     # ----- settings -----
     def apply_settings(self, new: Settings) -> list[str]:
@@ -434,7 +451,13 @@ class AppCore:
         ledger, each period weighted by the time it covers."""
         until = self.clock.wall()
         since = until - seconds
-        return per_minute(self.ledger.served_work(node, since=since), since, until)
+        return per_minute(self._served_work_now(node, since, until), since, until, origin=until)
+
+    def _served_work_now(self, node: str | None, since: float, until: float) -> list[ServedWork]:
+        """The ledger's periods and each node's open one: what the chart and the headline rate are read from."""
+        with self._lock:
+            open_now = self.recorder.unrecorded(self.node_statuses(), until)
+        return self.ledger.served_work(node, since=since) + [w for w in open_now if node in (None, w.node)]
 
     def _record_served_work(self, final: bool = False) -> None:
         wall = self.clock.wall()

@@ -166,6 +166,8 @@ class Settings:
         "Serve on launch", relaunches=False, what="serving on launch", text="Start serving when FarNode opens"))
     log_level: str = field(default="INFO", metadata=declare(
         "Log level", relaunches=False, what="log level", choices=LOG_LEVELS))
+    electricity_price_per_kwh: float | None = field(default=None, metadata=declare(  # None: not entered
+        "Electricity price", relaunches=False, what="the electricity price", low=0, high=100, unit="per kWh"))
 
     def validate(self) -> None:
         """UserInputError naming the first setting whose value is not allowed."""

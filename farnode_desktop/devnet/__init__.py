@@ -7,6 +7,7 @@ import socket
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,7 @@ class Devnet:
         coordinator_port: int = 0,
         rpc_port: int = 0,
         gateway_token: str | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise FarNodeError("the devnet listens on loopback only (127.0.0.1)")
@@ -52,6 +54,7 @@ class Devnet:
         self._host = host
         self._ports = (coordinator_port, rpc_port)
         self._gateway_token = gateway_token or secrets.token_urlsafe(24)
+        self._clock = clock  # the coordinator's time (credits, settling, deadlines); tests may simulate days
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self._rpc: Any = None
@@ -79,7 +82,7 @@ class Devnet:
         self.chain = DevChain()
         self._rpc = RpcServer(self.chain, self._host, self._ports[1])
         self._rpc.start()
-        self.store = CoordinatorStore(data_dir / "coordinator.sqlite3", self.rules)
+        self.store = CoordinatorStore(data_dir / "coordinator.sqlite3", self.rules, clock=self._clock)
         app = create_app(self.store, self.chain, self._gateway_token, rpc_url=self._rpc.url)
         sock = socket.socket(socket.AF_INET6 if ":" in self._host else socket.AF_INET)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -104,7 +104,12 @@ def test_snooze_pauses_every_node_with_the_reason_and_resume_undoes_it(tmp_path:
     log = EventLog()
     core.bus.subscribe(log, "gpu.")
     core.start()
-    assert core.pause_cost(7200) == "a 2 h pause = about 720,000 served tokens"
+    assert core.pause_cost(7200) == "nothing is being served right now, so pausing costs nothing"
+    made["gpu0"].served = 6000  # 100 tokens/s over the last minute, the rate the dashboard's chart shows
+    assert isinstance(core.clock, ManualClock)
+    core.clock.advance(60)
+    assert core.pause_cost(7200) == ("a 2 h pause = about 720,000 served tokens (no payout has settled yet to price"
+                                     " them in FAR)")
     core.snooze("2h")
     assert made["gpu0"].state is NodeState.PAUSED and made["gpu0"].reason == "paused by you for 2 h"
     assert log.events[-1].topic == "gpu.paused"
@@ -147,8 +152,10 @@ def test_served_work_is_recorded_in_one_minute_periods(tmp_path: Path) -> None:
     work = core.ledger.served_work("gpu0")
     assert [w.tokens for w in work] == [6000, 3000]
     history = core.throughput_history("gpu0", 3600)
-    # minutes start at :40 of this clock: the middle one holds 21 s of the first record and 39 s of the second
-    assert [round(p.tokens_per_s) for p in history] == [98, 66, 49]
+    # minutes end now (as the headline's rate does): the middle one holds 59 s of the first record and 1 s of the
+    # second, the last one 60 s of the second's 61
+    assert [round(p.tokens_per_s) for p in history] == [98, 98, 49]
+    assert history[-1].tokens_per_s == pytest.approx(core.served_rates()["gpu0"])
     assert sum(p.tokens for p in history) == pytest.approx(9000)
 
 

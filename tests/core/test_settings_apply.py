@@ -136,7 +136,7 @@ OTHER: dict[str, object] = {
     "pause.schedule": [{"days": [0], "start": "09:00", "end": "10:00"}], "pause.temperature_limit_c": 40,
     "pause.only_when_idle": True, "pause.idle_minutes": 1, "coordinator_url": "http://127.0.0.1:9999",
     "chain_rpc_url": "http://127.0.0.1:8545", "chain_id": 8453, "start_at_login": True, "serve_on_launch": False,
-    "log_level": "DEBUG",
+    "log_level": "DEBUG", "electricity_price_per_kwh": 0.3,
 }
 
 

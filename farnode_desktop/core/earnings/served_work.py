@@ -63,6 +63,22 @@ class ServedWorkRecorder:
         """Close the node's open period now (before it stops)."""
         self.observe(status, wall, final=True)
 
+    def unrecorded(self, statuses: Iterable[NodeStatus], wall: float) -> list[ServedWork]:
+        """Each node's open period as it stands (not yet in the ledger): what it served since its last record."""
+        works = []
+        for status in statuses:
+            period = self._open.get(status.name)
+            if period is None or not status.peer_id or status.served_tokens < period.counter_at_start:
+                continue
+            if wall <= period.start:
+                continue  # just opened: it covers no time yet
+            if status.state not in RUNNING_STATES and status.served_tokens == period.counter_at_start:
+                continue  # idle time is no part of any period
+            blocks = max(0, (status.end_block or 0) - (status.start_block or 0))
+            works.append(ServedWork(0, status.name, status.peer_id, period.start, max(wall, period.start),
+                                    status.served_tokens - period.counter_at_start, blocks))
+        return works
+
     def forget(self, name: str) -> None:
         """The node's supervisor is gone (replaced or removed): the next one's counter starts again at 0."""
         self._open.pop(name, None)
@@ -76,13 +92,16 @@ class MinutePoint(NamedTuple):
     tokens: float
 
 
-def per_minute(works: Iterable[ServedWork], since: float, until: float, bucket_s: float = MINUTE_S) -> list[MinutePoint]:
-    """Served tokens/s per minute from ledger periods of any length.
+def per_minute(works: Iterable[ServedWork], since: float, until: float, bucket_s: float = MINUTE_S,
+               origin: float = 0.0) -> list[MinutePoint]:
+    """Served tokens/s per minute from ledger periods of any length (minutes counted from `origin`: 0 for calendar
+    minutes, `until` for minutes that end now, as the headline's rate does).
 
     Each period's tokens are spread evenly over the time it covers; a minute's rate is, per node, the tokens that
     fell in it divided by the seconds that node's periods covered of it, and the nodes' rates are added up. So
     records every 5 s and records every 60 s straddling minute edges give the same figures, and the minutes'
-    tokens add up to the ledger's (within [since, until]).
+    tokens add up to the ledger's (within [since, until]). A period that served nothing (a node's open period with
+    no requests yet) counts as time covered at 0 tokens/s.
     """
     tokens: dict[tuple[str, int], float] = {}
     covered: dict[tuple[str, int], float] = {}
@@ -91,11 +110,11 @@ def per_minute(works: Iterable[ServedWork], since: float, until: float, bucket_s
         start = min(work.period_start, end - MIN_RECORD_S)
         length = end - start
         lo, hi = max(start, since), min(end, until)
-        if hi <= lo or work.tokens <= 0:
+        if hi <= lo or work.tokens < 0:
             continue
-        k = math.floor(lo / bucket_s)
-        while k * bucket_s < hi:
-            a, b = max(lo, k * bucket_s), min(hi, (k + 1) * bucket_s)
+        k = math.floor((lo - origin) / bucket_s)
+        while origin + k * bucket_s < hi:
+            a, b = max(lo, origin + k * bucket_s), min(hi, origin + (k + 1) * bucket_s)
             if b > a:
                 key = (work.node, k)
                 tokens[key] = tokens.get(key, 0.0) + work.tokens * (b - a) / length
@@ -107,4 +126,17 @@ def per_minute(works: Iterable[ServedWork], since: float, until: float, bucket_s
         minute = key[1]
         rates[minute] = rates.get(minute, 0.0) + n / covered[key]
         served[minute] = served.get(minute, 0.0) + n
-    return [MinutePoint(k * bucket_s, rates[k], served[k]) for k in sorted(rates)]
+    return [MinutePoint(origin + k * bucket_s, rates[k], served[k]) for k in sorted(rates)]
+
+
+def served_rates(works: Iterable[ServedWork], now: float, window_s: float = MINUTE_S) -> dict[str, float]:
+    """Each node's served tokens/s over the last `window_s`: the throughput chart's latest point (whose minutes end
+    at `now`), by the same arithmetic from the same periods, so the headline and the chart cannot disagree."""
+    by_node: dict[str, list[ServedWork]] = {}
+    for work in works:
+        by_node.setdefault(work.node, []).append(work)
+    rates: dict[str, float] = {}
+    for node, mine in by_node.items():
+        points = per_minute(mine, now - window_s, now, window_s, origin=now)
+        rates[node] = points[-1].tokens_per_s if points else 0.0
+    return rates
