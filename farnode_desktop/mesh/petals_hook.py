@@ -1,10 +1,12 @@
-"""Makes `import petals` work in any process of the node runtime: the hivemind bridge runs just before petals loads.
+"""Makes `import petals` and `import hivemind` work in any process of the node runtime as Petals 2.2 expects them.
 
-The runtime's site-packages holds `farmesh.pth` (written by NodeRuntime.write_petals_hook at install), which
-imports this module at interpreter start. It only puts a finder on `sys.meta_path`: nothing of hivemind, torch or
-petals is imported until something imports `petals`. Then the finder restores hivemind's old names
-(bridge.install()), lets Python load petals as usual, and afterwards registers FarMesh's own model families
-(farnode_desktop.mesh.models.register()) in Petals' registry, so Petals' tools, benchmarks and tests run unchanged.
+The runtime's site-packages holds `farmesh.pth` (written by NodeRuntime.write_petals_hook), which imports this
+module at interpreter start. It only puts a finder on `sys.meta_path`: nothing of hivemind, torch or petals is
+imported until something imports `petals` or `hivemind`, whichever comes first. On `import petals` the finder
+restores hivemind's old names (bridge.install()) before petals loads, and afterwards registers FarMesh's own model
+families (farnode_desktop.mesh.models.register()) in Petals' registry. On `import hivemind` (a script that runs
+`from hivemind import nested_compare` before it imports petals) the bridge runs as soon as hivemind has loaded, and
+the families register when petals does. So Petals' tools, benchmarks and tests run unchanged.
 """
 
 from __future__ import annotations
@@ -16,12 +18,13 @@ import sys
 # mypy reads a name TYPE_CHECKING as true wherever it comes from.)
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from importlib.abc import Loader
     from importlib.machinery import ModuleSpec
     from types import ModuleType
 
 FAMILIES = "farnode_desktop.mesh.models"
+FIRST_IMPORTS = ("petals", "hivemind")  # the bridge runs on whichever of them a process imports first
 
 
 def _after_petals() -> None:
@@ -33,8 +36,14 @@ def _after_petals() -> None:
         importlib.import_module(FAMILIES).register()
 
 
-def _registering(inner: Loader) -> Loader:
-    """petals' own loader, plus the registration of FarMesh's families after petals/__init__ has run."""
+def _bridge() -> None:
+    from farnode_desktop.mesh import bridge
+
+    bridge.install()  # also arranges the families' registration for when petals loads (bridge.py)
+
+
+def _then(inner: Loader, after: Callable[[], None]) -> Loader:
+    """The package's own loader, plus `after()` once its `__init__` has run."""
     import importlib.abc
 
     class _Loader(importlib.abc.Loader):
@@ -43,31 +52,32 @@ def _registering(inner: Loader) -> Loader:
 
         def exec_module(self, module: ModuleType) -> None:
             inner.exec_module(module)
-            _after_petals()
+            after()
 
-        def __getattr__(self, name: str) -> object:  # get_resource_reader, is_package, get_code ... stay petals' own
+        def __getattr__(self, name: str) -> object:  # get_resource_reader, is_package, get_code ... stay the package's
             return getattr(inner, name)
 
     return _Loader()
 
 
 class PetalsFirst:
-    """A meta-path finder that acts once, on the first `import petals`, and then steps aside."""
+    """A meta-path finder that acts once, on the first `import petals` or `import hivemind`, and then steps aside."""
 
     def find_spec(self, name: str, path: Sequence[str] | None = None,
                   target: ModuleType | None = None) -> ModuleSpec | None:
-        if name != "petals":
+        if name not in FIRST_IMPORTS:
             return None
         import importlib.util
 
         uninstall()
-        spec = importlib.util.find_spec("petals")
+        spec = importlib.util.find_spec(name)
         if spec is None or spec.loader is None:
             return None
-        from farnode_desktop.mesh import bridge
-
-        bridge.install()
-        spec.loader = _registering(spec.loader)
+        if name == "petals":
+            _bridge()  # hivemind's names first: petals imports them at its top
+            spec.loader = _then(spec.loader, _after_petals)
+        else:
+            spec.loader = _then(spec.loader, _bridge)
         return spec
 
 

@@ -78,14 +78,15 @@ class SwarmGeneration(RemoteGenerationMixin):
             n_prev = previous.shape[1] if previous is not None else 0
             if n_prev:
                 inputs = previous if inputs is None else torch.cat([previous, inputs], dim=1)
-            assert inputs is not None, "nothing to generate from: give input ids or continue a session"
+            # No input ids on a fresh session (Petals' benchmark_inference.py does this): None goes through, and
+            # transformers starts from the BOS token, as it does under Petals' own generate().
             seen = min(active.position, n_prev)
-            if seen >= inputs.shape[1]:  # every token is on the servers already: re-send the last one
+            if inputs is not None and seen >= inputs.shape[1]:  # every token is on the servers: re-send the last
                 seen = inputs.shape[1] - 1
                 active.position = seen  # a rollback (start_from_position) by one token
             if "past_key_values" not in kwargs:
                 kwargs["past_key_values"] = RemotePastKeyValues(seen)
-            if kwargs.get("attention_mask") is None:
+            if inputs is not None and kwargs.get("attention_mask") is None:
                 # Every token is a real one (the servers have no padding); without this, transformers would guess a
                 # mask from the pad token id and refuse a prompt that merely contains that token.
                 kwargs["attention_mask"] = torch.ones_like(inputs)

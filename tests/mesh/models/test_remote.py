@@ -1,5 +1,6 @@
 """The client's side of generation in the runtime's Python: transformers' own generate() over RemotePastKeyValues
-sends each token once, reorders beams through the servers' next step, and gives what a local model generates."""
+sends each token once, reorders beams through the servers' next step, and gives what a local model generates; with
+no input ids on a fresh session it starts from the BOS token, as Petals' generate() does."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ pytestmark = [pytest.mark.runtime,
               pytest.mark.skipif(not runtime_python().exists(), reason=RUNTIME_ABSENT)]
 
 SCRIPT = r"""
+import contextlib
 import json
 import petals  # noqa: the farmesh.pth hook loads the families
 import torch
@@ -55,6 +57,16 @@ for name, settings in (("greedy", {"do_sample": False}), ("beams", {"num_beams":
                                        past_key_values=RemotePastKeyValues(0), **settings)
     results[name] = {"same": torch.equal(got, want), "got": got.tolist(), "sent": list(sent)}
 out["generate"] = results
+
+# no input ids on a fresh session (Petals' benchmark_inference.py): transformers starts from the BOS token
+swarm.use_session = lambda session: contextlib.nullcontext(session)
+session = type("Session", (), {"output_ids": None, "position": 0})()  # what generate() reads of Petals' session
+sent.clear()
+swarm.server_cache = DynamicCache()
+with torch.no_grad():
+    got = swarm.generate(max_new_tokens=3, session=session, do_sample=False)
+    want = local.generate(max_new_tokens=3, do_sample=False)
+out["from_bos"] = {"got": got.tolist(), "want": want.tolist(), "sent": list(sent), "kept": session.output_ids.tolist()}
 inputs = swarm.prepare_inputs_for_generation(torch.arange(6).view(1, 6), RemotePastKeyValues(4))
 out["prepared"] = [inputs["input_ids"].tolist(), inputs["use_cache"]]
 embeds = torch.zeros(1, 3, 32)
@@ -78,6 +90,9 @@ def test_transformers_generate_sends_each_token_once_and_matches_a_local_model()
         # the prompt once, then one new token a step: the servers already hold the rest
         assert found["sent"] == [[5, 0], [1, 5], [1, 6], [1, 7], [1, 8], [1, 9]], name
     assert out["generate"]["beams"]["got"] != out["generate"]["greedy"]["got"]  # the beams were reordered for real
+    bos = out["from_bos"]  # generate() with no input ids: what LlamaForCausalLM.generate() gives from BOS alone
+    assert bos["got"] == bos["want"] and bos["got"][0][0] == 1 and len(bos["got"][0]) == 4, bos
+    assert bos["sent"] == [[1, 0], [1, 1], [1, 2]] and bos["kept"] == bos["got"]  # BOS, then a token a step
     assert out["prepared"] == [[[4, 5]], True]
     assert out["prepared_embeds"] is True
     assert out["padded"] == "FarMesh does not serve padded batches yet: give prompts of equal length"
