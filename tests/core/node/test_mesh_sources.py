@@ -30,7 +30,8 @@ def test_from_a_checkout_the_runtime_gets_the_mesh_package_alone() -> None:
     assert view == ROOT / "build" / "mesh_src"
     package = view / "farnode_desktop"
     assert sorted(p.name for p in view.iterdir()) == ["farnode_desktop"]  # no egg-info, no resources beside it
-    assert sorted(p.name for p in package.iterdir() if not p.name.startswith(".")) == ["__init__.py", "mesh"]
+    listed = sorted(p.name for p in package.iterdir() if p.name != "__pycache__" and not p.name.startswith("."))
+    assert listed == ["__init__.py", "mesh"]
     assert (package / "__init__.py").read_text() == PACKAGE_INIT  # not the app's: no version, no metadata
     assert (package / "mesh").resolve() == ROOT / "farnode_desktop" / "mesh"  # live: an edit needs no refresh
     assert (package / "mesh" / "serve.py").is_file()
