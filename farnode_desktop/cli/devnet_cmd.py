@@ -8,6 +8,7 @@ import threading
 from typing import Any
 
 from farnode_desktop.core.earnings.coordinator_models import format_tokens
+from farnode_desktop.core.earnings.network import pin_local_devnet
 from farnode_desktop.core.errors import FarNodeError
 from farnode_desktop.core.paths import AppPaths
 from farnode_desktop.core.settings import SettingsStore
@@ -36,6 +37,8 @@ def cmd_devnet(args: argparse.Namespace) -> int:
             settings.coordinator_url = info.coordinator_url
             settings.chain_rpc_url = info.rpc_url
             store.save(settings)
+            # the provider asked for it: this run's fresh token is pinned by their installation (local manifest)
+            pin_local_devnet(AppPaths.default(), info.pinned_network())
         if args.json:
             print(json.dumps(info.as_json()), flush=True)
         else:
@@ -49,7 +52,7 @@ def cmd_devnet(args: argparse.Namespace) -> int:
                 f"{format_tokens(rules.min_claim)}, fee {format_tokens(rules.fee)}"
             )
             if args.write_settings:
-                print("  settings now point at this devnet")
+                print("  settings now point at this devnet, and its FAR token is pinned for this PC")
             print("Press Ctrl+C to stop.", flush=True)
         threading.Event().wait()
     finally:

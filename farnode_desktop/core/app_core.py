@@ -15,8 +15,10 @@ from farnode_desktop.core.earnings.claim_factory import ClaimFactory
 from farnode_desktop.core.earnings.claims import ClaimService
 from farnode_desktop.core.earnings.coordinator import CoordinatorClient
 from farnode_desktop.core.earnings.coordinator_models import Earnings
-from farnode_desktop.core.earnings.keystore import KeyringBackend, system_keyring
+from farnode_desktop.core.earnings.keyring_deadline import DeadlineKeyring
+from farnode_desktop.core.earnings.keystore import KeyringBackend, require_secure, system_keyring
 from farnode_desktop.core.earnings.ledger import Ledger, ServedWork
+from farnode_desktop.core.earnings.network import PinnedNetworks, installation_networks
 from farnode_desktop.core.earnings.outlook import EarningsOutlook, Outlook, pause_cost_text
 from farnode_desktop.core.earnings.served_work import (
     MinutePoint,
@@ -24,6 +26,7 @@ from farnode_desktop.core.earnings.served_work import (
     per_minute,
     served_rates,
 )
+from farnode_desktop.core.earnings.signing_policy import WalletPolicy
 from farnode_desktop.core.earnings.wallet import Wallet
 from farnode_desktop.core.errors import FarNodeError
 from farnode_desktop.core.events import Event, EventBus
@@ -175,6 +178,7 @@ class AppCore:
             if self._claims_thread is not None:
                 self._claims_thread.join(timeout=40)  # every read it makes is bounded to 30 s
             self.outlook.close()
+            self.signals.close()  # the X connection and the bus socket the readers hold
             self.ledger.close()
 
     # ----- nodes -----
@@ -362,14 +366,21 @@ class AppCore:
         """The keyring wallet, or None with `wallet_problem()` saying why (locked or insecure keyring)."""
         if self._wallet is None:
             try:
-                backend = self._keystore if self._keystore is not None else system_keyring()
-                self._wallet = (Wallet(backend, self.bus, service=self._wallet_service) if self._wallet_service
-                                else Wallet(backend, self.bus))
+                # each keyring call is time-limited, and Quit lets a waiting one go (a prompt nobody sees)
+                backend = DeadlineKeyring(require_secure(self._keystore if self._keystore is not None
+                                                         else system_keyring()))
+                policy = WalletPolicy(self.networks)  # signs only for the contracts this installation pins
+                self._wallet = (Wallet(backend, self.bus, service=self._wallet_service, policy=policy)
+                                if self._wallet_service else Wallet(backend, self.bus, policy=policy))
                 self._wallet_error = None
             except FarNodeError as exc:
                 self._wallet_error = str(exc)
                 return None
         return self._wallet
+
+    def networks(self) -> PinnedNetworks:
+        """The networks this installation pins (shipped manifest, and a devnet's local one in this home)."""
+        return installation_networks(self.paths)
 
     def wallet_problem(self) -> str | None:
         return self._wallet_error
@@ -405,7 +416,8 @@ class AppCore:
         wallet = self.wallet()
         if wallet is None or not wallet.exists():
             raise FarNodeError("there is no wallet to claim to", hint="create or import a wallet first")
-        self.claims = ClaimFactory(self.settings).claim_service(wallet, self.ledger, bus=self.bus, clock=self.clock)
+        self.claims = ClaimFactory(self.settings, networks=self.networks()).claim_service(
+            wallet, self.ledger, bus=self.bus, clock=self.clock)
         return self.claims
 
     def resume_claims(self) -> int:
@@ -439,7 +451,7 @@ class AppCore:
         peers = [s.peer_id for s in self.node_statuses() if s.peer_id]
         if not peers:
             return []
-        factory = ClaimFactory(self.settings)
+        factory = ClaimFactory(self.settings, networks=self.networks())
         client = factory.client()
         terms = factory.terms(client)  # chain, contract and fee checked on the provider's own chain
         for peer in peers:

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from farnode_desktop.core.earnings.network import PinnedNetwork
 from farnode_desktop.core.errors import FarNodeError
 from farnode_desktop.devnet.store import Rules
 
@@ -31,6 +32,11 @@ class DevnetInfo:
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
+
+    def pinned_network(self) -> PinnedNetwork:
+        """This run's fresh contracts as the entry an installation pins them by (`network.pin_local_devnet`)."""
+        return PinnedNetwork(self.chain_id, "FarNode devnet on this PC", self.rpc_url, self.coordinator_url,
+                             self.token_address, self.token_address, local=True)
 
 
 class Devnet:

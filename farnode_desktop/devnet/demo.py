@@ -19,6 +19,7 @@ from farnode_desktop.core.app_core import AppCore
 from farnode_desktop.core.clock import SystemClock
 from farnode_desktop.core.earnings.keystore import KeyringBackend, KeyringUnavailable, system_keyring
 from farnode_desktop.core.earnings.ledger import ClaimRecord, ClaimState
+from farnode_desktop.core.earnings.network import pin_local_devnet
 from farnode_desktop.core.earnings.recovery import RecoveryPhrase
 from farnode_desktop.core.errors import FarNodeError
 from farnode_desktop.core.events import Event, EventBus
@@ -117,6 +118,8 @@ class DemoNetwork:
         settings = Settings(model=TINY_DEMO, new_swarm=True, coordinator_url=info.coordinator_url,
                             chain_rpc_url=info.rpc_url, public_name="farnode-demo")
         SettingsStore(self.paths.config_file).save(settings)
+        # This run's fresh token, pinned by the demo's own installation folder (never taken from the coordinator).
+        pin_local_devnet(self.paths, info.pinned_network())
         core = AppCore(self.paths, bus=self.bus, runtime=self.runtime, keystore=self._choose_keyring(),
                        policy=self._policy, wallet_service=DEMO_WALLET_SERVICE, served_work_period_s=5.0)
         self.core = core

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from eth_account import Account
 
+from farnode_desktop.core.earnings.network import PinnedNetworks
 from farnode_desktop.core.earnings.signing_policy import SigningTerms
 from farnode_desktop.devnet import DevnetInfo
 
@@ -42,13 +43,19 @@ DEVNET_FEE = 10**13
 DEVNET_MIN_CLAIM = 10**15
 
 
+def devnet_networks(info: DevnetInfo) -> PinnedNetworks:
+    """What an installation pins once this devnet's token is pinned (as the demo pins it)."""
+    return PinnedNetworks((info.pinned_network(),))
+
+
 def devnet_terms(info: DevnetInfo) -> SigningTerms:
     """The devnet's signing terms, checked on its chain the way the app checks them (real HTTP, real RPC)."""
     from farnode_desktop.core.earnings.coordinator import CoordinatorClient
     from farnode_desktop.core.earnings.payouts import ChainReader
     from farnode_desktop.core.earnings.signing_policy import verify_terms
 
-    return verify_terms(CoordinatorClient(info.coordinator_url).network(), ChainReader(info.rpc_url), info.chain_id)
+    return verify_terms(CoordinatorClient(info.coordinator_url).network(), ChainReader(info.rpc_url),
+                        devnet_networks(info), info.chain_id)
 
 
 def secret_service() -> Any:

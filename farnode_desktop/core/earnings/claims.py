@@ -17,6 +17,7 @@ from farnode_desktop.core.earnings.coordinator import (
 from farnode_desktop.core.earnings.coordinator_models import MAX_DEADLINE_S, ClaimStatus, Earnings, NetworkInfo
 from farnode_desktop.core.earnings.eip712 import Domain, message_digest, payout_claim_message
 from farnode_desktop.core.earnings.ledger import ClaimRecord, ClaimState, Ledger, PayoutAlreadyUsed, PayoutRecord
+from farnode_desktop.core.earnings.network import NotPinned, PinnedNetwork, PinnedNetworks, installation_networks
 from farnode_desktop.core.earnings.payouts import ChainReader, PayoutMismatch, PayoutPending
 from farnode_desktop.core.earnings.signing_policy import SigningTerms, check_typed_data, verify_terms
 from farnode_desktop.core.errors import FarNodeError, UserInputError
@@ -56,6 +57,7 @@ class ClaimService:
         clock: Clock | None = None,
         bus: EventBus | None = None,
         expected_chain_id: int | None = None,
+        networks: PinnedNetworks | None = None,
     ) -> None:
         self._signer = signer
         self._client = client
@@ -64,6 +66,7 @@ class ClaimService:
         self._clock: Clock = clock or SystemClock()
         self._bus = bus
         self._expected_chain_id = expected_chain_id
+        self._networks = networks if networks is not None else installation_networks()
         self._terms: SigningTerms | None = None
         self._answers: dict[str, ClaimStatus] = {}
 
@@ -80,7 +83,8 @@ class ClaimService:
     def terms(self, network: NetworkInfo | None = None) -> SigningTerms:
         """The chain, contract and fee claims are signed for, checked on the provider's own chain."""
         if self._terms is None or (network is not None and network != self._terms.network):
-            self._terms = verify_terms(network or self._client.network(), self._chain, self._expected_chain_id)
+            self._terms = verify_terms(network or self._client.network(), self._chain, self._networks,
+                                       self._expected_chain_id)
         return self._terms
 
     def quote(self, amount: int | None = None) -> ClaimQuote:
@@ -125,8 +129,8 @@ class ClaimService:
             nonce=nonce, deadline=int(now) + valid_for,
         )
         check_typed_data(typed, terms, wallet, now, claimable=quote.earnings.claimable)
-        record = self._ledger.prepare_claim(coordinator_url=self._client.base_url, token=terms.verifying_contract,
-                                            typed_data=typed)
+        token = terms.pinned.token if terms.pinned is not None and terms.pinned.token else terms.verifying_contract
+        record = self._ledger.prepare_claim(coordinator_url=self._client.base_url, token=token, typed_data=typed)
         self._emit(record)
         return self.advance(record)
 
@@ -202,10 +206,22 @@ class ClaimService:
             return self._check_payout(record, digest)
         return record
 
+    def _pinned(self, record: ClaimRecord) -> PinnedNetwork:
+        """The installation's pinned network of the chain the claim was signed for, if it pays in that token."""
+        pinned = self._networks.require(record.chain_id)
+        if str(pinned.token).lower() != record.token.lower():
+            raise NotPinned(f"the claim was made for token {record.token}, but FAR on chain {pinned.chain_id} is"
+                            f" {pinned.token} (pinned by this installation); its payout is not FAR")
+        return pinned
+
     def _check_payout(self, record: ClaimRecord, digest: str) -> ClaimRecord:
         try:
-            proof = self._chain.confirm_payout(record.tx_hash, record.token, digest, record.wallet,
-                                               record.net_amount)
+            pinned = self._pinned(record)
+        except NotPinned as exc:
+            return self._ledger.mark_failed(record.id, f"not confirmed: {exc}")
+        try:
+            proof = self._chain.confirm_payout(record.tx_hash, str(pinned.token), digest, record.wallet,
+                                               record.net_amount, pinned.payout_contract)
         except PayoutPending:
             if not self._overdue(record):
                 return record

@@ -11,7 +11,7 @@ from eth_account.messages import encode_typed_data
 DOMAIN_NAME = "Far Labs Coordinator"
 DOMAIN_VERSION = "1"
 
-_DOMAIN_TYPE = [
+DOMAIN_TYPE = [
     {"name": "name", "type": "string"},
     {"name": "version", "type": "string"},
     {"name": "chainId", "type": "uint256"},
@@ -51,7 +51,7 @@ class Domain:
 def bind_node_message(domain: Domain, wallet: str, peer_id: str, nonce: int, deadline: int) -> dict[str, Any]:
     """The typed data that says: pay what node `peer_id` serves to `wallet`."""
     return {
-        "types": {"EIP712Domain": _DOMAIN_TYPE, "BindNode": BIND_TYPES},
+        "types": {"EIP712Domain": DOMAIN_TYPE, "BindNode": BIND_TYPES},
         "primaryType": "BindNode",
         "domain": domain.as_json(),
         "message": {"wallet": wallet, "peerId": peer_id, "nonce": nonce, "deadline": deadline},
@@ -63,7 +63,7 @@ def payout_claim_message(
 ) -> dict[str, Any]:
     """The typed data that claims `amount` (wei, of which `fee` is kept) for `wallet`."""
     return {
-        "types": {"EIP712Domain": _DOMAIN_TYPE, "PayoutClaim": CLAIM_TYPES},
+        "types": {"EIP712Domain": DOMAIN_TYPE, "PayoutClaim": CLAIM_TYPES},
         "primaryType": "PayoutClaim",
         "domain": domain.as_json(),
         "message": {"wallet": wallet, "amount": amount, "fee": fee, "nonce": nonce, "deadline": deadline},

@@ -152,9 +152,12 @@ class ChainReader:
         result = self._rpc("eth_call", [{"to": token, "data": data}, "latest"], "a token balance")
         return _quantity(_match(result, _HASH, "token balance"), "token balance", 2**256 - 1)
 
-    def confirm_payout(self, tx_hash: str, token: str, claim_id: str, recipient: str, value: int) -> PayoutProof:
-        """Check that `tx_hash` succeeded and that `token` logged Payout(claim_id, recipient, value) and the
-        matching Transfer: the transaction pays this very claim, not merely some amount to the wallet."""
+    def confirm_payout(self, tx_hash: str, token: str, claim_id: str, recipient: str, value: int,
+                       payout_contract: str | None = None) -> PayoutProof:
+        """Check that `tx_hash` succeeded, that `payout_contract` (the token itself unless named) logged
+        Payout(claim_id, recipient, value) and `token` the matching Transfer: the transaction pays this very claim,
+        not merely some amount to the wallet. Logs of any other contract (a copy of the token) count for nothing:
+        callers pass the installation's pinned token and contract, never a coordinator's."""
         if not _HASH.fullmatch(tx_hash) or not _HASH.fullmatch(claim_id):
             raise PayoutMismatch(f"{safe_text(tx_hash, 80)!r} is not a transaction hash")
         raw = self._rpc("eth_getTransactionReceipt", [tx_hash], "the payout receipt")
@@ -170,9 +173,9 @@ class ChainReader:
             )
         logs: list[_Log] = receipt.pop("_logs")
         token_l, to_l = token.lower(), recipient.lower()
-        mine = [g for g in logs if g.address == token_l]
-        payouts = [g for g in mine if len(g.topics) == 3 and g.topics[0] == PAYOUT_TOPIC]
-        transfers = [g for g in mine if len(g.topics) == 3 and g.topics[0] == TRANSFER_TOPIC]
+        contract_l = (payout_contract or token).lower()
+        payouts = [g for g in logs if g.address == contract_l and len(g.topics) == 3 and g.topics[0] == PAYOUT_TOPIC]
+        transfers = [g for g in logs if g.address == token_l and len(g.topics) == 3 and g.topics[0] == TRANSFER_TOPIC]
         paid = [(g.topics[1], "0x" + g.topics[2][-40:], _amount(g.data)) for g in payouts]
         if not any(cid == claim_id.lower() for cid, _, _ in paid):
             seen = ", ".join(cid[:12] + "..." for cid, _, _ in paid) or "no payout of this token at all"

@@ -13,7 +13,9 @@ from eth_utils.address import is_checksum_address, to_checksum_address
 
 from farnode_desktop.core.checked_files import loads_bounded
 from farnode_desktop.core.earnings.keystore import KeyringBackend, KeyringUnavailable, require_secure
+from farnode_desktop.core.earnings.network import installation_networks
 from farnode_desktop.core.earnings.recovery import RecoveryPhrase
+from farnode_desktop.core.earnings.signing_policy import WalletPolicy
 from farnode_desktop.core.errors import FarNodeError, UserInputError
 from farnode_desktop.core.events import Event, EventBus
 
@@ -206,12 +208,15 @@ def _key_from_keystore(keystore_json: str, password: str) -> str:
 
 
 class Wallet:
-    """The provider's one payout wallet, kept in an injected (secure) keyring backend."""
+    """The provider's one payout wallet, kept in an injected (secure) keyring backend. It signs only what its
+    `policy` passes: by default the networks this installation pins (`signing_policy.WalletPolicy`)."""
 
-    def __init__(self, backend: KeyringBackend, bus: EventBus | None = None, service: str = SERVICE) -> None:
+    def __init__(self, backend: KeyringBackend, bus: EventBus | None = None, service: str = SERVICE,
+                 policy: WalletPolicy | None = None) -> None:
         self._backend = require_secure(backend)
         self._bus = bus
         self._service = service
+        self._policy = policy or WalletPolicy(installation_networks)
 
     # -- keyring access, every failure turned into a plain error -------------------------------------
     def _call(self, what: str, fn: Any, *args: str) -> Any:
@@ -298,8 +303,10 @@ class Wallet:
         return key
 
     def sign_typed_data(self, full_message: dict[str, Any]) -> str:
-        """Sign EIP-712 typed data; the key is read from the keyring for this call only."""
+        """Sign EIP-712 typed data the wallet's policy passes (SigningRefused otherwise, before the key is read);
+        the key is read from the keyring for this call only."""
         address = self.address()
+        self._policy.check(full_message, address)
         key = self._load_key("sign with the wallet")
         try:
             signed = Account.sign_typed_data(key, full_message=full_message)

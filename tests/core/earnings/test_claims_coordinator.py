@@ -28,7 +28,7 @@ from farnode_desktop.core.paths import AppPaths
 from farnode_desktop.devnet import Devnet
 from tests.devnet.helpers import DEVNET_FEE as FEE
 from tests.devnet.helpers import DEVNET_RATE as RATE
-from tests.devnet.helpers import FakeRpc, KeySigner, devnet_terms, report_usage
+from tests.devnet.helpers import FakeRpc, KeySigner, devnet_networks, devnet_terms, report_usage
 
 PEER = "12D3KooWClaimsPeer"
 
@@ -48,7 +48,8 @@ def _earn(devnet: Devnet, signer: KeySigner, tokens: int = 1000) -> CoordinatorC
 def _service(devnet: Devnet, signer: KeySigner, client: CoordinatorClient, **kw: Any) -> ClaimService:
     assert devnet.info is not None
     ledger = Ledger(AppPaths.default().ledger_file)
-    return ClaimService(signer, client, ledger, ChainReader(devnet.info.rpc_url), **kw)
+    return ClaimService(signer, client, ledger, ChainReader(devnet.info.rpc_url), networks=devnet_networks(devnet.info),
+                        **kw)
 
 
 def _free_port() -> int:
@@ -210,7 +211,8 @@ def test_a_coordinator_on_another_chain_than_the_rpc_gets_no_signature(
     client = _earn(devnet, signer)
     other_chain = FakeRpc({"eth_chainId": "0x1"}, upstream=devnet.info.rpc_url)
     try:
-        service = ClaimService(signer, client, Ledger(AppPaths.default().ledger_file), ChainReader(other_chain.url))
+        service = ClaimService(signer, client, Ledger(AppPaths.default().ledger_file), ChainReader(other_chain.url),
+                               networks=devnet_networks(devnet.info))
         with pytest.raises(FarNodeError, match="your chain RPC is chain 1"):
             service.start(service.quote())
     finally:

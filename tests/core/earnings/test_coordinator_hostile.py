@@ -30,6 +30,7 @@ from farnode_desktop.core.earnings.coordinator import (
 )
 from farnode_desktop.core.earnings.eip712 import message_digest, payout_claim_message
 from farnode_desktop.core.earnings.ledger import ClaimState, Ledger
+from farnode_desktop.core.earnings.network import pin_local_devnet
 from farnode_desktop.core.earnings.payouts import ChainReader, ChainUnreachable
 from farnode_desktop.core.errors import FarNodeError
 from farnode_desktop.core.gpus.nvml_fake import FakeNvml
@@ -38,7 +39,7 @@ from farnode_desktop.core.settings import Settings, SettingsStore
 from farnode_desktop.devnet import Devnet
 from farnode_desktop.devnet.demo import MemoryKeyring
 from tests.core.test_app_core import FIXTURES, RecordedSupervisor
-from tests.devnet.helpers import FakeRpc, KeySigner, devnet_terms, report_usage
+from tests.devnet.helpers import FakeRpc, KeySigner, devnet_networks, devnet_terms, report_usage
 
 PEER = "12D3KooWHostilePeer"
 
@@ -139,7 +140,8 @@ def _earn(devnet: Devnet, signer: KeySigner, tokens: int = 1000) -> None:
 def _service(devnet: Devnet, hostile: Hostile, signer: KeySigner, clock: ManualClock | None = None) -> ClaimService:
     assert devnet.info is not None
     settings = Settings(coordinator_url=hostile.url, chain_rpc_url=devnet.info.rpc_url)
-    return ClaimFactory(settings).claim_service(signer, Ledger(AppPaths.default().ledger_file), clock=clock)
+    return ClaimFactory(settings, networks=devnet_networks(devnet.info)).claim_service(
+        signer, Ledger(AppPaths.default().ledger_file), clock=clock)
 
 
 def _claim_reply(body: bytes, state: str, tx_hash: str | None) -> dict[str, Any]:
@@ -202,19 +204,21 @@ def test_app_core_with_a_coordinator_naming_a_chain_1_rpc_signs_nothing(
     devnet: Devnet, hostile: Hostile, tmp_path: Path
 ) -> None:
     """The desktop app with no chain RPC set: the loopback coordinator's RPC hint says chain 1 (and so does
-    the coordinator); the devnet's default chain id is what the app holds, so nothing is signed."""
+    the coordinator); the app reads the chain through the RPC its installation pins for the devnet, not the hint,
+    so nothing is signed."""
     assert devnet.info is not None
     signer = KeySigner()
     _earn(devnet, signer)
     liar = FakeRpc({"eth_chainId": "0x1"}, upstream=devnet.info.rpc_url)
     network = hostile.upstream_json("/v1/network")
     hostile.route = lambda m, p, b: js({**network, "chain_id": 1, "rpc_url": liar.url}) if p == "/v1/network" else None
-    core = _app_core(tmp_path, Settings(coordinator_url=hostile.url, serve_on_launch=False))
+    core = _app_core(tmp_path, Settings(coordinator_url=hostile.url, serve_on_launch=False), devnet)
     try:
         core.wallet().import_hex(signer.key)  # type: ignore[union-attr]
         service = core.claim_service()
-        with pytest.raises(FarNodeError, match="your chain RPC is chain 1, but the network is chain"):
+        with pytest.raises(FarNodeError, match=f"pays on chain 1 but your chain RPC is chain {devnet.info.chain_id}"):
             service.start(service.quote())
+        assert "eth_chainId" not in liar.calls  # the coordinator's RPC hint was never used
         core.start(serve=True)  # nodes serving, with peer ids to bind
         with pytest.raises(FarNodeError, match="chain 1"):
             core.bind_nodes()
@@ -227,8 +231,8 @@ def test_app_core_with_a_coordinator_naming_a_chain_1_rpc_signs_nothing(
 @pytest.mark.parametrize(
     ("change", "why"),
     [
-        ({"verifying_contract": "0x" + "22" * 20, "token": "0x" + "22" * 20}, "is not the Far Labs payout token"),
-        ({"verifying_contract": "0x" + "22" * 20}, "not its payout token"),
+        ({"verifying_contract": "0x" + "22" * 20, "token": "0x" + "22" * 20}, "pays in token 0x2222"),
+        ({"verifying_contract": "0x" + "22" * 20}, "names contract 0x2222"),
         ({"chain_id": 5}, "pays on chain 5"),
         ({"claim_deadline_seconds": 10**15}, "'claim_deadline_seconds'"),
     ],
@@ -246,7 +250,8 @@ def test_wallet_bind_checks_chain_contract_and_deadline_before_signing(
             signed.append(full_message)
             return super().sign_typed_data(full_message)
 
-    factory = ClaimFactory(Settings(coordinator_url=hostile.url, chain_rpc_url=devnet.info.rpc_url))
+    factory = ClaimFactory(Settings(coordinator_url=hostile.url, chain_rpc_url=devnet.info.rpc_url),
+                           networks=devnet_networks(devnet.info))
     client = factory.client()
     with pytest.raises(FarNodeError, match=why):
         client.bind_node(Watching(), PEER, factory.terms(client))
@@ -337,14 +342,15 @@ def test_the_desktop_app_resumes_an_unfinished_claim_at_start(
                         serve_on_launch=False)
     paths = AppPaths.under(tmp_path)
     down = ClaimFactory(Settings(coordinator_url=f"http://127.0.0.1:{_free_port()}",
-                                 chain_rpc_url=devnet.info.rpc_url))
+                                 chain_rpc_url=devnet.info.rpc_url), networks=devnet_networks(devnet.info))
     ledger = Ledger(paths.ensure().ledger_file)
-    service = ClaimService(signer, down.client(), ledger, ChainReader(devnet.info.rpc_url))
-    quote = ClaimFactory(settings).claim_service(signer, ledger).quote()
+    service = ClaimService(signer, down.client(), ledger, ChainReader(devnet.info.rpc_url),
+                           networks=devnet_networks(devnet.info))
+    quote = ClaimFactory(settings, networks=devnet_networks(devnet.info)).claim_service(signer, ledger).quote()
     with pytest.raises(CoordinatorUnreachable):
         service.start(quote)
     ledger.close()
-    core = _app_core(tmp_path, settings)
+    core = _app_core(tmp_path, settings, devnet)
     try:
         core.wallet().import_hex(signer.key)  # type: ignore[union-attr]
         core.start()
@@ -358,10 +364,13 @@ def test_the_desktop_app_resumes_an_unfinished_claim_at_start(
         core.shutdown(timeout_s=1)
 
 
-def _app_core(tmp_path: Path, settings: Settings) -> AppCore:
+def _app_core(tmp_path: Path, settings: Settings, devnet: Devnet) -> AppCore:
+    """An AppCore whose installation pins the devnet's token (the local manifest, as the demo writes it)."""
+    assert devnet.info is not None
     paths = AppPaths.under(tmp_path)
     settings.model = "meta-llama/Llama-2-70b-chat-hf"
     SettingsStore(paths.ensure().config_file).save(settings)
+    pin_local_devnet(paths, devnet.info.pinned_network())
     nvml = FakeNvml(json.loads((FIXTURES / "linux_rtx4090_rtx3060.json").read_text()))
     core = AppCore(paths, nvml=nvml, supervisor_factory=RecordedSupervisor, sample_gpus=False,
                    keystore=MemoryKeyring())

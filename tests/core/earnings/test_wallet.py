@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -17,7 +18,9 @@ from eth_account import Account
 
 from farnode_desktop.core.earnings.eip712 import Domain, payout_claim_message, recover_signer
 from farnode_desktop.core.earnings.keystore import KeyringUnavailable, require_secure
+from farnode_desktop.core.earnings.network import PinnedNetwork, PinnedNetworks
 from farnode_desktop.core.earnings.recovery import RecoveryPhrase
+from farnode_desktop.core.earnings.signing_policy import WalletPolicy
 from farnode_desktop.core.earnings.wallet import KEY_ENTRY, NoWallet, Wallet
 from farnode_desktop.core.errors import UserInputError
 from farnode_desktop.core.events import EventBus, EventLog
@@ -43,14 +46,20 @@ def service_name(backend: Any) -> Iterator[str]:
             backend.delete_password(name, entry)
 
 
+# what the wallet's policy pins in these tests: chain 1337, payout contract 0x1111... (tests/core/earnings/
+# test_network.py checks the policy itself)
+PINNED = PinnedNetworks((PinnedNetwork(1337, "test", "http://127.0.0.1:1", "http://127.0.0.1:2", "0x" + "11" * 20,
+                                       "0x" + "11" * 20, local=True),))
+
+
 @pytest.fixture
 def wallet(backend: Any, service_name: str) -> Wallet:
-    return Wallet(backend, service=service_name)
+    return Wallet(backend, service=service_name, policy=WalletPolicy(lambda: PINNED))
 
 
 def _claim(address: str) -> dict[str, Any]:
     return payout_claim_message(
-        Domain(1337, "0x" + "11" * 20), address, amount=5, fee=1, nonce=0, deadline=99
+        Domain(1337, "0x" + "11" * 20), address, amount=5, fee=1, nonce=0, deadline=int(time.time()) + 600
     )
 
 

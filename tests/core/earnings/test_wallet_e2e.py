@@ -16,6 +16,7 @@ import pytest
 from farnode_desktop.core.earnings.claims import ClaimService
 from farnode_desktop.core.earnings.coordinator import CoordinatorClient
 from farnode_desktop.core.earnings.ledger import ClaimState, Ledger
+from farnode_desktop.core.earnings.network import pin_local_devnet
 from farnode_desktop.core.earnings.payouts import ChainReader
 from farnode_desktop.core.earnings.wallet import KEY_ENTRY, Wallet
 from farnode_desktop.core.paths import AppPaths
@@ -53,6 +54,7 @@ def test_served_work_to_confirmed_payout_signed_from_the_keyring(devnet: Devnet,
     wallet = Wallet(backend, service=service_name)
     try:
         address = wallet.import_mnemonic(PHRASE)
+        pin_local_devnet(AppPaths.default(), devnet.info.pinned_network())  # as the demo pins its devnet
         client = CoordinatorClient(devnet.info.coordinator_url)
         client.bind_node(wallet, PEER, devnet_terms(devnet.info))
         paths = AppPaths.default().ensure()
@@ -71,7 +73,7 @@ def test_served_work_to_confirmed_payout_signed_from_the_keyring(devnet: Devnet,
         earnings = client.earnings(address)
         assert earnings.claimable == 3 * 8 * 100 * RATE and earnings.nodes[0].served_tokens == 300
 
-        service = ClaimService(wallet, client, ledger, ChainReader(devnet.info.rpc_url))
+        service = ClaimService(wallet, client, ledger, ChainReader(devnet.info.rpc_url))  # the installation's pins
         record = service.follow(service.start(service.quote()), timeout_s=30)
 
         assert record.state is ClaimState.CONFIRMED, record.reason
@@ -98,6 +100,7 @@ def test_the_cli_claims_end_to_end_and_writes_no_secret(devnet: Devnet, farnode_
     SettingsStore(paths.config_file).save(
         Settings(coordinator_url=devnet.info.coordinator_url, chain_rpc_url=devnet.info.rpc_url)
     )
+    pin_local_devnet(paths, devnet.info.pinned_network())
     report_usage(devnet.info, [{"peer_id": PEER, "start_block": 2, "end_block": 6, "tokens": 500}])
     script = """
     printf '%s\\n' "$PHRASE" | $FARNODE wallet import || exit 10
