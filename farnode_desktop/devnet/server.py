@@ -1,4 +1,6 @@
-"""The devnet coordinator's HTTP API (FastAPI): the endpoints of docs/coordinator-api.md on loopback."""
+"""The devnet coordinator's HTTP API (FastAPI): the endpoints of docs/coordinator-api.md on loopback. Every request
+ends in a success or a 4xx saying why: bodies are bounded and read with the app's bounded JSON reader, and every
+number is range-checked before the store sees it."""
 
 from __future__ import annotations
 
@@ -6,10 +8,11 @@ import hmac
 import re
 from typing import Annotated, Any
 
-from fastapi import Body, FastAPI, Header, Request
+from fastapi import Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from farnode_desktop.core.checked_files import loads_bounded
 from farnode_desktop.core.earnings.eip712 import (
     DOMAIN_NAME,
     DOMAIN_VERSION,
@@ -20,30 +23,67 @@ from farnode_desktop.core.earnings.eip712 import (
     recover_signer,
 )
 from farnode_desktop.devnet.chain import DevChain
-from farnode_desktop.devnet.store import ApiError, CoordinatorStore, Span
+from farnode_desktop.devnet.store import MAX_STORED_INT, ApiError, CoordinatorStore, Span
 
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
+_PEER_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")  # libp2p peer ids are base58 / base32 text (as the app reads them)
 MAX_SPANS = 256
+MAX_BODY_BYTES = 64 * 1024  # a claim or binding is under 2 KiB; a usage report of 256 spans under 40 KiB
+MAX_BODY_DEPTH = 8  # the deepest body (a usage report) nests 3 levels
+# The largest value of each kind of whole number: uint256 for amounts and the chain id (compared, never stored);
+# nonces, deadlines, blocks and token counts are stored in SQLite's 64-bit INTEGER and sent back as JSON numbers,
+# so they stay JSON-safe (2^53 - 1) as the app reads them.
+_UINT_MAX = {"uint256": 2**256 - 1, "count": MAX_STORED_INT}
 
 
 def _field(obj: Any, name: str, kind: str) -> Any:
-    """One field of a request body, checked; the error names it."""
+    """One field of a request body, checked; the error names it. Whole numbers come as JSON numbers or decimal
+    strings of ASCII digits (str.isdigit alone accepts digits int() refuses, like superscripts)."""
     value = obj.get(name) if isinstance(obj, dict) else None
     ok = False
-    if kind == "uint":
-        if isinstance(value, str) and value.isdigit():
+    if kind in _UINT_MAX:
+        limit = _UINT_MAX[kind]
+        if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= len(str(limit)):
             value = int(value)
-        ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**256
+        ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= limit
+        kind = f"whole number from 0 to {limit}"
     elif kind == "address":
         ok = isinstance(value, str) and bool(_ADDRESS.fullmatch(value))
     elif kind == "text":
         ok = isinstance(value, str) and 0 < len(value) <= 256
+    elif kind == "peer_id":
+        ok = isinstance(value, str) and bool(_PEER_ID.fullmatch(value))
+        kind = "peer id (1 to 128 letters, digits, '.', '_' or '-')"
     elif kind == "object":
         ok = isinstance(value, dict)
     if not ok:
         raise ApiError(400, "bad_request", f"'{name}' is missing or not a valid {kind}")
     return value
+
+
+async def json_body(request: Request) -> Any:
+    """The request's JSON body, read at most MAX_BODY_BYTES and parsed by the app's bounded reader: 413 when it is
+    larger, 400 when it is not UTF-8 JSON or nests deeper than MAX_BODY_DEPTH."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isascii() or not declared.isdigit():
+            raise ApiError(400, "bad_request", "the Content-Length is not a number")
+        if len(declared) > 12 or int(declared) > MAX_BODY_BYTES:
+            raise ApiError(413, "too_large", f"the body is larger than {MAX_BODY_BYTES} bytes")
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_BODY_BYTES:
+            raise ApiError(413, "too_large", f"the body is larger than {MAX_BODY_BYTES} bytes")
+    try:
+        return loads_bounded(raw.decode("utf-8"), max_depth=MAX_BODY_DEPTH)
+    except ValueError as exc:  # UnicodeDecodeError included
+        reason = "it is not UTF-8" if isinstance(exc, UnicodeDecodeError) else str(exc)[:200]
+        raise ApiError(400, "bad_request", f"the body is not valid JSON: {reason}") from None
+
+
+Body = Annotated[Any, Depends(json_body)]
 
 
 def create_app(store: CoordinatorStore, chain: DevChain, gateway_token: str, rpc_url: str = "") -> FastAPI:
@@ -56,7 +96,10 @@ def create_app(store: CoordinatorStore, chain: DevChain, gateway_token: str, rpc
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"error": {"code": "bad_request", "message": "the body is not valid JSON"}}, 400)
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(part) for part in first.get("loc", ())) or "the request"
+        message = f"{where}: {first.get('msg', 'not valid')}"[:300]
+        return JSONResponse({"error": {"code": "bad_request", "message": message}}, 400)
 
     def check_domain(body: Any) -> tuple[dict[str, Any], str]:
         d = _field(body, "domain", "object")
@@ -64,7 +107,7 @@ def create_app(store: CoordinatorStore, chain: DevChain, gateway_token: str, rpc
             raise ApiError(
                 400, "wrong_domain", f"the domain must be {DOMAIN_NAME!r} version {DOMAIN_VERSION}"
             )
-        if _field(d, "chainId", "uint") != chain.chain_id:
+        if _field(d, "chainId", "uint256") != chain.chain_id:
             raise ApiError(400, "wrong_chain_id", f"this coordinator pays on chain {chain.chain_id}")
         if _field(d, "verifyingContract", "address").lower() != chain.token_address.lower():
             raise ApiError(400, "wrong_contract", f"the verifying contract is {chain.token_address}")
@@ -95,11 +138,11 @@ def create_app(store: CoordinatorStore, chain: DevChain, gateway_token: str, rpc
         }
 
     @app.post("/v1/nodes/bind")
-    def bind(body: Annotated[Any, Body()] = None) -> dict[str, Any]:
+    def bind(body: Body) -> dict[str, Any]:
         msg, signature = check_domain(body)
         wallet = _field(msg, "wallet", "address")
-        peer_id, nonce = _field(msg, "peerId", "text"), _field(msg, "nonce", "uint")
-        deadline = _field(msg, "deadline", "uint")
+        peer_id, nonce = _field(msg, "peerId", "peer_id"), _field(msg, "nonce", "count")
+        deadline = _field(msg, "deadline", "count")
         typed = bind_node_message(domain, wallet, peer_id, nonce, deadline)
         check_signer(typed, signature, wallet)
         with store.lock:
@@ -121,11 +164,11 @@ def create_app(store: CoordinatorStore, chain: DevChain, gateway_token: str, rpc
         return {"claims": store.claims_of(_canonical(wallet))}
 
     @app.post("/v1/claims")
-    def submit_claim(body: Annotated[Any, Body()] = None) -> JSONResponse:
+    def submit_claim(body: Body) -> JSONResponse:
         msg, signature = check_domain(body)
         wallet = _canonical(_field(msg, "wallet", "address"))
-        amount, fee = _field(msg, "amount", "uint"), _field(msg, "fee", "uint")
-        nonce, deadline = _field(msg, "nonce", "uint"), _field(msg, "deadline", "uint")
+        amount, fee = _field(msg, "amount", "uint256"), _field(msg, "fee", "uint256")
+        nonce, deadline = _field(msg, "nonce", "count"), _field(msg, "deadline", "count")
         typed = payout_claim_message(domain, wallet, amount=amount, fee=fee, nonce=nonce, deadline=deadline)
         check_signer(typed, signature, wallet)
         claim_id = message_digest(typed)
@@ -152,9 +195,7 @@ def create_app(store: CoordinatorStore, chain: DevChain, gateway_token: str, rpc
         return claim
 
     @app.post("/v1/gateway/usage")
-    def usage(
-        body: Annotated[Any, Body()] = None, authorization: Annotated[str, Header()] = ""
-    ) -> dict[str, Any]:
+    def usage(body: Body, authorization: Annotated[str, Header()] = "") -> dict[str, Any]:
         if not hmac.compare_digest(authorization.encode(), f"Bearer {gateway_token}".encode()):
             raise ApiError(401, "unauthorized", "a gateway token is required (Authorization: Bearer ...)")
         request_id, model = _field(body, "request_id", "text"), _field(body, "model", "text")
@@ -164,10 +205,10 @@ def create_app(store: CoordinatorStore, chain: DevChain, gateway_token: str, rpc
         spans = []
         for s in raw_spans:
             span = Span(
-                _field(s, "peer_id", "text"),
-                _field(s, "start_block", "uint"),
-                _field(s, "end_block", "uint"),
-                _field(s, "tokens", "uint"),
+                _field(s, "peer_id", "peer_id"),
+                _field(s, "start_block", "count"),
+                _field(s, "end_block", "count"),
+                _field(s, "tokens", "count"),
             )
             if span.end_block <= span.start_block or span.tokens == 0:
                 raise ApiError(400, "bad_request", "each span needs end_block > start_block and tokens > 0")

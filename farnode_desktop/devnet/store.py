@@ -1,12 +1,15 @@
-"""The devnet coordinator's SQLite store and rules: node bindings, usage credits, nonces, claims."""
+"""The devnet coordinator's SQLite store and rules: node bindings, usage credits, nonces, claims. Every whole number
+is range-checked before it is stored, and every transaction ends in COMMIT or ROLLBACK, so one failed request never
+leaves the shared connection inside a transaction."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +31,9 @@ CREATE TABLE IF NOT EXISTS claim_credits (claim_id TEXT NOT NULL, credit_id TEXT
     amount TEXT NOT NULL,
     PRIMARY KEY (claim_id, credit_id));
 """
+
+
+MAX_STORED_INT = 2**53 - 1  # fits SQLite's 64-bit INTEGER and a JSON number the app reads back exactly
 
 
 class ApiError(Exception):
@@ -78,12 +84,26 @@ class CoordinatorStore:
         with self.lock:
             return list(self._db.execute(sql, args).fetchall())
 
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One transaction under the lock: COMMIT when the block ends, ROLLBACK on any error (then re-raised)."""
+        with self.lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+
     # -- nonces and bindings --------------------------------------------------------------------------
     def next_nonce(self, wallet: str) -> int:
         rows = self._q("SELECT MAX(nonce) AS n FROM nonces WHERE wallet=?", (wallet,))
         return 0 if rows[0]["n"] is None else int(rows[0]["n"]) + 1
 
     def use_nonce(self, wallet: str, nonce: int, digest: str) -> None:
+        _stored_int("nonce", nonce)
         with self.lock:
             row = self._db.execute(
                 "SELECT digest FROM nonces WHERE wallet=? AND nonce=?", (wallet, nonce)
@@ -106,10 +126,12 @@ class CoordinatorStore:
     def record_usage(self, request_id: str, model: str, spans: list[Span]) -> dict[str, Any]:
         """Credit each span: (end_block - start_block) x tokens x rate. A repeated request_id credits once."""
         now = self._now()
-        with self.lock:
+        for s in spans:
+            for name in ("start_block", "end_block", "tokens"):
+                _stored_int(name, getattr(s, name))
+        with self._transaction():
             if self._db.execute("SELECT 1 FROM usage_reports WHERE request_id=?", (request_id,)).fetchone():
                 return {"request_id": request_id, "duplicate": True, "credits": self._credits_of(request_id)}
-            self._db.execute("BEGIN")
             self._db.execute(
                 "INSERT INTO usage_reports VALUES (?,?,?,?)",
                 (request_id, model, now, json.dumps([s.__dict__ for s in spans])),
@@ -130,7 +152,6 @@ class CoordinatorStore:
                         now + self.rules.settle_seconds,
                     ),
                 )
-            self._db.execute("COMMIT")
             return {"request_id": request_id, "duplicate": False, "credits": self._credits_of(request_id)}
 
     def _credits_of(self, request_id: str) -> list[dict[str, Any]]:
@@ -251,6 +272,8 @@ class CoordinatorStore:
     def accept_claim(self, claim_id: str, wallet: str, amount: int, nonce: int, deadline: int) -> None:
         """Check the claim's economics, use its nonce and reserve credits (oldest first) to cover it."""
         rules = self.rules
+        _stored_int("nonce", nonce)
+        _stored_int("deadline", deadline)
         with self.lock:
             if deadline < self._now():
                 raise ApiError(400, "expired", "the claim's deadline has passed; sign a new claim")
@@ -261,8 +284,7 @@ class CoordinatorStore:
                 raise ApiError(
                     400, "above_claimable", f"the amount {amount} is above the claimable {claimable} wei"
                 )
-            self._db.execute("BEGIN")
-            try:
+            with self._transaction():
                 self.use_nonce(wallet, nonce, claim_id)
                 self._db.execute(
                     "INSERT INTO claims (claim_id, wallet, amount, fee, nonce, deadline, state, created_at)"
@@ -280,10 +302,6 @@ class CoordinatorStore:
                             "INSERT INTO claim_credits VALUES (?,?,?)", (claim_id, r["credit_id"], str(take))
                         )
                         left -= take
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
 
     def finish_claim(self, claim_id: str, tx_hash: str | None, reason: str = "") -> None:
         state = "paid" if tx_hash else "failed"
@@ -292,3 +310,9 @@ class CoordinatorStore:
                 "UPDATE claims SET state=?, tx_hash=?, reason=? WHERE claim_id=?",
                 (state, tx_hash, reason, claim_id),
             )
+
+
+def _stored_int(name: str, value: int) -> None:
+    """A whole number the store keeps in an INTEGER column: out of range is the caller's error, not SQLite's."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_STORED_INT:
+        raise ApiError(400, "bad_request", f"'{name}' must be a whole number from 0 to {MAX_STORED_INT}")
