@@ -179,6 +179,7 @@ class AppCore:
                 self._claims_thread.join(timeout=40)  # every read it makes is bounded to 30 s
             self.outlook.close()
             self.signals.close()  # the X connection and the bus socket the readers hold
+            self.signals.close()  # the X connection and the bus socket the readers hold
             self.ledger.close()
 
     # ----- nodes -----

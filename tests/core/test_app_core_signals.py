@@ -20,6 +20,7 @@ from farnode_desktop.core.node.spec import NodeSpec
 from farnode_desktop.core.paths import AppPaths
 from farnode_desktop.core.pausing.signals.choose import PcSignals, Session, for_this_pc
 from farnode_desktop.core.pausing.signals.reader import Unknown
+from farnode_desktop.core.pausing.signals.x11 import X11Fullscreen
 from farnode_desktop.core.settings import PauseRules, Settings, SettingsStore
 from tests.core.pausing.signals.xdesktop import XDesktop, have_tools, x_desktop
 from tests.core.test_app_core import FIXTURES, RecordedSupervisor
@@ -110,3 +111,12 @@ def test_the_idle_rule_problem_is_said_where_no_reader_answers(tmp_path: Path) -
     core, _ = make_core(tmp_path, SETTINGS, signals=for_this_pc(Session("darwin")))
     assert core.idle_rule_problem() == ("Not available: FarNode cannot tell how long you have been away on "
                                         "macOS, so it cannot serve only while you are away")
+
+
+def test_shutdown_closes_the_readers_connections(desk: XDesktop, tmp_path: Path) -> None:
+    core, _ = make_core(tmp_path, SETTINGS)
+    games_first_tick(core)  # the readers connect on their first reading
+    fullscreen = core.games_first.signals.fullscreen
+    assert isinstance(fullscreen, X11Fullscreen) and fullscreen.display.connected
+    core.shutdown(timeout_s=5)
+    assert not fullscreen.display.connected

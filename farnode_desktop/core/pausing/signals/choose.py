@@ -34,6 +34,11 @@ class PcSignals:
     def kinds(self) -> frozenset[str]:
         return kinds(self.readers().values())
 
+    def close(self) -> None:
+        """Close every reader's connection (AppCore's shutdown; a later reading opens it again)."""
+        for reader in self.readers().values():
+            reader.close()
+
 
 @dataclass(frozen=True)
 class Session:

@@ -65,6 +65,10 @@ class _SessionIdle(Reader[float | None]):
             self.problem = ""
             return int(ms) / 1000.0
 
+    def close(self) -> None:
+        with self._lock:
+            self._drop()
+
     def _drop(self) -> None:
         if self._conn is not None:
             with contextlib.suppress(OSError):

@@ -28,6 +28,9 @@ class Reader(Generic[T_co]):
         """The readers this one consists of (itself, or a combination's members)."""
         return (self,)
 
+    def close(self) -> None:
+        """Let go of what the reader holds (an X connection, a bus socket); a later call opens it again."""
+
 
 class Unknown(Reader[None]):
     """No reader for this signal on this desktop: the reading stays unknown."""
@@ -61,6 +64,10 @@ class FirstAnswer(Reader[T_co | None]):
 
     def parts(self) -> tuple[Reader[Any], ...]:
         return tuple(p for r in self.readers for p in r.parts())
+
+    def close(self) -> None:
+        for reader in self.readers:
+            reader.close()
 
 
 def kinds(readers: Iterable[Reader[Any]]) -> frozenset[str]:

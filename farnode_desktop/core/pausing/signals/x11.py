@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import threading
 from collections.abc import Callable
@@ -23,13 +24,29 @@ class XScreenSaverInfo(ctypes.Structure):
 
 
 _ERROR_HANDLER = ctypes.CFUNCTYPE(c_int, c_void_p, c_void_p)
+_IO_ERROR_HANDLER = ctypes.CFUNCTYPE(c_int, c_void_p)
+_IO_ERROR_EXIT_HANDLER = ctypes.CFUNCTYPE(None, c_void_p, c_void_p)
+_BROKEN: set[int] = set()  # connections whose X server went away (logout, a crashed server)
 
 
 def _ignore_x_error(_display: int | None, _event: int | None) -> int:
     return 0  # a window that closed between two requests (BadWindow) must not end the app, as Xlib's default would
 
 
+def _connection_lost(display: int | None) -> int:
+    if display:
+        _BROKEN.add(display)
+    return 0
+
+
+def _stay_alive(display: int | None, _data: int | None) -> None:
+    if display:  # Xlib would exit(1) here: a lost X server must cost a reading, not the app
+        _BROKEN.add(display)
+
+
 _IGNORE = _ERROR_HANDLER(_ignore_x_error)
+_LOST = _IO_ERROR_HANDLER(_connection_lost)
+_STAY = _IO_ERROR_EXIT_HANDLER(_stay_alive)
 
 
 class X11Display:
@@ -66,12 +83,21 @@ class X11Display:
                                          POINTER(c_ulong), POINTER(c_int), POINTER(c_ulong), POINTER(c_ulong),
                                          POINTER(POINTER(c_ubyte))]  # fmt: skip
         x.XFree.argtypes = [c_void_p]
+        x.XCloseDisplay.argtypes = [c_void_p]
         x.XSetErrorHandler.restype, x.XSetErrorHandler.argtypes = c_void_p, [_ERROR_HANDLER]
         x.XSetErrorHandler(_IGNORE)
+        x.XSetIOErrorHandler.restype, x.XSetIOErrorHandler.argtypes = c_void_p, [_IO_ERROR_HANDLER]
+        x.XSetIOErrorHandler(_LOST)
         dpy: int | None = x.XOpenDisplay(self._name.encode() if self._name else None)
         if not dpy:
             self.problem = "no X display could be opened"
             return None
+        if not hasattr(x, "XSetIOErrorExitHandler"):  # libX11 < 1.7: a lost server would end the app
+            x.XCloseDisplay(dpy)
+            self.problem = "libX11 is older than 1.7 (it cannot survive the X server going away)"
+            return None
+        x.XSetIOErrorExitHandler.argtypes = [c_void_p, _IO_ERROR_EXIT_HANDLER, c_void_p]
+        x.XSetIOErrorExitHandler(dpy, _STAY, None)
         self._x, self._dpy = x, dpy
         try:
             xss = self._load("libXss.so.1")
@@ -88,6 +114,34 @@ class X11Display:
             self.problem = "libXss (package libxss1) is not installed"
         return dpy
 
+    @property
+    def connected(self) -> bool:
+        return self._dpy is not None
+
+    def close(self) -> None:
+        """Close the connection (an X server serves a limited number of clients); the next read opens it again."""
+        with self._lock:
+            self._close()
+
+    def _close(self) -> None:
+        if self._dpy is not None and self._x is not None:
+            self._x.XCloseDisplay(self._dpy)  # also frees a connection whose server went away
+            _BROKEN.discard(self._dpy)
+        self._dpy, self._x, self._xss, self._opened = None, None, None, False
+        self._atoms.clear()
+
+    def _lost(self) -> bool:
+        """The X server went away since the last request: drop the connection (a later read tries again)."""
+        if self._dpy is None or self._dpy not in _BROKEN:
+            return False
+        self._close()
+        self.problem = "the X server went away"
+        return True
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):  # at interpreter exit ctypes may already be gone
+            self.close()
+
     def idle_ms(self) -> int | None:
         """Milliseconds since the last keyboard or mouse input (MIT-SCREEN-SAVER); None when it cannot be read."""
         with self._lock:
@@ -95,7 +149,8 @@ class X11Display:
             if dpy is None or self._x is None or self._xss is None:
                 return None
             info = XScreenSaverInfo()
-            if not self._xss.XScreenSaverQueryInfo(dpy, self._x.XDefaultRootWindow(dpy), byref(info)):
+            ok = self._xss.XScreenSaverQueryInfo(dpy, self._x.XDefaultRootWindow(dpy), byref(info))
+            if self._lost() or not ok:
                 return None
             idle: int = info.idle
             return idle
@@ -108,13 +163,14 @@ class X11Display:
                 return None
             root = self._x.XDefaultRootWindow(dpy)
             active = self._longs(root, "_NET_ACTIVE_WINDOW", XA_WINDOW)
-            if not active or not active[0]:
+            if self._lost() or not active or not active[0]:
                 return None
             window = active[0]
             states = self._longs(window, "_NET_WM_STATE", XA_ATOM)
             if self._atom("_NET_WM_STATE_FULLSCREEN") not in states:
                 return None
-            return self._wm_class(window) or "a full-screen window"
+            name = self._wm_class(window) or "a full-screen window"
+            return None if self._lost() else name
 
     def _atom(self, name: str) -> int:
         if name not in self._atoms:
@@ -167,6 +223,9 @@ class X11Idle(Reader[float | None]):
         ms = self.display.idle_ms()
         return None if ms is None else ms / 1000.0
 
+    def close(self) -> None:
+        self.display.close()
+
 
 class X11Fullscreen(Reader[str | None]):
     """The program whose window is full screen and in front on an X11 desktop (None: none is)."""
@@ -179,3 +238,6 @@ class X11Fullscreen(Reader[str | None]):
 
     def __call__(self) -> str | None:
         return self.display.fullscreen_window()
+
+    def close(self) -> None:
+        self.display.close()

@@ -77,3 +77,24 @@ def test_no_display_or_no_extension_library_is_unknown_with_the_reason() -> None
         assert display.problem == "libXss (package libxss1) is not installed"
         with d.window("StandInGame", fullscreen=True):
             assert X11Fullscreen(display)() == "StandInGame"  # full screen needs only libX11
+
+
+def test_closing_gives_the_connection_back_and_a_later_read_opens_it_again(desk: XDesktop) -> None:
+    """An X server serves about 256 clients: 300 readers opened and closed in turn must all get one."""
+    for _ in range(300):
+        display = X11Display(desk.display)
+        assert display.idle_ms() is not None, display.problem
+        display.close()
+    assert display.idle_ms() is not None  # reopened on demand
+    display.close()
+
+
+def test_an_x_server_that_goes_away_costs_a_reading_not_the_app() -> None:
+    """Xlib exits the process when its server is lost (logout, a crash) unless told otherwise."""
+    with x_desktop() as d:
+        display = X11Display(d.display)
+        assert display.idle_ms() is not None
+    # the server is gone: the next requests find the connection broken
+    assert display.idle_ms() is None and display.fullscreen_window() is None
+    assert display.problem in ("the X server went away", "no X display could be opened")
+    assert not display.connected
