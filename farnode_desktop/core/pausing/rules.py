@@ -307,7 +307,8 @@ class PausePolicy:
             if inputs.steam_app_id:
                 immediate.append(Decision(True, f"Steam game running (app {inputs.steam_app_id})", "steam"))
             if inputs.fullscreen_app:
-                immediate.append(Decision(True, f"{inputs.fullscreen_app} is full screen in front", "fullscreen"))
+                app = inputs.fullscreen_app[:1].upper() + inputs.fullscreen_app[1:]
+                immediate.append(Decision(True, f"{app} is full screen in front", "fullscreen"))
             if gpu is not None:
                 delayed += self._gpu_use(gpu, inputs.own_pids, where)
         if rules.only_when_idle and inputs.idle_s is not None and inputs.idle_s < rules.idle_minutes * 60:

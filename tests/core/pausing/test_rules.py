@@ -139,6 +139,18 @@ def test_steam_running_app_pauses_at_once() -> None:
     assert not PausePolicy(0).decide(at(0), inputs(gpu(), steam_app_id=0), RULES, None).paused
 
 
+def test_a_full_screen_app_in_front_pauses_at_once_and_only_with_game_detection_on() -> None:
+    d = PausePolicy(0).decide(at(0), inputs(serving(gpu()), fullscreen_app="a Direct3D game"), RULES, None)
+    assert (d.paused, d.code, d.reason) == (True, "fullscreen", "A Direct3D game is full screen in front")
+    off = PauseRules(detect_games=False)
+    assert not PausePolicy(0).decide(at(0), inputs(gpu(), fullscreen_app="StandInGame"), off, None).paused
+    policy = PausePolicy(0, resume_after_s=60)
+    policy.decide(at(0), inputs(gpu(), fullscreen_app="StandInGame"), RULES, None)
+    assert policy.decide(at(1), inputs(gpu()), RULES, None).paused  # alt-tab: still paused
+    ended = policy.decide(at(62), inputs(gpu()), RULES, None)
+    assert not ended.paused and ended.reason == "Game or program ended (was: StandInGame is full screen in front)"
+
+
 def test_programs_on_the_pause_list() -> None:
     rules = PauseRules(programs=["Blender.exe"])
     d = PausePolicy(0).decide(at(0), inputs(gpu(), running_programs=frozenset({"blender"})), rules, None)

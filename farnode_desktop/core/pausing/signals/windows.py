@@ -22,10 +22,10 @@ QUNS_PRESENTATION_MODE = 4
 QUNS_ACCEPTS_NOTIFICATIONS = 5
 QUNS_QUIET_TIME = 6
 QUNS_APP = 7  # a Windows Store app is running full screen
-FULL_SCREEN = {
-    QUNS_BUSY: "a full-screen application",
-    QUNS_RUNNING_D3D_FULL_SCREEN: "a full-screen Direct3D game",
-    QUNS_APP: "a full-screen Store app",
+FULL_SCREEN = {  # what is full screen in front, as the pause reason names it ("A Direct3D game is full screen ...")
+    QUNS_BUSY: "an application",
+    QUNS_RUNNING_D3D_FULL_SCREEN: "a Direct3D game",
+    QUNS_APP: "a Store app",
 }
 STEAM_KEY = r"Software\Valve\Steam"
 

@@ -52,9 +52,9 @@ def test_idle_seconds_from_the_last_input_tick_including_after_the_tick_count_wr
 
 
 def test_full_screen_states_name_what_is_in_front_and_the_others_are_none() -> None:
-    assert WindowsFullscreen(FakeShell32(windows.QUNS_RUNNING_D3D_FULL_SCREEN))() == "a full-screen Direct3D game"
-    assert WindowsFullscreen(FakeShell32(windows.QUNS_BUSY))() == "a full-screen application"
-    assert WindowsFullscreen(FakeShell32(windows.QUNS_APP))() == "a full-screen Store app"
+    assert WindowsFullscreen(FakeShell32(windows.QUNS_RUNNING_D3D_FULL_SCREEN))() == "a Direct3D game"
+    assert WindowsFullscreen(FakeShell32(windows.QUNS_BUSY))() == "an application"
+    assert WindowsFullscreen(FakeShell32(windows.QUNS_APP))() == "a Store app"
     for state in (windows.QUNS_ACCEPTS_NOTIFICATIONS, windows.QUNS_QUIET_TIME, windows.QUNS_PRESENTATION_MODE):
         assert WindowsFullscreen(FakeShell32(state))() is None
     assert WindowsFullscreen(FakeShell32(windows.QUNS_BUSY, result=-2147467259))() is None  # E_FAIL
