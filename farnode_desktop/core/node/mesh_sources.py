@@ -58,9 +58,8 @@ def mesh_only_view(mesh: Path, view: Path) -> Path:
     target = package / "mesh"
     if target.is_symlink() and os.readlink(target) == str(mesh):
         return view
-    link = package / f".mesh-{os.getpid()}"
+    link = package / f".mesh-{os.getpid()}-{os.urandom(4).hex()}"  # its own name: launches may race on a first start
     try:
-        link.unlink(missing_ok=True)
         link.symlink_to(mesh, target_is_directory=True)
     except OSError:  # no symbolic links here (Windows without developer mode): a copy, refreshed when mesh changes
         _copy_when_changed(mesh, target)
@@ -82,8 +81,7 @@ def _copy_when_changed(mesh: Path, target: Path) -> None:
     wanted = _fingerprint(mesh)
     if target.is_dir() and not target.is_symlink() and stamp.is_file() and stamp.read_text() == wanted:
         return
-    fresh = target.parent / f".mesh-copy-{os.getpid()}"
-    shutil.rmtree(fresh, ignore_errors=True)
+    fresh = target.parent / f".mesh-copy-{os.getpid()}-{os.urandom(4).hex()}"
     shutil.copytree(mesh, fresh, ignore=shutil.ignore_patterns("__pycache__"))
     if target.is_symlink():
         target.unlink()

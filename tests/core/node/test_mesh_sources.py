@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -88,3 +89,13 @@ def test_a_frozen_app_gives_its_bundled_mesh_sources(tmp_path: Path, monkeypatch
     monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path), raising=False)
     assert mesh_source_root() == tmp_path / "mesh_src"  # the spec ships farnode_desktop/__init__.py + mesh/ there
     assert not (tmp_path / "mesh_src").exists()  # nothing is made in the bundle
+
+
+def test_launches_that_race_on_a_first_start_all_get_the_view(tmp_path: Path) -> None:
+    mesh = _checkout(tmp_path)
+    with ThreadPoolExecutor(8) as pool:
+        views = list(pool.map(lambda _: mesh_only_view(mesh, tmp_path / "view"), range(32)))
+    assert set(views) == {tmp_path / "view"}
+    package = tmp_path / "view" / "farnode_desktop"
+    assert sorted(p.name for p in package.iterdir()) == ["__init__.py", "mesh"]  # a link, no copy, no leftovers
+    assert os.readlink(package / "mesh") == str(mesh)
