@@ -10,11 +10,15 @@ import time
 from typing import Any
 
 from farnode_desktop.cli.stores import claim_factory, open_ledger, open_wallet
+from farnode_desktop.core.clock import SystemClock
 from farnode_desktop.core.earnings.claims import ClaimQuote, ClaimService
 from farnode_desktop.core.earnings.coordinator import CoordinatorClient, CoordinatorUnreachable
 from farnode_desktop.core.earnings.coordinator_models import Earnings, format_tokens, safe_text
 from farnode_desktop.core.earnings.ledger import ClaimRecord, ClaimState, Ledger
+from farnode_desktop.core.earnings.outlook import EarningsOutlook, Outlook
 from farnode_desktop.core.errors import FarNodeError
+from farnode_desktop.core.paths import AppPaths
+from farnode_desktop.core.settings import SettingsStore
 
 
 def coordinator_client() -> CoordinatorClient:
@@ -28,6 +32,26 @@ def _claim_json(c: ClaimRecord, ledger: Ledger) -> dict[str, Any]:
         "net_amount": str(c.net_amount), "claim_id": c.claim_id, "tx_hash": c.tx_hash,
         "block_number": payout.block_number if payout else None, "created_at": c.created_at,
         "credits": len(ledger.claim_credits(c.id)),
+    }
+
+
+def outlook_of(ledger: Ledger) -> EarningsOutlook:
+    """The forecast and the GPUs' electricity from this PC's ledger and records (what the dashboard shows)."""
+    paths = AppPaths.default()
+    settings = SettingsStore(paths.config_file).load()
+    return Outlook(paths, ledger, SystemClock(), lambda: settings.electricity_price_per_kwh).current()
+
+
+def _outlook_json(outlook: EarningsOutlook) -> dict[str, Any]:
+    f, e = outlook.forecast, outlook.electricity
+    return {
+        "forecast": {"ready": f.ready, "basis": f.basis, "low_wei": str(round(f.low_wei)), "mid_wei": str(round(f.mid_wei)),
+                     "high_wei": str(round(f.high_wei)), "wei_per_token": f.wei_per_token,
+                     "tokens_per_day": f.tokens_per_day, "days": len(f.days),
+                     "duty": {"serving": f.duty.serving, "idle": f.duty.idle, "paused": f.duty.paused,
+                              "stopped": f.duty.stopped}},
+        "electricity": {"today_kwh": e.today_kwh, "kwh_per_day": e.kwh_per_day, "days": e.days,
+                        "price_per_kwh": e.price_per_kwh, "cost_per_day": e.cost_per_day},
     }
 
 
@@ -47,9 +71,10 @@ def cmd_earnings(args: argparse.Namespace) -> int:
         body = Earnings.parse(last[1]).as_json()  # checked like a fresh reply before it is printed
     claims = [_claim_json(c, ledger) for c in ledger.claims(address)]
     work = ledger.served_work()
+    outlook = outlook_of(ledger)
     if args.json:
         print(json.dumps({**body, "offline": offline or None, "claims": claims,
-                          "served_tokens_recorded": sum(w.tokens for w in work)}, indent=2))
+                          "served_tokens_recorded": sum(w.tokens for w in work), **_outlook_json(outlook)}, indent=2))
         return 0
     sym, dec = str(body["symbol"]), int(body["decimals"])
 
@@ -65,6 +90,8 @@ def cmd_earnings(args: argparse.Namespace) -> int:
     print(f"  claimed, being paid:  {fmt('pending')}")
     print(f"  paid:                 {fmt('paid')}")
     print(f"  minimum claim {fmt('min_claim')}, fee per claim {fmt('fee')}")
+    print(f"  expected: {outlook.forecast.range_text} ({outlook.forecast.basis})")
+    print(f"  electricity: {outlook.electricity.text}")
     for n in body["nodes"]:
         print(f"  node {n['peer_id']}: {n['served_tokens']} served tokens in {n['requests']} requests,"
               f" {format_tokens(int(n['confirmed']), dec, sym)} confirmed")

@@ -9,6 +9,7 @@ from typing import Protocol
 from farnode_desktop.core.earnings.claims import ClaimService
 from farnode_desktop.core.earnings.coordinator_models import Earnings
 from farnode_desktop.core.earnings.ledger import Ledger
+from farnode_desktop.core.earnings.outlook import EarningsOutlook
 from farnode_desktop.core.earnings.served_work import MinutePoint
 from farnode_desktop.core.earnings.wallet import Wallet
 from farnode_desktop.core.events import EventBus
@@ -17,7 +18,7 @@ from farnode_desktop.core.gpus.eligibility import Eligibility
 from farnode_desktop.core.gpus.nvml import GpuInventory
 from farnode_desktop.core.gpus.sampler import GpuSampler
 from farnode_desktop.core.node.runtime import NodeRuntime
-from farnode_desktop.core.node.status import NodeStatus
+from farnode_desktop.core.node.status import NodeState, NodeStatus
 from farnode_desktop.core.paths import AppPaths
 from farnode_desktop.core.settings import Settings
 
@@ -60,6 +61,10 @@ class CoreApi(Protocol):
 
     def pause_cost(self, seconds: float) -> str: ...
 
+    def served_rates(self) -> dict[str, float]: ...  # blocking (ledger)
+
+    def outlook_now(self) -> EarningsOutlook: ...  # blocking (ledger, every few minutes)
+
     def idle_rule_problem(self) -> str: ...  # blocking (X11 or D-Bus)
 
     def apply_settings(self, new: Settings) -> list[str]: ...  # blocking
@@ -88,9 +93,23 @@ class Snapshot:
     snoozed: bool = False
     at: float = field(default_factory=time.time)
     snoozed_gpus: dict[int, float] = field(default_factory=dict)  # GPU index -> the provider's pause ends (inf: never)
+    # each node's served tokens/s by the throughput chart's own route (None: not read, the nodes' own rates stand)
+    served_rates: dict[str, float] | None = None
+    outlook: EarningsOutlook | None = None  # the earnings forecast and the GPUs' electricity
+
+    def rate_of(self, status: NodeStatus) -> float:
+        """A node's served tokens/s: the chart's route when read, else the node's own rate."""
+        if self.served_rates is None:
+            return status.tokens_per_s
+        return self.served_rates.get(status.name, 0.0) if status.state is NodeState.SERVING else 0.0
+
+    @property
+    def tokens_per_s(self) -> float:
+        """The PC's served tokens/s: the throughput chart's latest minute (every serving node added up)."""
+        return sum(self.rate_of(s) for s in self.statuses)
 
 
 def take_snapshot(core: CoreApi) -> Snapshot:
     """Read the core's state (call on a worker: a supervisor's lock may be held by a slow transition)."""
     return Snapshot(tuple(core.node_statuses()), core.gpu_inventory(), core.snoozed,
-                    snoozed_gpus=core.snoozed_gpus())
+                    snoozed_gpus=core.snoozed_gpus(), served_rates=core.served_rates(), outlook=core.outlook_now())

@@ -11,6 +11,7 @@ from enum import StrEnum
 from PySide6.QtCore import QObject, Signal
 
 from farnode_desktop.core.earnings.coordinator_models import Earnings
+from farnode_desktop.core.earnings.forecast import Forecast, far_amount
 from farnode_desktop.core.errors import FarNodeError
 from farnode_desktop.core.events import Event
 from farnode_desktop.core.node.status import NodeState, NodeStatus, next_try, no_requests_for, no_requests_text
@@ -70,11 +71,15 @@ class PauseChoice:
 PAUSE_CHOICES = tuple(PauseChoice(p.key, p.menu_text, p.seconds) for p in PAUSE_LENGTHS)  # the core's one table
 
 
-def pause_label(choice: PauseChoice, tokens_per_s: float) -> str:
-    """A pause menu item with what the pause would cost at `tokens_per_s` (the PC's, or one GPU's)."""
+def pause_label(choice: PauseChoice, tokens_per_s: float, forecast: Forecast | None = None) -> str:
+    """A pause menu item with what the pause would cost at `tokens_per_s` (the PC's, or one GPU's): in FAR at the
+    settled rate per served token once a payout has settled, in served tokens until then."""
     if tokens_per_s <= 0:
         return choice.label
     cost = pause_cost(tokens_per_s, choice.seconds)
+    if forecast is not None and forecast.wei_per_token > 0:
+        far_cost = f"≈ {far_amount(forecast.cost_of(cost.tokens), forecast.decimals)} FAR"
+        return f"{choice.label}  ({far_cost}{' per hour' if choice.seconds is None else ''})"
     if choice.seconds is None:
         return f"{choice.label}  (≈ {count(cost.tokens)} served tokens per hour)"
     return f"{choice.label}  (≈ {count(cost.tokens)} served tokens)"
@@ -145,6 +150,7 @@ class TrayViewModel(QObject):
         self.state = TrayState.STOPPED
         self.statuses: list[NodeStatus] = []
         self.tokens_per_s = 0.0
+        self.forecast: Forecast | None = None  # prices a pause in FAR once a payout has settled
         self.earnings: Earnings | None = None
         self.snoozed = False
         self.tooltip = "FarNode: stopped"
@@ -154,6 +160,8 @@ class TrayViewModel(QObject):
     def on_snapshot(self, snapshot: Snapshot) -> None:
         self.statuses = list(snapshot.statuses)
         self.tokens_per_s = sum(s.tokens_per_s for s in self.statuses)
+        if snapshot.outlook is not None:
+            self.forecast = snapshot.outlook.forecast
         # The core owns the provider's pause (it outlives node restarts); only while our own pause or resume is
         # under way does what the provider just asked for stand in for it.
         if not self.busy:
@@ -184,7 +192,7 @@ class TrayViewModel(QObject):
 
     def pause_label(self, choice: PauseChoice) -> str:
         """The menu item with what the pause would cost at the current pace (from the last snapshot)."""
-        return pause_label(choice, self.tokens_per_s)
+        return pause_label(choice, self.tokens_per_s, self.forecast)
 
     # -- actions (blocking core calls go through the task runner) -------------------------------------
     def start_stop(self) -> None:

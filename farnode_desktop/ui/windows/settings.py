@@ -46,6 +46,11 @@ def _form() -> QFormLayout:
     return form
 
 
+def _price(text: str) -> float | None:
+    """The electricity price typed so far ("" or "." alone: not entered)."""
+    return float(text) if text.strip(".") else None
+
+
 class SettingsWindow(QWidget):
     """Widgets write into the view-model's draft; Apply hands it to the core on a worker."""
 
@@ -149,6 +154,10 @@ class SettingsWindow(QWidget):
         self.chain_id.setValidator(QRegularExpressionValidator(QRegularExpression("[0-9]{0,15}"), self.chain_id))
         self.start_at_login = self._check_box(form, SETTINGS["start_at_login"])
         self.log_level = self._choice(form, SETTINGS["log_level"])
+        self.electricity_price = self._line(form, SETTINGS["electricity_price_per_kwh"], _price)
+        self.electricity_price.setValidator(QRegularExpressionValidator(
+            QRegularExpression("[0-9]{0,2}([.][0-9]{0,4})?"), self.electricity_price))
+        self.electricity_price.setPlaceholderText("your price per kWh, to see what the GPUs' electricity costs")
         layout.addLayout(form)
         root.addWidget(app)
         root.addStretch(1)
