@@ -12,7 +12,7 @@ from farnode_desktop.core.node.status import NodeState
 from farnode_desktop.ui.tasks import TaskRunner
 from farnode_desktop.ui.viewmodels.core_api import take_snapshot
 from farnode_desktop.ui.viewmodels.dashboard_vm import DashboardViewModel
-from farnode_desktop.ui.viewmodels.format import when
+from farnode_desktop.ui.viewmodels.format import count, when
 from farnode_desktop.ui.viewmodels.tray_vm import TrayViewModel
 from farnode_desktop.ui.windows.dashboard import DashboardWindow
 from tests.ui.conftest import tick_until
@@ -37,15 +37,18 @@ def test_the_chart_tooltip_and_peak_agree_with_a_known_workload(core: AppCore, t
     qtbot.addWidget(window)
     with qtbot.waitSignal(vm.chart_changed):
         vm.set_range("day")
-    assert [p.at for p in vm.series] == [start + 60 * i for i in range(11)]
-    # minute 0 has gpu0 all along and gpu1 from :30 on; minute 10 only gpu1's last half; the rest both in full
-    assert [round(p.tokens_per_s, 6) for p in vm.series] == [86.0] * 10 + [10.0]
+    # the chart's minutes end now (its latest minute is the headline's rate): a minute where both nodes served
+    # shows 76 + 10, one at either end of the workload only the node that served in it
+    assert all(round(b.at - a.at, 6) == 60 for a, b in zip(vm.series, vm.series[1:], strict=False))
+    assert {round(p.tokens_per_s, 6) for p in vm.series} <= {76.0, 86.0, 10.0}
+    inside = [p for p in vm.series if start + 30 <= p.at and p.at + 60 <= start + 600]
+    assert len(inside) >= 8 and all(round(p.tokens_per_s, 6) == 86.0 for p in inside)
     assert vm.peak == pytest.approx(86.0)  # not 12 records of 76 added up (912)
     ledger_total = 120 * 380 + 10 * 600
     assert vm.served_in_range == pytest.approx(ledger_total)
     assert window.chart_note.text() == ("From this PC's ledger, per minute · peak 86 tokens/s · "
                                         f"{ledger_total:,} tokens served in the last day")
-    second = vm.series[1]
+    second = inside[0]
     tooltip = window.chart.tooltip_at(second.at * 1000.0 + 20_000)
     assert tooltip == f"{when(second.at, second.at)} · 86 tokens/s · 5,160 tokens served"  # 76 x 60 + 10 x 60
 
