@@ -37,7 +37,9 @@ DEFAULT_OUT = REPO / "build" / "device-wheels"
 # typing-extensions (pydantic 2.14 needs >= 4.16).
 OWN_VERSION = frozenset({"accelerate", "huggingface-hub", "tokenizers", "transformers", "numpy", "peft", "protobuf",
                          "typing-extensions"})
-APP_SIDE = ("platformdirs",)  # the app's core on the device (gpu_check.py, farnode CLI); psutil and pynvml are there
+# the app's side of the check on the device (gpu_check.py, the CLI, the supervisor): what its core imports beyond
+# the standard library and psutil (in the image and in the node runtime), at the app's own locked versions
+APP_SIDE = ("platformdirs", "nvidia-ml-py")
 # petals 2.2.0.post1's own pins that FarMesh replaces (the lock installs it with --no-deps for this reason)
 PETALS_REPLACED = frozenset({"hivemind", "pydantic", "transformers", "tokenizers", "huggingface-hub", "accelerate",
                              "bitsandbytes", "peft"})
@@ -66,6 +68,17 @@ def read_lock(path: Path = LOCK) -> dict[str, tuple[str, str, str]]:
             found[name] = (version, digest, "")
         elif (m := re.match(r"^\s+# (\S+\.(?:whl|tar\.gz|zip))\s*$", line)) and name:
             found[name] = (version, digest, m.group(1))
+    return found
+
+
+def lock_hashes(path: Path) -> dict[str, set[str]]:
+    """name -> every sha256 the lock allows for it (a lock made by pip-compile lists the wheel's and the sdist's)."""
+    found: dict[str, set[str]] = {}
+    name = ""
+    for line in path.read_text().splitlines():
+        if m := re.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==", line):
+            name = normalize(m.group(1))
+        found.setdefault(name, set()).update(re.findall(r"--hash=sha256:([0-9a-f]{64})", line))
     return found
 
 
@@ -158,11 +171,13 @@ def wheel_name(path: Path) -> str:
 
 def build(out: Path, python_version: str = "3.12") -> dict[str, object]:
     """Download, verify and repack into `out` (emptied first); returns the manifest it writes."""
+    out = out.resolve()
     names = carried()
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
     lock = {**read_lock(APP_LOCK), **read_lock()}
+    hashes = {**lock_hashes(APP_LOCK), **lock_hashes(LOCK)}
     sdists = {n for n in names if lock[n][2].endswith(".tar.gz")}
     pip_download({n: v for n, v in names.items() if n not in BUILT_ABI3 | sdists}, out, python_version)
     sources: dict[str, dict[str, str]] = {}
@@ -181,7 +196,10 @@ def build(out: Path, python_version: str = "3.12") -> dict[str, object]:
         same_file = locked_file == wheel.name
         if same_file and digest != locked_hash:
             raise SystemExit(f"{wheel.name}: sha256 {digest} is not the lock's {locked_hash}")
-        entry: dict[str, object] = {"sha256": digest, "checked_against_lock": same_file}
+        in_lock = digest in hashes.get(name, set())
+        if name in APP_SIDE and not in_lock:
+            raise SystemExit(f"{wheel.name}: sha256 {digest} is none of the app lock's for {name}")
+        entry: dict[str, object] = {"sha256": digest, "checked_against_lock": in_lock}
         if name in sources:
             entry["built_from"] = sources[name]
         if name == "bitsandbytes":

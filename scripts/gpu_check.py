@@ -2,10 +2,13 @@
 
     python scripts/gpu_check.py STEP OUT [--device cuda|cpu]
 
-Steps: quant (bitsandbytes nf4/int8 on the GPU vs fp16), tiny (a tiny model served through the supervised node
-on the GPU, greedy output compared with local transformers), planned (a Llama 3.1 8B-shaped model: blocks planned
-from the GPU's real free memory while another process holds most of it, served, a client generates, NVML
-recorded while serving). `--device cpu` runs the same flow on a CPU, to check the script itself where no GPU is.
+Steps: runtime (the node runtime's own check: imports, versions, CUDA), quant (bitsandbytes nf4/int8 on the GPU
+vs fp16), tiny (a tiny model served through the supervised node on the GPU, greedy output compared with local
+transformers), exact8b (two blocks of a Llama 3.1 8B-shaped model served in float32, output compared with local
+transformers), planned (a Llama 3.1 8B-shaped model: blocks planned from the GPU's real free memory while another
+process holds most of it, served, a client generates, NVML recorded while serving), game (a stand-in game takes the
+GPU from a serving node: games-first pauses it; the seconds until the node's memory is free again).
+`--device cpu` runs the same flow on a CPU, to check the script itself where no GPU is.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -23,9 +27,10 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from farnode_desktop.core.events import EventBus  # noqa: E402
+from farnode_desktop.core.clock import SystemClock  # noqa: E402
+from farnode_desktop.core.events import Event, EventBus  # noqa: E402
 from farnode_desktop.core.gpus.catalog import ModelSpec, block_params  # noqa: E402
-from farnode_desktop.core.gpus.nvml import GIB, read_inventory  # noqa: E402
+from farnode_desktop.core.gpus.nvml import GIB, GpuReader, read_inventory  # noqa: E402
 from farnode_desktop.core.gpus.planner import plan_blocks  # noqa: E402
 from farnode_desktop.core.node.factory import dht_prefix_for, ensure_tiny_model, make_supervisor  # noqa: E402
 from farnode_desktop.core.node.host import minimal_env  # noqa: E402
@@ -34,10 +39,12 @@ from farnode_desktop.core.node.spec import NodeSpec  # noqa: E402
 from farnode_desktop.core.node.status import NodeState  # noqa: E402
 from farnode_desktop.core.node.supervisor import SupervisorPolicy  # noqa: E402
 from farnode_desktop.core.paths import AppPaths  # noqa: E402
+from farnode_desktop.core.pausing.games_first import GamesFirst, process_tree  # noqa: E402
+from farnode_desktop.core.settings import Settings  # noqa: E402
 from tests.runtime_env import ensure_runtime, run_generate  # noqa: E402
 
 # Llama 3.1 8B's published config, fewer layers: real-sized blocks, llama3 RoPE, GQA (32 heads, 8 kv heads).
-LLAMA31_8B = {"model_type": "llama", "vocab_size": 128256, "hidden_size": 4096, "intermediate_size": 14336,
+LLAMA31_8B: dict[str, Any] = {"model_type": "llama", "vocab_size": 128256, "hidden_size": 4096, "intermediate_size": 14336,
               "num_attention_heads": 32, "num_key_value_heads": 8, "rms_norm_eps": 1e-5, "rope_theta": 500000.0,
               "max_position_embeddings": 131072, "torch_dtype": "bfloat16",
               "rope_scaling": {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
@@ -87,6 +94,23 @@ time.sleep(3600)
 """
 
 
+GAME = r"""
+import sys, time, torch
+hold = torch.empty(int(float(sys.argv[1]) * 2**30), dtype=torch.uint8, device="cuda")  # a game's textures
+a = torch.randn(8192, 8192, device="cuda", dtype=torch.float16)
+print("playing", flush=True)
+end = time.monotonic() + float(sys.argv[2])
+while time.monotonic() < end:  # and its frames: the GPU busy
+    b = a @ a
+    torch.cuda.synchronize()
+"""
+GAMES_FIRST_PERIOD_S = 2.0  # how often the app's core ticks games-first (core/app_core.py)
+# Problems the runtime's own check reports on the lent image that are the image's, not the node's: its Python is
+# 3.12 and it brings its own torch, triton and CUDA libraries (scripts/device_wheels.py carries the rest).
+IMAGE_PYTHON = re.compile(r"^the runtime's Python is 3\.12")
+LOCK_VERSION = re.compile(r"^(\S+) is \S+, the lock says \S+$")
+
+
 def runtime_python(runtime: NodeRuntime, code: str, *args: str, timeout: float = 1200) -> str:
     env = minimal_env({"PYTHONPATH": str(mesh_source_root()), "HF_HUB_OFFLINE": "1"})
     out = subprocess.run([str(runtime.python), "-c", code, *args], capture_output=True, text=True, env=env,
@@ -98,7 +122,8 @@ def runtime_python(runtime: NodeRuntime, code: str, *args: str, timeout: float =
 
 
 def serve(runtime: NodeRuntime, spec: NodeSpec, home: Path, work: Any) -> Any:
-    """Run `work(status)` against the supervised node; returns its result, always stops the node."""
+    """Run `work(status, seconds_to_serving, supervisor)` against the supervised node; returns its result, always
+    stops the node."""
     sup = make_supervisor(spec, AppPaths.under(home), EventBus(), runtime, policy=SupervisorPolicy(stop_grace_s=20))
     started = time.monotonic()
     sup.start()
@@ -107,11 +132,39 @@ def serve(runtime: NodeRuntime, spec: NodeSpec, home: Path, work: Any) -> Any:
         raise RuntimeError(f"the node did not serve: {sup.status().reason}\n" + "\n".join(sup.status().log_lines[-30:]))
     sup.wait_until(lambda s: bool(sup.status().multiaddrs), 60)
     try:
-        return work(sup.status(), time.monotonic() - started)
+        return work(sup.status(), time.monotonic() - started, sup)
     finally:
         sup.stop()
         sup.wait_until(lambda s: s is NodeState.STOPPED, 120)
         sup.close()
+
+
+def step_runtime(runtime: NodeRuntime, out: Path, device: str) -> dict[str, Any]:
+    """The runtime's own check; on the lent image (an overlay, see gpu_check_overlay.py) the image's own Python and
+    packages are expected to differ from the lock, every carried package must be the lock's."""
+    report = runtime.check()
+    body: dict[str, Any] = report.to_json()
+    try:
+        marker = json.loads((runtime.location / "farnode-runtime.json").read_text())
+    except (OSError, ValueError):
+        marker = {}
+    unexpected = list(report.problems)
+    if "device_image" in marker:
+        sys.path.insert(0, str(REPO / "scripts"))
+        from device_wheels import carried, normalize
+
+        ours = carried()
+
+        def the_images(problem: str) -> bool:
+            m = LOCK_VERSION.match(problem)
+            return bool(IMAGE_PYTHON.match(problem) or (m and normalize(m.group(1)) not in ours))
+
+        body["device_image"] = marker["device_image"]
+        body["expected_on_image"] = [p for p in report.problems if the_images(p)]
+        unexpected = [p for p in report.problems if not the_images(p) and not p.startswith("pip check")]
+    body["unexpected_problems"] = unexpected
+    body["ok"] = report.installed and not unexpected and (device != "cuda" or report.cuda_available)
+    return body
 
 
 def step_quant(runtime: NodeRuntime, out: Path, device: str) -> dict[str, Any]:
@@ -129,12 +182,90 @@ def step_tiny(runtime: NodeRuntime, out: Path, device: str) -> dict[str, Any]:
                         listen_host="127.0.0.1", device=device, num_blocks=4, torch_dtype="float32",
                         quant_type="none", throughput="1.0")
 
-        def work(status: Any, to_serving: float) -> dict[str, Any]:
+        def work(status: Any, to_serving: float, _sup: Any) -> dict[str, Any]:
             result = run_generate(runtime, str(model), status.multiaddrs, spec.dht_prefix, compare_local=True)
             return {"to_serving_s": round(to_serving, 1), "client": result}
 
         body: dict[str, Any] = serve(runtime, spec, Path(tmp) / "home", work)
     body["ok"] = body["client"]["tokens"] == body["client"]["local_tokens"]
+    return body
+
+
+def step_exact8b(runtime: NodeRuntime, out: Path, device: str) -> dict[str, Any]:
+    """Two real-sized blocks of a Llama 3.1 8B-shaped model (llama3 RoPE, GQA, 128k vocabulary) served in float32:
+    the client's greedy tokens must equal local transformers' (the planned step serves quantised, so it cannot)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "Llama-3.1-8B-shaped-2"
+        shape = dict(LLAMA31_8B)
+        if device == "cpu":
+            shape.update(vocab_size=1024, hidden_size=256, intermediate_size=512, num_attention_heads=8,
+                         num_key_value_heads=2)
+        runtime_python(runtime, MAKE, str(folder), "2", json.dumps(shape))
+        spec = NodeSpec(name="exact8b", model=str(folder), dht_prefix=dht_prefix_for(str(folder)), new_swarm=True,
+                        listen_host="127.0.0.1", device=device, num_blocks=2, torch_dtype="float32",
+                        quant_type="none", throughput="1.0")
+
+        def work(status: Any, to_serving: float, _sup: Any) -> dict[str, Any]:
+            result = run_generate(runtime, str(folder), status.multiaddrs, spec.dht_prefix, new_tokens=8,
+                                  compare_local=True, timeout=600)
+            return {"to_serving_s": round(to_serving, 1), "client": result}
+
+        body: dict[str, Any] = serve(runtime, spec, Path(tmp) / "home", work)
+    got, want = body["client"]["tokens"], body["client"]["local_tokens"]
+    body["same_positions"] = sum(a == b for a, b in zip(got[0], want[0], strict=False))
+    body["ok"] = got == want
+    return body
+
+
+def step_game(runtime: NodeRuntime, out: Path, device: str, game_gib: float) -> dict[str, Any]:
+    """A node serves the tiny model on the GPU; a stand-in game (another process: memory and busy kernels) starts;
+    games-first, ticked as the app ticks it with the app's defaults and real NVML readings, pauses the node. Times
+    from the game's start to the pause and to the node's memory being free again (gpu.vram_freed)."""
+    if device != "cuda":
+        return {"skipped": "games-first reads the GPU through NVML"}
+    with tempfile.TemporaryDirectory() as tmp:
+        model = ensure_tiny_model(AppPaths.under(Path(tmp) / "m"), runtime)
+        spec = NodeSpec(name="game", model=str(model), dht_prefix=dht_prefix_for(str(model)), new_swarm=True,
+                        listen_host="127.0.0.1", device="cuda", num_blocks=4, torch_dtype="float16",
+                        quant_type="none", throughput="1.0")
+
+        def work(status: Any, to_serving: float, sup: Any) -> dict[str, Any]:
+            reader = GpuReader()
+            bus = EventBus()
+            seen: list[tuple[float, Event]] = []
+            bus.subscribe(lambda e: seen.append((time.monotonic(), e)), "gpu.")
+            games_first = GamesFirst(bus, SystemClock(), Settings, reader.inventory, lambda: {0: sup})
+            pids = process_tree(status.pid)
+            before = reader.inventory().gpus[0]
+            node_bytes = sum(p.used_bytes or 0 for p in before.compute_processes if p.pid in pids)
+            env = minimal_env({"PYTHONPATH": str(mesh_source_root())})
+            game = subprocess.Popen([str(runtime.python), "-c", GAME, str(game_gib), "180"], stdout=subprocess.PIPE,
+                                    text=True, env=env)
+            assert game.stdout is not None
+            game.stdout.readline()
+            started = time.monotonic()
+            try:
+                while time.monotonic() - started < 120:
+                    games_first.tick()
+                    if any(e.topic in ("gpu.vram_freed", "gpu.vram_not_freed") for _, e in seen):
+                        break
+                    time.sleep(GAMES_FIRST_PERIOD_S)
+                after = reader.inventory().gpus[0]
+            finally:
+                game.kill()
+                game.wait()
+                reader.close()
+            at = {e.topic: t - started for t, e in seen}
+            return {"node_bytes_before": node_bytes, "game_gib": game_gib, "tick_s": GAMES_FIRST_PERIOD_S,
+                    "events": [{"topic": e.topic, "after_s": round(t - started, 2), "reason": e.reason}
+                               for t, e in seen],
+                    "to_pause_s": round(at["gpu.paused"], 2) if "gpu.paused" in at else None,
+                    "to_memory_free_s": round(at["gpu.vram_freed"], 2) if "gpu.vram_freed" in at else None,
+                    "node_state_after": sup.status().state.value,
+                    "node_processes_left": [p.pid for p in after.compute_processes if p.pid in pids]}
+
+        body: dict[str, Any] = serve(runtime, spec, Path(tmp) / "home", work)
+    body["ok"] = body["to_memory_free_s"] is not None and not body["node_processes_left"]
     return body
 
 
@@ -176,7 +307,7 @@ def step_planned(runtime: NodeRuntime, out: Path, device: str, leave_gib: float,
                             new_swarm=True, listen_host="127.0.0.1", device=device, num_blocks=plan.num_blocks,
                             torch_dtype=plan.dtype, quant_type=plan.quant, throughput="1.0")
 
-            def work(status: Any, to_serving: float) -> dict[str, Any]:
+            def work(status: Any, to_serving: float, _sup: Any) -> dict[str, Any]:
                 snapshot = out / "nvml_serving.json"
                 if device == "cuda":
                     subprocess.run([sys.executable, str(REPO / "scripts" / "record_nvml_snapshot.py"), str(snapshot),
@@ -198,19 +329,26 @@ def step_planned(runtime: NodeRuntime, out: Path, device: str, leave_gib: float,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("step", choices=("quant", "tiny", "planned"))
+    parser.add_argument("step", choices=("runtime", "quant", "tiny", "exact8b", "planned", "game"))
     parser.add_argument("out", type=Path)
     parser.add_argument("--device", choices=("cuda", "cpu"), default="cuda")
     parser.add_argument("--leave-gib", type=float, default=3.0, help="planned: free memory left by the holder")
     parser.add_argument("--layers", type=int, default=32, help="planned: at most this many blocks")
+    parser.add_argument("--game-gib", type=float, default=4.0, help="game: GPU memory the stand-in game takes")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("FARNODE_RUNTIME_LOCK", "lock-linux-x86_64.txt")
     runtime = ensure_runtime()
-    if args.step == "quant":
+    if args.step == "runtime":
+        body = step_runtime(runtime, args.out, args.device)
+    elif args.step == "quant":
         body = step_quant(runtime, args.out, args.device)
     elif args.step == "tiny":
         body = step_tiny(runtime, args.out, args.device)
+    elif args.step == "exact8b":
+        body = step_exact8b(runtime, args.out, args.device)
+    elif args.step == "game":
+        body = step_game(runtime, args.out, args.device, args.game_gib)
     else:
         body = step_planned(runtime, args.out, args.device, args.leave_gib, args.layers)
     (args.out / f"{args.step}.json").write_text(json.dumps(body, indent=2, default=str) + "\n")
