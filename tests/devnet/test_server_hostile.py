@@ -23,16 +23,24 @@ PEER = "12D3KooWHostilePeer"
 RATE = 10**12
 
 
+def answer(raw: bytes) -> Any:
+    """An answer's JSON; an answer that is not JSON (a bare 500 page) as {"not_json": its text}."""
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return {"not_json": raw.decode("utf-8", "replace")[:500]}
+
+
 def post_raw(url: str, data: bytes, headers: dict[str, str] | None = None) -> tuple[int, Any]:
-    """POST raw bytes; the status and the JSON answer (every answer of the devnet is JSON)."""
+    """POST raw bytes; the status and the answer (every answer of the devnet is JSON)."""
     req = urllib.request.Request(url, data=data, method="POST",
                                  headers={"Content-Type": "application/json", **(headers or {})})
     try:
         with urllib.request.urlopen(req, timeout=30) as resp:
-            return resp.status, json.loads(resp.read())
+            return resp.status, answer(resp.read())
     except urllib.error.HTTPError as exc:
         with exc:
-            return exc.code, json.loads(exc.read())
+            return exc.code, answer(exc.read())
 
 
 def credited(devnet: Devnet, tokens: int = 1000, blocks: int = 4) -> KeySigner:
