@@ -9,8 +9,11 @@
 ; %LOCALAPPDATA%\FarLabs\FarNode\runtime and \wsl), keeps settings and earnings history unless asked, and
 ; keeps the wallet key in Windows Credential Manager unless "Also delete my wallet key" is ticked, which runs
 ; `farnode-cli wallet delete --confirm-address <the wallet's address>`.
+; Silent install: `FarNode-Setup.exe /S` (add /AUTOSTART to tick "Start FarNode at login"); silent uninstall:
+; `"Uninstall FarNode.exe" /S`. tests/installer/test_nsis_wine.py runs both under Wine.
 
 Unicode true
+Target amd64-unicode  ; a 64-bit installer: FarNode is 64-bit only (and Wine's wine64 runs it in the tests)
 ManifestDPIAware true
 RequestExecutionLevel user
 SetCompressor /SOLID lzma
@@ -42,6 +45,7 @@ SetCompressor /SOLID lzma
 !include "MUI2.nsh"
 !include "LogicLib.nsh"
 !include "FileFunc.nsh"
+!include "Sections.nsh"
 
 Name "${APP_NAME}"
 OutFile "${OUTFILE}"
@@ -104,6 +108,16 @@ SectionEnd
 Section /o "Start FarNode at login" SecAutostart
   WriteRegStr HKCU "${RUN_KEY}" "${RUN_VALUE}" '"$INSTDIR\${APP_EXE}" app --minimized'
 SectionEnd
+
+Function .onInit
+  ; /AUTOSTART ticks "Start FarNode at login" (for silent installs, /S, where no page asks)
+  ${GetParameters} $R0
+  ClearErrors
+  ${GetOptions} $R0 "/AUTOSTART" $R1
+  ${IfNot} ${Errors}
+    !insertmacro SelectSection ${SecAutostart}
+  ${EndIf}
+FunctionEnd
 
 !insertmacro MUI_FUNCTION_DESCRIPTION_BEGIN
   !insertmacro MUI_DESCRIPTION_TEXT ${SecApp} "The FarNode app. On first launch it sets up the node runtime (WSL2) with progress."
