@@ -29,6 +29,8 @@ def test_makensis_builds_the_installer_from_a_staged_tree(tmp_path: Path) -> Non
     data = output.read_bytes()
     assert data[:2] == b"MZ"  # a Windows executable
     assert b"Nullsoft" in data or b"NullsoftInst" in data
+    pe = int.from_bytes(data[0x3C:0x40], "little")  # the PE header: a 64-bit (x86-64) installer, Target amd64-unicode
+    assert data[pe:pe + 4] == b"PE\0\0" and int.from_bytes(data[pe + 4:pe + 6], "little") == 0x8664
 
 
 def test_makensis_refuses_to_build_without_the_frozen_app(tmp_path: Path) -> None:
