@@ -9,7 +9,8 @@ if [ -z "${FARNODE_IN_SESSION:-}" ]; then
   # a throwaway HOME keeps the test keyring apart from the user's own
   export FARNODE_TEST_REAL_HOME="$HOME"
   export HOME="$(mktemp -d)"
-  exec xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- bash "$0" "$@"
+  # a 1366x768 laptop screen: the windows are checked to fit it (tests/ui_tray/test_walkthrough.py)
+  exec xvfb-run -a -s "-screen 0 1366x768x24" dbus-run-session -- bash "$0" "$@"
 fi
 printf 'farnode-test' | gnome-keyring-daemon --unlock --components=secrets >/dev/null
 # pip's cache and config for a runtime install inside the tests come from the real home

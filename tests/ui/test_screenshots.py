@@ -5,6 +5,7 @@ usage is reported the way the gateway does. GPUs are recorded readings (no GPU h
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 import uuid
 from pathlib import Path
@@ -38,18 +39,19 @@ from tests.devnet.helpers import report_usage, secret_service
 from tests.ui.conftest import tick_until
 from tests.ui.fakes import BIG_MODEL, make_core
 
-pytestmark = pytest.mark.keyring
-SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+from tests.ui.screen_checks import check_and_shoot, pin_devnet
+pytestmark = [
+    pytest.mark.keyring,
+    pytest.mark.tray,  # on the X display of scripts/test-session.sh: a 1366x768 laptop screen
+    pytest.mark.skipif(not (os.environ.get("FARNODE_TEST_DISPLAY") and os.environ.get("DISPLAY")),
+                       reason="needs the X display of scripts/test-session.sh (Xvfb 1366x768)"),
+    pytest.mark.qt_log_ignore("propagateSizeHints"),
+]
 
 
 def shoot(widget: QWidget, qtbot: QtBot, name: str) -> Path:
-    widget.show()
-    qtbot.waitExposed(widget)
-    qtbot.wait(150)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    path = SHOTS / f"{name}.png"
-    assert widget.grab().save(str(path)), path
-    return path
+    """The picture, checked: fits the screen, primary buttons on screen, outlines visible, no wei."""
+    return check_and_shoot(widget, qtbot, name)
 
 
 def serving_readings(core: AppCore) -> None:
@@ -80,6 +82,7 @@ def test_screenshots_of_every_window_with_devnet_numbers(devnet: Devnet, tmp_pat
     settings.pause.schedule = [{"days": [d for d in range(5) if d != today], "start": "09:00", "end": "17:30"}]
     core = make_core(tmp_path / "home", settings=settings, keystore=backend, wallet_service=service)
     tasks = TaskRunner()
+    pin_devnet(core.paths, devnet)
     try:
         core.start()
         wallet = core.wallet()

@@ -11,6 +11,7 @@ from PySide6.QtCore import QObject, Signal
 
 from farnode_desktop.core.earnings.served_work import MinutePoint
 from farnode_desktop.core.gpus.nvml import GpuInfo, GpuInventory
+from farnode_desktop.core.node.facts import block_range
 from farnode_desktop.core.node.status import NodeState, NodeStatus, next_try, state_words
 from farnode_desktop.ui.tasks import TaskRunner
 from farnode_desktop.ui.viewmodels.core_api import CoreApi, Snapshot, take_snapshot
@@ -83,12 +84,22 @@ def _gpu_readings(gpu: GpuInfo) -> tuple[Reading, ...]:
     return tuple(readings)
 
 
+# The words a gamer may not know, explained where they are shown (the card's tooltips).
+FACT_HELP = {
+    "Blocks": "A model is split into blocks (its layers); each node of the network serves some of them and is "
+              "paid for the tokens that pass through its blocks. '0-3 (4 blocks)' means blocks 0 to 3.",
+    "Peer id": "This node's name on the FarMesh network (its peer-to-peer address book, the DHT, lists it under "
+               "this id). The coordinator pays the served work of this id to your wallet.",
+    "Served": "Tokens per second passing through this node's blocks right now.",
+    "Total served": "Tokens this node has served since it started.",
+}
+
+
 def _facts(status: NodeStatus | None) -> tuple[tuple[str, str], ...]:
     if status is None:
         return (("Node", "not serving on this GPU"),)
     if status.start_block is not None and status.end_block is not None:
-        # end_block is exclusive, as Petals reports it: blocks 0-3 are four blocks
-        blocks = f"{status.start_block}-{status.end_block - 1} ({status.end_block - status.start_block})"
+        blocks = block_range(status.start_block, status.end_block)  # end exclusive, as Petals reports it
     else:
         blocks = "—"
     running = status.state in (NodeState.SERVING, NodeState.LOADING, NodeState.STARTING)

@@ -138,7 +138,11 @@ class SettingsViewModel(QObject):
                 out.append("")
             else:
                 out.append(f"GPU {v.index} ({v.name}): {v.state} — {v.reason}")
-        if not verdicts.gpus:
+        if not verdicts.gpus and model.cpu_ok:  # the demo model on a PC without an NVIDIA GPU: it serves, on the CPU
+            out.append(f"No NVIDIA GPU serves here, so FarNode serves {model.display} on the CPU: all of its "
+                       f"{model.num_layers} blocks (a block is one layer of the model; the network splits a model "
+                       "into blocks and each node serves some of them).")
+        elif not verdicts.gpus:
             out.append(verdicts.reason + (f" ({verdicts.what_to_do})" if verdicts.what_to_do else ""))
         return "\n".join(out)
 

@@ -100,7 +100,7 @@ def today_earned(earnings: Earnings | None, now: float | None = None) -> int | N
     return sum(d.earned for d in earnings.history if d.day == today)
 
 
-def notice_for(event: Event) -> Notice | None:
+def notice_for(event: Event, gpus: bool = True) -> Notice | None:
     """The notification an event deserves, or None for the many that do not matter to the provider."""
     topic, data = event.topic, event.data
     if topic == "node.state":
@@ -117,7 +117,7 @@ def notice_for(event: Event) -> Notice | None:
                 text += f"\n{next_try(status).capitalize()}."
             return Notice(f"{event.source} failed", text, "critical")
         return None
-    where = "All GPUs" if event.source == "all" else event.source
+    where = ("All GPUs" if gpus else "The node") if event.source == "all" else event.source  # GPU words need a GPU
     if topic == "gpu.paused":
         return Notice("Paused", f"{where}: {event.reason}", "info")
     if topic == "gpu.resumed":
@@ -173,7 +173,7 @@ class TrayViewModel(QObject):
         self._update()
 
     def on_event(self, event: Event) -> None:
-        notice = notice_for(event)
+        notice = notice_for(event, gpus=any(s.name != "cpu" for s in self.statuses))
         if notice is not None:
             self.notify.emit(notice)
 

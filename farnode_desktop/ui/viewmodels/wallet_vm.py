@@ -14,6 +14,7 @@ from farnode_desktop.core.earnings.coordinator_models import Earnings
 from farnode_desktop.core.earnings.ledger import ClaimRecord, ClaimState
 from farnode_desktop.core.errors import FarNodeError
 from farnode_desktop.core.events import Event
+from farnode_desktop.core.node.facts import block_range
 from farnode_desktop.ui.tasks import TaskRunner
 from farnode_desktop.ui.viewmodels.core_api import CoreApi
 from farnode_desktop.ui.viewmodels.format import count, day_label, far, when
@@ -77,7 +78,7 @@ def load_wallet_data(core: CoreApi) -> WalletData:
 def payout_row(core: CoreApi, claim: ClaimRecord, decimals: int, symbol: str) -> PayoutRow:
     payout = core.ledger.payout(claim.id)
     work = tuple(
-        WorkRow(node=str(c.get("node") or "—"), blocks=f"{c['start_block']}-{c['end_block']}",
+        WorkRow(node=str(c.get("node") or "—"), blocks=block_range(int(c["start_block"]), int(c["end_block"])),
                 tokens=count(int(c["tokens"])), amount=far(int(c["amount"]), decimals, symbol),
                 when=when(float(c["credited_at"])), request_id=str(c["request_id"]))
         for c in core.ledger.claim_credits(claim.id)
@@ -160,7 +161,8 @@ class WalletViewModel(QObject):
         if e is None:
             return [(t, "—", n) for t, n in _FIGURE_NOTES]
         values = (e.estimated, e.confirmed, e.claimable, e.paid)
-        return [(t, far(v, e.decimals, e.symbol, 4), n) for (t, n), v in zip(_FIGURE_NOTES, values, strict=True)]
+        # the same decimals as the claim review below them: one amount is written one way
+        return [(t, far(v, e.decimals, e.symbol), n) for (t, n), v in zip(_FIGURE_NOTES, values, strict=True)]
 
     def daily(self, days: int = 7, now: float | None = None) -> tuple[list[tuple[str, float]], str]:
         """The last `days` UTC days (the coordinator's), today last; a day without earnings shows as 0."""

@@ -75,6 +75,28 @@ def nice_max(value: float) -> float:
     return round(10 * magnitude, 12)
 
 
+def axis_ticks(top: float) -> tuple[int, int]:
+    """How many ticks and decimals a 0..`top` axis gets so that every label is a different, exact value
+    (0, 0.2, ... 1 rather than 0, 0, 1, 1, 1): the tick count whose step needs the fewest decimals, 5 preferred."""
+    best: tuple[float, int, int] | None = None
+    for count, penalty in ((5, 0.0), (6, 0.1), (3, 0.6), (4, 0.2)):
+        step = top / (count - 1)
+        decimals = next((d for d in range(11) if abs(round(step, d) - step) <= 1e-9 * max(1.0, step)), None)
+        if decimals is None:
+            continue
+        score = decimals + penalty
+        if best is None or score < best[0]:
+            best = (score, count, decimals)
+    return (best[1], best[2]) if best is not None else (5, 2)
+
+
+def _apply_ticks(axis: QValueAxis, top: float) -> None:
+    count, decimals = axis_ticks(top)
+    axis.setRange(0.0, top)
+    axis.setTickCount(count)
+    axis.setLabelFormat(f"%.{decimals}f")
+
+
 class ThroughputChart(_ThemedView):
     """Served tokens/s, filled under the line, over the last hour or day; hovering a minute shows its figures."""
 
@@ -122,7 +144,7 @@ class ThroughputChart(_ThemedView):
         self.x_axis.setTickCount(7 if span_s <= 3600 else 9)
         self.x_axis.setRange(QDateTime.fromMSecsSinceEpoch(int(start * 1000)),
                              QDateTime.fromMSecsSinceEpoch(int(end * 1000)))
-        self.y_axis.setRange(0.0, max(1.0, nice_max(max((p.tokens_per_s for p in self.shown), default=0.0))))
+        _apply_ticks(self.y_axis, max(1.0, nice_max(max((p.tokens_per_s for p in self.shown), default=0.0))))
 
     def tooltip_at(self, x_ms: float) -> str:
         """The figures of the minute nearest to `x_ms` (the chart's x, ms since the epoch); "" with no points."""
@@ -167,7 +189,5 @@ class DailyEarningsChart(_ThemedView):
         self.x_axis.clear()
         self.x_axis.append([d for d, _ in days] or [""])
         self.bars.append([v for _, v in days] or [0.0])
-        top = nice_max(max((v for _, v in days), default=0.0))
-        self.y_axis.setRange(0.0, top)
-        self.y_axis.setLabelFormat("%.2f" if top < 1 else "%.1f")
+        _apply_ticks(self.y_axis, nice_max(max((v for _, v in days), default=0.0)))
         self.y_axis.setTitleText(unit)

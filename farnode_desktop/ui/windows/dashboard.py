@@ -14,16 +14,26 @@ from PySide6.QtWidgets import (
     QLabel,
     QMenu,
     QPushButton,
-    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
 
 from farnode_desktop.ui.icons import app_icon
-from farnode_desktop.ui.viewmodels.dashboard_vm import DashboardViewModel, NodeCard, PauseControl, point_text
+from farnode_desktop.ui.viewmodels.dashboard_vm import FACT_HELP, DashboardViewModel, NodeCard, PauseControl, point_text
 from farnode_desktop.ui.viewmodels.tray_vm import TrayViewModel
 from farnode_desktop.ui.windows.charts import ThroughputChart
-from farnode_desktop.ui.windows.style import MUTED, STYLESHEET, bar, card, fit_to_screen, label, pill, set_pill, state_colour
+from farnode_desktop.ui.windows.style import (
+    MUTED,
+    STYLESHEET,
+    bar,
+    card,
+    fit_to_screen,
+    label,
+    pill,
+    scrolled,
+    set_pill,
+    state_colour,
+)
 
 PauseClicked = Callable[[QPushButton, PauseControl], None]
 
@@ -80,9 +90,12 @@ def node_card_widget(data: NodeCard, on_pause: PauseClicked | None = None) -> QF
     for i, (name, text) in enumerate(data.facts):
         cell = QVBoxLayout()
         cell.setSpacing(0)
-        cell.addWidget(label(name, "muted"))
+        name_label = label(name, "muted")
+        cell.addWidget(name_label)
         v = label(text)
         v.setStyleSheet("font-weight: 600;")
+        for widget in (name_label, v):
+            widget.setToolTip(FACT_HELP.get(name, ""))
         cell.addWidget(v)
         facts.addLayout(cell, i // 3, i % 3)
     layout.addLayout(facts)
@@ -111,7 +124,7 @@ class DashboardWindow(QWidget):
         self.setWindowTitle("FarNode · Dashboard")
         self.setWindowIcon(app_icon())
         self.setStyleSheet(STYLESHEET)
-        fit_to_screen(self, 980, 760)
+        fit_to_screen(self, 1100, 760)
         root = QVBoxLayout(self)
         root.setContentsMargins(22, 18, 22, 18)
         root.setSpacing(14)
@@ -133,15 +146,18 @@ class DashboardWindow(QWidget):
         head.addWidget(self.start_stop)
         root.addLayout(head)
 
+        # Below the header, one scroll area: on a 1366x768 laptop the cards, the chart and the outlook scroll
+        # together, each at its full height, while the header and its button stay on screen.
+        body_host = QWidget()
+        body = QVBoxLayout(body_host)
+        body.setContentsMargins(0, 0, 6, 0)
+        body.setSpacing(14)
         self.cards_host = QWidget()
         self.cards_grid = QGridLayout(self.cards_host)
         self.cards_grid.setContentsMargins(0, 0, 0, 0)
         self.cards_grid.setSpacing(14)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(self.cards_host)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        root.addWidget(scroll, 3)
+        body.addWidget(self.cards_host)
+        root.addWidget(scrolled(body_host), 1)
 
         chart_frame, chart_layout = card()
         row = QHBoxLayout()
@@ -161,9 +177,9 @@ class DashboardWindow(QWidget):
         chart_layout.addLayout(row)
         self.chart = ThroughputChart()
         chart_layout.addWidget(self.chart)
-        self.chart_note = label("", "muted")
+        self.chart_note = label("", "muted", wrap=True)  # wraps: a long note must not widen the window
         chart_layout.addWidget(self.chart_note)
-        root.addWidget(chart_frame, 2)
+        body.addWidget(chart_frame)
 
         vm.cards_changed.connect(self.render_cards)
         vm.chart_changed.connect(self.render_chart)

@@ -94,6 +94,7 @@ class SettingsWindow(QWidget):
             gpus.addWidget(label("No NVIDIA GPU found", "muted"))
         form.addRow(SETTINGS["excluded_gpus"].label, gpus)
         blocks = QHBoxLayout()
+        blocks.setSpacing(16)
         self.blocks_auto = QRadioButton("Automatic")
         self.blocks_manual = QRadioButton("Manual")
         self.blocks_count = _spin_box(SETTINGS["blocks"])

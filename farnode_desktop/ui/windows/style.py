@@ -41,6 +41,10 @@ def resource(*parts: str) -> str:
 
 
 CHECK_MARK = resource("icons", "check.svg")
+ARROW_UP = resource("icons", "arrow-up.svg")
+ARROW_DOWN = resource("icons", "arrow-down.svg")
+ARROW_UP_DIM = resource("icons", "arrow-up-dim.svg")  # a disabled spin box: still there, clearly not active
+ARROW_DOWN_DIM = resource("icons", "arrow-down-dim.svg")
 
 STYLESHEET = f"""
 QWidget {{ background: {BG}; color: {TEXT}; font-size: 13px; }}
@@ -91,14 +95,13 @@ QSpinBox::down-button, QDoubleSpinBox::down-button {{ subcontrol-position: botto
     border-bottom-right-radius: 7px; }}
 QSpinBox::up-button:hover, QDoubleSpinBox::up-button:hover, QSpinBox::down-button:hover,
     QDoubleSpinBox::down-button:hover {{ background: #23405f; }}
-QSpinBox::up-arrow, QDoubleSpinBox::up-arrow {{ width: 0; height: 0; border-left: 5px solid transparent;
-    border-right: 5px solid transparent; border-bottom: 6px solid {TEXT}; }}
-QSpinBox::down-arrow, QDoubleSpinBox::down-arrow {{ width: 0; height: 0; border-left: 5px solid transparent;
-    border-right: 5px solid transparent; border-top: 6px solid {TEXT}; }}
+QSpinBox::up-arrow, QDoubleSpinBox::up-arrow {{ image: url({ARROW_UP}); width: 10px; height: 6px; }}
+QSpinBox::down-arrow, QDoubleSpinBox::down-arrow, QComboBox::down-arrow {{ image: url({ARROW_DOWN}); width: 10px;
+    height: 6px; }}
+QSpinBox::up-arrow:disabled, QDoubleSpinBox::up-arrow:disabled {{ image: url({ARROW_UP_DIM}); }}
+QSpinBox::down-arrow:disabled, QDoubleSpinBox::down-arrow:disabled {{ image: url({ARROW_DOWN_DIM}); }}
 QComboBox::drop-down {{ subcontrol-origin: padding; subcontrol-position: center right; width: 22px;
     border-left: 1px solid {OUTLINE}; }}
-QComboBox::down-arrow {{ width: 0; height: 0; border-left: 5px solid transparent; border-right: 5px solid transparent;
-    border-top: 6px solid {TEXT}; }}
 QScrollArea {{ border: none; }}
 QMenu {{ background: {CARD}; border: 1px solid {CARD_BORDER}; padding: 4px; }}
 QMenu::item {{ padding: 6px 18px; border-radius: 5px; }}

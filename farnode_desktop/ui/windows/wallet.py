@@ -123,7 +123,9 @@ class WalletWindow(QWidget):
         history_layout.addWidget(label("Payouts and the served work they paid for", "h2"))
         self.history = QTreeWidget()
         self.history.setColumnCount(6)
-        self.history.setHeaderLabels(["When", "State", "Received", "Fee", "Transaction", "Block"])
+        self.history.setHeaderLabels(["When", "State", "Received", "Fee", "Transaction", "Chain block"])
+        self.history.headerItem().setToolTip(5, "The block of the payout chain that holds the payout transaction "
+                                                "(not the model blocks your node serves)")
         self.history.setRootIsDecorated(True)
         self.history.setAlternatingRowColors(True)
         history_layout.addWidget(self.history)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from farnode_desktop.core.node.facts import blocks_text
+from farnode_desktop.core.node.facts import block_range, block_span, blocks_text
 from farnode_desktop.core.node.spec import NodeSpec
 from farnode_desktop.mesh.wire import NodeReport, ServerState
 
@@ -27,3 +27,8 @@ def test_unknown_blocks_name_only_the_model_and_a_local_model_by_its_folder(tmp_
     assert blocks_text(spec, _report(None, None)) == "of tiny"
     assert blocks_text(spec, _report(2, None)) == "of tiny"
     assert blocks_text(spec, _report(2, 5)) == "2-4 of tiny"
+
+
+def test_one_notation_for_blocks_with_their_count() -> None:
+    assert block_span(0, 4) == "0-3" and block_range(0, 4) == "0-3 (4 blocks)"
+    assert block_range(12, 13) == "12-12 (1 block)"

@@ -14,11 +14,12 @@ from farnode_desktop.core.errors import UserInputError
 from farnode_desktop.core.gpus.eligibility import assess
 from farnode_desktop.core.gpus.fleet import FleetOptions, build_specs
 from farnode_desktop.core.node.status import NodeState
-from farnode_desktop.core.settings import SettingsStore
+from farnode_desktop.core.settings import Settings, SettingsStore
 from farnode_desktop.ui.tasks import TaskRunner
 from farnode_desktop.ui.viewmodels.settings_vm import SettingsViewModel, parse_schedule_text, schedule_text
 from farnode_desktop.ui.windows.settings import SettingsWindow
 from tests.ui.conftest import tick_until
+from tests.ui.fakes import make_core
 
 
 def test_schedule_lines_round_trip() -> None:
@@ -84,3 +85,17 @@ def test_the_plan_shows_the_blocks_the_fleet_launches_for_a_manual_choice(core: 
     model = core.catalog.get(vm.draft.model)
     launched = [s.num_blocks for s in build_specs(assess(inventory, model, vm.draft), model, vm.draft, FleetOptions())]
     assert len(shown) == 2 and shown == launched
+
+
+def test_the_planner_box_says_the_demo_serves_on_the_cpu_on_a_pc_without_a_driver(tmp_path: Path,
+                                                                                  tasks: TaskRunner) -> None:
+    from farnode_desktop.core.node.factory import TINY_DEMO
+
+    core = make_core(tmp_path / "home", fixture="no_driver.json",
+                     settings=Settings(model=TINY_DEMO, new_swarm=True, serve_on_launch=False))
+    try:
+        core.sampler.sample_once()  # what the core reads at start (here without the runtime the demo serves in)
+        text = SettingsViewModel(core, tasks).plan_text()
+        assert "on the CPU" in text and "no NVIDIA driver" not in text, text
+    finally:
+        core.ledger.close()

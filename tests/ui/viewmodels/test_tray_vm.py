@@ -16,6 +16,7 @@ from farnode_desktop.ui.tray import Tray
 from farnode_desktop.ui.viewmodels.core_api import take_snapshot
 from farnode_desktop.ui.viewmodels.tray_vm import (
     PAUSE_CHOICES,
+    Notice,
     TrayState,
     TrayViewModel,
     notice_for,
@@ -49,6 +50,8 @@ def test_notifications_only_for_changes_that_matter() -> None:
     assert paused is not None and "Cyberpunk2077.exe" in paused.message
     resumed = notice_for(Event("gpu.resumed", "all", "resumed by you"))
     assert resumed is not None and resumed.message.startswith("All GPUs")
+    on_cpu = notice_for(Event("gpu.resumed", "all", "resumed by you"), gpus=False)  # the demo on a PC without GPU
+    assert on_cpu is not None and on_cpu.message == "The node: resumed by you" and "GPU" not in on_cpu.message
     payout = notice_for(Event("payout.confirmed", "wallet", "payout confirmed on chain in block 12",
                               {"tx_hash": "0x" + "ab" * 32}))
     assert payout is not None and "block 12" in payout.message and "0xabababab" in payout.message
@@ -185,3 +188,14 @@ def test_serving_without_requests_is_its_own_state_with_how_long(qtbot: QtBot, c
     assert vm.tooltip.splitlines()[0] == "FarNode: serving" and "cpu: no requests for 7 min" in vm.tooltip
     vm.on_snapshot(Snapshot((NodeStatus("cpu", NodeState.SERVING, "serving", no_requests_for_s=1.0),)))
     assert vm.state is TrayState.SERVING and "no requests" not in vm.tooltip
+
+
+def test_a_pc_serving_on_the_cpu_gets_no_gpu_words(core: AppCore, tasks: TaskRunner) -> None:
+    vm = TrayViewModel(core, tasks)
+    vm.statuses = [NodeStatus("cpu", NodeState.SERVING, "serving blocks 0-3 of tiny")]
+    seen: list[Notice] = []
+    vm.notify.connect(seen.append)
+    vm.on_event(Event("gpu.paused", "all", "paused by you"))
+    vm.statuses = [NodeStatus("gpu0", NodeState.SERVING, "serving blocks 0-3")]
+    vm.on_event(Event("gpu.paused", "all", "paused by you"))
+    assert [n.message for n in seen] == ["The node: paused by you", "All GPUs: paused by you"]

@@ -70,3 +70,20 @@ def test_the_window_shows_the_cards_and_follows_snapshots(core: AppCore, tasks: 
     assert window.start_stop.text() == "Stop serving"
     keys = [window.cards_grid.itemAt(i).widget().property("cardKey") for i in range(window.cards_grid.count())]
     assert keys == ["gpu0", "gpu1"]
+
+
+def test_jargon_on_the_cards_is_explained_where_it_is_shown(core: AppCore, tasks: TaskRunner, qtbot: QtBot) -> None:
+    from PySide6.QtWidgets import QLabel
+
+    vm = DashboardViewModel(core, tasks)
+    window = DashboardWindow(vm, TrayViewModel(core, tasks))
+    qtbot.addWidget(window)
+    core.start_nodes()
+    tick_until(core, qtbot, lambda: all(s.state is NodeState.SERVING for s in core.node_statuses()))
+    vm.on_snapshot(take_snapshot(core))
+    card = window.cards_grid.itemAt(0).widget()
+    named = {w.text(): w for w in card.findChildren(QLabel)}
+    assert "network" in named["Peer id"].toolTip() and "DHT" in named["Peer id"].toolTip()
+    assert "layers" in named["Blocks"].toolTip()
+    values = [w.text() for w in card.findChildren(QLabel) if w.toolTip() == named["Blocks"].toolTip()]
+    assert any(v.endswith("blocks)") for v in values), values  # one notation: '0-40 (41 blocks)'
