@@ -75,3 +75,49 @@ def swapped(draw: st.DrawFn, document: Any) -> Any:
     else:
         parent[path[-1]] = replacement
     return doc
+
+
+class ReplyServer:
+    """An HTTP server on loopback that answers every request with `status` and the raw `body` set last: a hostile
+    coordinator or chain RPC for the fuzz tests of the app's real clients."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        outer = self
+        self.status, self.body = 200, b"{}"
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self.send_response(outer.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(outer.body)))
+                self.end_headers()
+                self.wfile.write(outer.body)
+
+            do_GET = do_POST = _answer
+
+            def log_message(self, *args: Any) -> None:
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def answer(self, body: bytes, status: int = 200) -> None:
+        self.status, self.body = status, body
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def file_contents(template: Any) -> st.SearchStrategy[bytes]:
+    """What a damaged or hand-edited JSON file may hold: hostile shapes, any JSON, the file's own JSON with one value
+    swapped, bytes that are not UTF-8."""
+    return st.one_of(raw_bytes, json_values.map(lambda v: json.dumps(v).encode()),
+                     swapped(template).map(lambda v: json.dumps(v).encode()))

@@ -31,7 +31,7 @@ def loads_bounded(text: str, max_depth: int = MAX_JSON_DEPTH, max_containers: in
     nested deeper than `max_depth`, holding more than `max_containers` lists and objects, or text that is not
     Unicode (a lone surrogate escape). The checks run before the C parser, which recurses per level: at the
     recursion limit eth-account's py_ecc sets (100,000) it would overflow the C stack and crash the process."""
-    if text.count("[") + text.count("{") > max_depth:  # fewer brackets than the limit cannot nest deeper
+    if text.count("[") + text.count("{") > min(max_depth, max_containers):  # fewer brackets are within both
         brackets = _NOT_BRACKETS.sub("", text)
         opens = brackets.count("[") + brackets.count("{")
         if opens > max_containers:
