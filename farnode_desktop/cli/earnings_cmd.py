@@ -7,6 +7,7 @@ import argparse
 import json
 import sys
 import time
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from farnode_desktop.cli.stores import claim_factory, open_ledger, open_wallet
@@ -142,20 +143,44 @@ def cmd_claim(args: argparse.Namespace) -> int:
         if sys.stdin.readline().strip().lower() not in ("y", "yes"):
             print("No claim was made.")
             return 1
-    record = service.start(quote)
+    fresh = service.quote(args.amount)  # asked again right before signing: what was shown is what is sent
+    if not fresh.can_claim or _sent(fresh) != _sent(quote):
+        print("The figures changed since they were shown, so nothing was signed"
+              + (f": {fresh.problem}" if fresh.problem else f"; the claim would now be {format_tokens(fresh.amount)}")
+              + ". Run `farnode claim` again to see them.")
+        return 1
+    record = service.start(fresh)
     record = service.follow(record, timeout_s=args.wait)
     print(_describe(record, ledger))
     return 0 if record.state is ClaimState.CONFIRMED else 1
 
 
+def _sent(quote: ClaimQuote) -> tuple[int, int, int]:
+    return quote.amount, quote.fee, quote.net_amount
+
+
+def far_amount(text: str) -> int:
+    """`--amount 0.5` in FAR -> the token's smallest units (FAR has 18 decimals); a plain error otherwise."""
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an amount of FAR (for example 0.5)") from None
+    units = value * 10**18
+    if not value.is_finite() or value <= 0 or units != units.to_integral_value():
+        raise argparse.ArgumentTypeError(f"{text!r} is not an amount of FAR above 0 with at most 18 decimals")
+    return int(units)
+
+
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser("earnings", help="estimated, confirmed, claimable and paid earnings")
-    p.add_argument("--json", action="store_true", help="machine-readable output (amounts in wei)")
+    p.add_argument("--json", action="store_true",
+                   help="machine-readable output (amounts as whole numbers of FAR's smallest unit, 10^-18 FAR)")
     p.add_argument("--days", type=int, default=30, help="days of history")
     p.set_defaults(handler=cmd_earnings)
 
     p = subparsers.add_parser("claim", help="claim the claimable earnings to the wallet")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    p.add_argument("--amount", type=int, default=None, help="amount in wei (default: all claimable)")
+    p.add_argument("--amount", type=far_amount, default=None, metavar="FAR",
+                   help="how much to claim, in FAR (default: all that is claimable)")
     p.add_argument("--wait", type=float, default=60.0, help="seconds to follow the payout")
     p.set_defaults(handler=cmd_claim)

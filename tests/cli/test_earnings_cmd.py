@@ -37,3 +37,24 @@ def test_earnings_offline_show_the_last_known_figures(farnode_home: Path) -> Non
     result = keyring_session(script, {"FARNODE_HOME": str(farnode_home), "KEY": key})
     assert result.returncode == 0, clean_stderr(result.stderr)
     assert "(offline)" in result.stdout and "claimable now:" in result.stdout
+
+
+def test_claim_amounts_are_typed_in_far_and_no_help_says_wei(capsys: object) -> None:
+    import argparse
+
+    import pytest
+
+    from farnode_desktop.cli.commands import build_parser
+    from farnode_desktop.cli.earnings_cmd import far_amount
+
+    assert far_amount("0.5") == 5 * 10**17 and far_amount(" 2 ") == 2 * 10**18
+    assert far_amount("0.000000000000000001") == 1
+    for bad in ("abc", "-1", "0", "0.0000000000000000001", "nan", "inf"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            far_amount(bad)
+    parser = build_parser()
+    for group in (["claim"], ["earnings"], ["wallet", "create"]):
+        with pytest.raises(SystemExit):
+            parser.parse_args([*group, "--help"])
+    out = capsys.readouterr().out  # type: ignore[attr-defined]
+    assert "FAR" in out and "wei" not in out.lower().replace("weight", "")
