@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Signal
 
+from farnode_desktop.core.earnings.claim_words import amounts_in_far
 from farnode_desktop.core.earnings.claims import ClaimQuote, ClaimService
 from farnode_desktop.core.earnings.coordinator_models import Earnings
 from farnode_desktop.core.earnings.ledger import ClaimRecord, ClaimState
@@ -236,7 +237,7 @@ class WalletViewModel(QObject):
             return
         self.claim_state = state
         self.claim_tx = str(event.data.get("tx_hash") or "")
-        self.claim_message = f"{STEP_TEXT[state]}: {event.reason}"
+        self.claim_message = f"{STEP_TEXT[state]}: {amounts_in_far(event.reason)}"
         self.claim_changed.emit()
 
     def _claim_done(self, record: object) -> None:
@@ -245,7 +246,7 @@ class WalletViewModel(QObject):
         self.quote = None
         self.claim_state = record.state
         self.claim_tx = record.tx_hash
-        self.claim_message = (f"{STEP_TEXT[record.state]}: {record.reason}" if record.finished else
+        self.claim_message = (f"{STEP_TEXT[record.state]}: {amounts_in_far(record.reason)}" if record.finished else
                               "Still waiting for the payout; FarNode keeps following it and resumes after a restart")
         self.claim_changed.emit()
         self.refresh()
@@ -253,7 +254,7 @@ class WalletViewModel(QObject):
     def _claim_failed(self, exc: BaseException) -> None:
         self.claiming = False
         hint = exc.hint if isinstance(exc, FarNodeError) else ""
-        self.claim_message = f"{exc}" + (f" — {hint}" if hint else "")
+        self.claim_message = amounts_in_far(f"{exc}" + (f" — {hint}" if hint else ""))  # a wei figure reads as FAR
         self.claim_changed.emit()
 
     def step_index(self) -> int:

@@ -108,3 +108,14 @@ def test_a_review_that_disagrees_with_fresh_figures_is_dropped(devnet_core: AppC
     with qtbot.waitSignal(vm.changed, timeout=20_000):
         vm.refresh()  # the cards now say 0 claimable: the review offering 5 goes
     assert vm.quote is None and vm.claim_message == "The claimable amount changed; review the claim again."
+
+
+def test_a_claim_message_with_a_wei_figure_reads_in_far(core: AppCore, tasks: TaskRunner) -> None:
+    """A refusal from anywhere below (the signing policy, the coordinator) never shows wei to the provider."""
+    from farnode_desktop.core.errors import FarNodeError
+
+    vm = WalletViewModel(core, tasks)
+    vm._claim_failed(FarNodeError("refusing to sign: the claim's fee (10000000000000 wei) is not the network's"))
+    assert vm.claim_message == "refusing to sign: the claim's fee (0.00001 FAR) is not the network's"
+    vm.on_event(Event("claim.rejected", "wallet", "above the claimable 828000000000000 wei", {"state": "rejected"}))
+    assert vm.claim_message == "Rejected: above the claimable 0.000828 FAR"
