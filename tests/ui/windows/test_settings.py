@@ -3,7 +3,7 @@ fields are built from the settings' declarations."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QFormLayout, QLabel, QWidget
+from PySide6.QtWidgets import QFormLayout, QFrame, QLabel, QWidget
 from pytestqt.qtbot import QtBot
 
 from farnode_desktop.core.app_core import AppCore
@@ -70,3 +70,20 @@ def test_the_windows_simple_fields_are_built_from_the_declarations(core: AppCore
     draft = vm.build()
     assert (draft.pause.temperature_limit_c, draft.pause.detect_games, draft.log_level, draft.coordinator_url,
             draft.pause.programs) == (71, False, "DEBUG", "http://127.0.0.1:9999", ["blender.exe"])
+
+
+def test_network_addresses_and_log_detail_sit_in_an_advanced_card(core: AppCore, tasks: TaskRunner,
+                                                                  qtbot: QtBot) -> None:
+    window = SettingsWindow(SettingsViewModel(core, tasks))
+    qtbot.addWidget(window)
+
+    def card_of(widget: QWidget) -> str:
+        parent = widget.parentWidget()
+        while parent is not None and parent.objectName() != "card":
+            parent = parent.parentWidget()
+        assert isinstance(parent, QFrame)
+        return next(w.text() for w in parent.findChildren(QLabel) if w.objectName() == "h2")
+
+    for field in (window.coordinator, window.chain_rpc, window.chain_id, window.log_level):
+        assert card_of(field) == "Advanced"
+    assert card_of(window.start_at_login) == "App" and window.coordinator.toolTip()
