@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Signal
 
+from farnode_desktop.core.earnings.forecast import Forecast
+from farnode_desktop.core.earnings.outlook import EarningsOutlook
 from farnode_desktop.core.earnings.served_work import MinutePoint
 from farnode_desktop.core.gpus.nvml import GpuInfo, GpuInventory
 from farnode_desktop.core.node.facts import block_range
@@ -95,7 +97,8 @@ FACT_HELP = {
 }
 
 
-def _facts(status: NodeStatus | None) -> tuple[tuple[str, str], ...]:
+def _facts(status: NodeStatus | None, rate: float | None = None) -> tuple[tuple[str, str], ...]:
+    """A card's facts; `rate` is the node's served tokens/s by the chart's route (None: the node's own rate)."""
     if status is None:
         return (("Node", "not serving on this GPU"),)
     if status.start_block is not None and status.end_block is not None:
@@ -104,7 +107,7 @@ def _facts(status: NodeStatus | None) -> tuple[tuple[str, str], ...]:
         blocks = "—"
     running = status.state in (NodeState.SERVING, NodeState.LOADING, NodeState.STARTING)
     return (
-        ("Served", f"{count(status.tokens_per_s)} tokens/s"),
+        ("Served", f"{count(status.tokens_per_s if rate is None else rate)} tokens/s"),
         ("Blocks", blocks),
         ("Total served", f"{count(status.served_tokens)} tokens"),
         ("Uptime", duration(status.uptime_s) if running and status.uptime_s else "—"),
@@ -112,8 +115,9 @@ def _facts(status: NodeStatus | None) -> tuple[tuple[str, str], ...]:
     )
 
 
-def _pause_control(gpu: int, status: NodeStatus, until: float | None, busy: str | None, now: float) -> PauseControl:
-    choices = tuple((c.key, pause_label(c, status.tokens_per_s)) for c in PAUSE_CHOICES)
+def _pause_control(gpu: int, status: NodeStatus, until: float | None, busy: str | None, now: float,
+                   forecast: Forecast | None = None) -> PauseControl:
+    choices = tuple((c.key, pause_label(c, status.tokens_per_s, forecast)) for c in PAUSE_CHOICES)
     note = ""
     if until is not None:
         note = "Paused by you until you resume it" if math.isinf(until) else f"Paused by you until {when(until, now)}"
@@ -127,7 +131,8 @@ def _pause_control(gpu: int, status: NodeStatus, until: float | None, busy: str 
 
 
 def build_cards(statuses: tuple[NodeStatus, ...], inventory: GpuInventory | None, now: float,
-                snoozed_gpus: Mapping[int, float] | None = None, busy: Mapping[int, str] | None = None) -> list[NodeCard]:
+                snoozed_gpus: Mapping[int, float] | None = None, busy: Mapping[int, str] | None = None,
+                rates: Mapping[str, float] | None = None, forecast: Forecast | None = None) -> list[NodeCard]:
     """A card per GPU the driver reports, plus one per node without a GPU (the CPU demo node).
 
     `snoozed_gpus` are the provider's own per-GPU pauses (AppCore.snoozed_gpus); `busy` the GPUs whose pause or
@@ -139,11 +144,12 @@ def build_cards(statuses: tuple[NodeStatus, ...], inventory: GpuInventory | None
     cards: list[NodeCard] = []
     for gpu in inventory.gpus if inventory is not None else ():
         status = by_name.pop(gpu.node_name, None)
-        pause = (_pause_control(gpu.index, status, snoozed_gpus.get(gpu.index), busy.get(gpu.index), now)
+        pause = (_pause_control(gpu.index, status, snoozed_gpus.get(gpu.index), busy.get(gpu.index), now, forecast)
                  if status is not None else None)
         cards.append(_card(gpu.node_name, f"GPU {gpu.index} · {gpu.name.removeprefix('NVIDIA ')}",
                            f"{gib(gpu.total_bytes)} GiB VRAM", _gpu_readings(gpu),
-                           now - gpu.read_at <= LIVE_WITHIN_S if gpu.read_at else False, status, pause))
+                           now - gpu.read_at <= LIVE_WITHIN_S if gpu.read_at else False, status, pause,
+                           _rate(rates, status)))
     for lost in inventory.lost if inventory is not None else ():
         status = by_name.pop(f"gpu{lost.index}", None)
         cards.append(NodeCard(f"gpu{lost.index}", f"GPU {lost.index} · {lost.name or 'unknown'}", "not answering",
@@ -151,20 +157,28 @@ def build_cards(statuses: tuple[NodeStatus, ...], inventory: GpuInventory | None
                               "check the card and its driver, then restart FarNode", _facts(status)))
     for name, status in sorted(by_name.items()):
         subtitle = "demo model on the CPU" if name == "cpu" else status.model
-        cards.append(_card(name, "CPU node" if name == "cpu" else name, subtitle, (), True, status))
+        cards.append(_card(name, "CPU node" if name == "cpu" else name, subtitle, (), True, status,
+                           rate=_rate(rates, status)))
     return cards
 
 
+def _rate(rates: Mapping[str, float] | None, status: NodeStatus | None) -> float | None:
+    """A node's served tokens/s by the chart's route (None: not read; the node's own rate stands)."""
+    if rates is None or status is None:
+        return None
+    return rates.get(status.name, 0.0) if status.state is NodeState.SERVING else 0.0
+
+
 def _card(key: str, title: str, subtitle: str, readings: tuple[Reading, ...], live: bool,
-          status: NodeStatus | None, pause: PauseControl | None = None) -> NodeCard:
+          status: NodeStatus | None, pause: PauseControl | None = None, rate: float | None = None) -> NodeCard:
     state = _state_of(status)
     state_text = state_words(status) if status is not None else "Not serving"  # "Serving — no requests for 7 min"
     reason = status.reason if status is not None else "this GPU is left out or cannot serve the model"
     hint = status.hint if status is not None else ""
     if status is not None and (retry := next_try(status)):  # when it tries again by itself, or that it will not
         state_text = retry[0].upper() + retry[1:] if status.state is NodeState.BACKOFF else f"Failed · {retry}"
-    return NodeCard(key, title, subtitle, readings, live, state.value, state_text, reason, hint, _facts(status),
-                    pause)
+    return NodeCard(key, title, subtitle, readings, live, state.value, state_text, reason, hint,
+                    _facts(status, rate), pause)
 
 
 class DashboardViewModel(QObject):
@@ -175,6 +189,7 @@ class DashboardViewModel(QObject):
 
     cards_changed = Signal()
     chart_changed = Signal()
+    outlook_changed = Signal()
 
     CHART_REFRESH_S = 30.0
 
@@ -188,6 +203,7 @@ class DashboardViewModel(QObject):
         self.state_text = "Stopped"  # the header's pill: "Serving — no requests for 7 min" when no work arrives
         self.range = "hour"
         self.series: list[MinutePoint] = []  # per minute, every node added up, from the ledger
+        self.outlook: EarningsOutlook | None = None  # the earnings forecast and the GPUs' electricity
         self.busy_gpus: dict[int, str] = {}  # GPU index -> "Pausing…" / "Resuming…" while the core works on it
         self._snapshot = Snapshot()
         self._chart_at = 0.0
@@ -200,15 +216,20 @@ class DashboardViewModel(QObject):
 
     def _render(self) -> None:
         snapshot = self._snapshot
-        cards = build_cards(snapshot.statuses, snapshot.inventory, snapshot.at, snapshot.snoozed_gpus, self.busy_gpus)
+        outlook = snapshot.outlook
+        cards = build_cards(snapshot.statuses, snapshot.inventory, snapshot.at, snapshot.snoozed_gpus, self.busy_gpus,
+                            snapshot.served_rates, outlook.forecast if outlook is not None else None)
         state = overall_state(list(snapshot.statuses))
-        rate = sum(s.tokens_per_s for s in snapshot.statuses)
+        rate = snapshot.tokens_per_s  # the throughput chart's latest minute: one route for both
         serving = sum(1 for s in snapshot.statuses if s.state is NodeState.SERVING)
         state_text = overall_words(snapshot.statuses)
         if state in (TrayState.SERVING, TrayState.NO_REQUESTS):
             headline = f"Serving on {serving} node{'s' if serving != 1 else ''} · {count(rate)} tokens/s"
         else:
             headline = state_text
+        if outlook is not None and outlook != self.outlook:
+            self.outlook = outlook
+            self.outlook_changed.emit()
         if cards != self.cards or headline != self.headline or state_text != self.state_text:
             self.cards, self.headline, self.state, self.state_text = cards, headline, state, state_text
             self.cards_changed.emit()
@@ -286,3 +307,12 @@ class DashboardViewModel(QObject):
 def point_text(point: MinutePoint) -> str:
     """The chart's tooltip for one minute: its rate and the tokens served in it."""
     return f"{when(point.at, point.at)} · {point.tokens_per_s:,.0f} tokens/s · {point.tokens:,.0f} tokens served"
+
+
+def outlook_lines(outlook: EarningsOutlook | None) -> tuple[str, str, str]:
+    """The dashboard's outlook: the expected range, its basis in words, and the GPUs' electricity."""
+    if outlook is None:
+        return "Not enough history yet", "the forecast is read from this PC's ledger", ""
+    forecast = outlook.forecast
+    basis = forecast.basis
+    return forecast.range_text, basis[0].upper() + basis[1:], outlook.electricity.text

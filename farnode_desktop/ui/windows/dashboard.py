@@ -19,7 +19,14 @@ from PySide6.QtWidgets import (
 )
 
 from farnode_desktop.ui.icons import app_icon
-from farnode_desktop.ui.viewmodels.dashboard_vm import FACT_HELP, DashboardViewModel, NodeCard, PauseControl, point_text
+from farnode_desktop.ui.viewmodels.dashboard_vm import (
+    FACT_HELP,
+    DashboardViewModel,
+    NodeCard,
+    PauseControl,
+    outlook_lines,
+    point_text,
+)
 from farnode_desktop.ui.viewmodels.tray_vm import TrayViewModel
 from farnode_desktop.ui.windows.charts import ThroughputChart
 from farnode_desktop.ui.windows.style import (
@@ -179,10 +186,15 @@ class DashboardWindow(QWidget):
         chart_layout.addWidget(self.chart)
         self.chart_note = label("", "muted", wrap=True)  # wraps: a long note must not widen the window
         chart_layout.addWidget(self.chart_note)
-        body.addWidget(chart_frame)
+        beside = QHBoxLayout()  # the outlook beside the chart: it costs no height on a 768-pixel screen
+        beside.setSpacing(14)
+        beside.addWidget(chart_frame, 3)
+        beside.addWidget(self._outlook_card(), 1)
+        body.addLayout(beside)
 
         vm.cards_changed.connect(self.render_cards)
         vm.chart_changed.connect(self.render_chart)
+        vm.outlook_changed.connect(self.render_outlook)
         if controls is not None:
             self.start_stop.clicked.connect(controls.start_stop)
             controls.changed.connect(self.render_controls)
@@ -191,6 +203,27 @@ class DashboardWindow(QWidget):
         self.render_cards()
         self.render_chart()
         self.render_controls()
+
+    def _outlook_card(self) -> QFrame:
+        """What this PC can expect a day, its basis, and the GPUs' electricity (from the forecast, not a guess)."""
+        frame, layout = card()
+        layout.addWidget(label("Expected earnings", "h2"))
+        self.forecast_range = label("", "title")
+        layout.addWidget(self.forecast_range)
+        self.forecast_basis = label("", "muted", wrap=True)
+        layout.addWidget(self.forecast_basis)
+        layout.addWidget(label("Electricity", "h2"))
+        self.electricity = label("", "muted", wrap=True)
+        layout.addWidget(self.electricity)
+        layout.addStretch(1)
+        self.render_outlook()
+        return frame
+
+    def render_outlook(self) -> None:
+        expected, basis, power = outlook_lines(self.vm.outlook)
+        self.forecast_range.setText(expected)
+        self.forecast_basis.setText(basis)
+        self.electricity.setText(power or "not measured yet: the GPUs' power is read while FarNode runs")
 
     def _ranger(self, name: str) -> object:
         return lambda: self.vm.set_range(name)
