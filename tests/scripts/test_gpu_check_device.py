@@ -18,9 +18,10 @@ from tests.scripts.conftest import ROOT
 SCRIPT = ROOT / "scripts" / "gpu_check.sh"
 
 
-def _run(out: Path, work: Path, wheels: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def _run(out: Path, work: Path, wheels: Path, timeout: float = 600,
+         **extra: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "OUT": str(out), "GPU_CHECK_WORK": str(work), "GPU_CHECK_WHEELS": str(wheels),
-           "GPU_CHECK_BASE_PYTHON": str(runtime_python())}
+           "GPU_CHECK_BASE_PYTHON": str(runtime_python()), **extra}
     return subprocess.run(["bash", str(SCRIPT), "--device-image", "--cpu"], capture_output=True, text=True, env=env,
                           timeout=timeout, check=False, cwd=ROOT)
 
@@ -67,3 +68,18 @@ def test_device_mode_without_the_carried_wheels_stops_with_a_plain_reason(tmp_pa
         assert log is not None
         text = log.read().decode()
     assert "no wheels in" in text and "device_wheels.py" in text and "Traceback" not in text
+
+
+def test_device_mode_keeps_its_deadline_and_still_returns_what_it_did(wheels_311: Path, tmp_path: Path) -> None:
+    """A device call is cut at its time limit: the check ends by its own deadline instead, skipping what no longer
+    fits, with the steps that ran in the results."""
+    if not runtime_python().exists():
+        pytest.skip(RUNTIME_ABSENT)
+    out = tmp_path / "out"
+    result = _run(out, tmp_path / "work", wheels_311, timeout=300, GPU_CHECK_DEADLINE_S="45")
+    summary = (out / "summary.txt").read_text()
+    assert result.returncode == 1
+    assert "overlay ok" in summary and "runtime ok" in summary
+    assert "tiny SKIPPED: the check's 45 s are (nearly) spent" in summary
+    with tarfile.open(out / "gpu-check.tar.gz") as tar:
+        assert "./runtime.json" in tar.getnames() and "./tiny.json" not in tar.getnames()
