@@ -159,3 +159,36 @@ def test_a_first_time_user_walks_every_window_on_a_1366x768_screen(devnet: Devne
         for entry in (KEY_ENTRY, ADDRESS_ENTRY):
             with contextlib.suppress(Exception):
                 backend.delete_password(service, entry)
+
+
+def test_a_pc_without_a_gpu_is_told_it_serves_on_the_cpu(tmp_path: Path, qtbot: QtBot) -> None:
+    """The demo on a PC with no NVIDIA driver: no GPU words, the planner box says the CPU serves."""
+    from farnode_desktop.core.node.factory import TINY_DEMO
+    from farnode_desktop.devnet.demo import MemoryKeyring
+    from farnode_desktop.ui.viewmodels.tray_vm import Notice
+
+    core = make_core(tmp_path / "home", fixture="no_driver.json", keystore=MemoryKeyring(),
+                     settings=Settings(model=TINY_DEMO, new_swarm=True, serve_on_launch=True))
+    app = FarNodeApp(core, use_tray=True)
+    notices: list[Notice] = []
+    app.tray_vm.notify.connect(notices.append)
+    try:
+        app.launch()
+        qtbot.waitUntil(lambda: app.tray_vm.state is TrayState.SERVING, timeout=30_000)
+        assert [s.name for s in core.node_statuses()] == ["cpu"]
+        dashboard = app.open_window("dashboard")
+        qtbot.waitUntil(lambda: bool(app.dashboard_vm.cards), timeout=10_000)
+        check_and_shoot(dashboard, qtbot, "walk-cpu-dashboard")
+        settings_window = app.open_window("settings")
+        assert isinstance(settings_window, SettingsWindow)
+        check_and_shoot(settings_window, qtbot, "walk-cpu-settings")
+        plan = settings_window.plan.toPlainText()
+        assert "on the CPU" in plan and "no NVIDIA driver" not in plan, plan
+        app.tray_vm.pause(PAUSE_CHOICES[0])
+        qtbot.waitUntil(lambda: any(n.title == "Paused" for n in notices), timeout=15_000)
+        texts = [n.message for n in notices] + [t for w in app.windows.values() for t in visible_texts(w)]
+        assert not any("All GPUs" in t for t in texts), texts
+        app.quit()
+        qtbot.waitUntil(lambda: all(s.state is NodeState.STOPPED for s in core.node_statuses()), timeout=15_000)
+    finally:
+        core.ledger.close()

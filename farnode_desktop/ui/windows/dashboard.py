@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMenu,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -163,6 +164,8 @@ class DashboardWindow(QWidget):
         self.cards_grid = QGridLayout(self.cards_host)
         self.cards_grid.setContentsMargins(0, 0, 0, 0)
         self.cards_grid.setSpacing(14)
+        # the cards keep their own height; room left over goes to the chart, not to a stretched, empty card
+        self.cards_host.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         body.addWidget(self.cards_host)
         root.addWidget(scrolled(body_host), 1)
 
