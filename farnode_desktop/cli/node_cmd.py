@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import signal
@@ -179,11 +180,32 @@ def _to_stderr(prefix: str) -> Callable[[str], None]:
     return lambda message: print(printable(prefix + message), file=sys.stderr)
 
 
+def service_proof(pid: int, name: str) -> str:
+    """Why process `pid` is not node `name`'s service ("" when its command line is FarNode's `node start --foreground`
+    for that node): a pid and start time alone do not prove whose a process is."""
+    import psutil
+
+    try:
+        argv = psutil.Process(pid).cmdline()
+    except (psutil.Error, OSError):
+        return "its command line cannot be read"
+    named = [b for a, b in itertools.pairwise(argv) if a == "--name"]
+    ours = any("farnode" in part for part in argv[:3]) and all(w in argv for w in ("node", "start", "--foreground"))
+    if not ours or (named and named[-1] != name):
+        return "its command line is not this node's FarNode service"
+    return ""
+
+
 def cmd_stop(args: argparse.Namespace) -> int:
     paths = AppPaths.default().ensure()
     names = [args.name] if args.name else known_nodes(paths)
     for name in names:
         pid = service_pid(paths, name)
+        why = service_proof(pid, name) if pid is not None else ""
+        if pid is not None and why:
+            print(printable(f"node {name}: the service pid file names process {pid}, which is not this node's service"
+                            f" ({why}); it was left alone"), file=sys.stderr)
+            pid = None
         if pid is not None:
             os.kill(pid, signal.SIGTERM)
             deadline = time.monotonic() + 60

@@ -24,9 +24,15 @@ from farnode_desktop.core.earnings.recovery import RecoveryPhrase
 from farnode_desktop.core.errors import FarNodeError
 from farnode_desktop.core.events import Event, EventBus
 from farnode_desktop.core.node.factory import TINY_DEMO
-from farnode_desktop.core.node.host import LaunchCommand, OsProcessHost, RunningProcess, minimal_env
+from farnode_desktop.core.node.host import NODE_MARKER_ENV, LaunchCommand, OsProcessHost, RunningProcess, minimal_env
 from farnode_desktop.core.node.logfile import RotatingLog
-from farnode_desktop.core.node.process_group import PID_FILE, end_group, end_leftover_group, write_pid_file
+from farnode_desktop.core.node.process_group import (
+    PID_FILE,
+    end_group,
+    end_leftover_group,
+    new_marker,
+    write_pid_file,
+)
 from farnode_desktop.core.node.runtime import NodeRuntime, mesh_source_root
 from farnode_desktop.core.node.status import NodeState
 from farnode_desktop.core.node.supervisor import SupervisorPolicy
@@ -162,11 +168,13 @@ class DemoNetwork:
             argv += ["--dht-prefix", status.dht_prefix]
         env = minimal_env({"PYTHONPATH": str(mesh_source_root()), "HF_HUB_OFFLINE": "1",
                            "PETALS_IGNORE_DEPENDENCY_VERSION": "1", "FARNODE_GATEWAY_TOKEN": gateway_token})
+        marker = new_marker()  # proves the gateway is this demo's before a later demo ends it
+        env[NODE_MARKER_ENV] = marker
         workdir = self.paths.data / "gateway"
         self._gateway_log = RotatingLog(self.paths.logs / "gateway.log", max_bytes=2 * 1024 * 1024, backups=1)
         self._gateway = self._host.launch(LaunchCommand(argv, workdir, env), self._gateway_line)
         # a demo that is killed leaves its gateway running: the next demo ends it through this file
-        write_pid_file(workdir / GATEWAY_PID_FILE, self._gateway, self._host.create_time(self._gateway.pid))
+        write_pid_file(workdir / GATEWAY_PID_FILE, self._gateway, self._host.create_time(self._gateway.pid), marker)
 
     def _gateway_line(self, line: str) -> None:
         if self._gateway_log is not None:

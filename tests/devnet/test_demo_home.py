@@ -13,19 +13,22 @@ import pytest
 
 from farnode_desktop.core.clock import SystemClock
 from farnode_desktop.core.errors import FarNodeError
-from farnode_desktop.core.node.host import LaunchCommand, OsProcessHost, RunningProcess, minimal_env
+from farnode_desktop.core.node.host import NODE_MARKER_ENV, LaunchCommand, OsProcessHost, RunningProcess, minimal_env
 from farnode_desktop.core.node.process_group import PID_FILE, end_group, write_pid_file
 from farnode_desktop.core.node.runtime import NodeRuntime
 from farnode_desktop.core.paths import AppPaths
 from farnode_desktop.devnet.demo import GATEWAY_PID_FILE, DemoNetwork, archive_ledger, demo_paths
 
+MARKER = "a1" * 16  # the killed demo's launch marker
 SLEEPER = "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)']);" \
           " time.sleep(300)"
 
 
-def _launch_group(host: OsProcessHost, workdir: Path) -> RunningProcess:
-    """A real process group of two (a parent and its child), as a node server and its DHT child would be."""
-    proc = host.launch(LaunchCommand([sys.executable, "-c", SLEEPER], workdir, minimal_env({})), lambda _line: None)
+def _launch_group(host: OsProcessHost, workdir: Path, marker: str = MARKER) -> RunningProcess:
+    """A real process group of two (a parent and its child), as a node server and its DHT child would be, both
+    carrying the launch's marker in their environment."""
+    proc = host.launch(LaunchCommand([sys.executable, "-c", SLEEPER], workdir, minimal_env({NODE_MARKER_ENV: marker})),
+                       lambda _line: None)
     deadline = time.monotonic() + 10
     while len(host.group_members(proc.pgid)) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -50,8 +53,8 @@ def test_next_demo_ends_what_a_killed_demo_left_running_and_archives_its_ledger(
     gateway = _launch_group(host, gateway_dir)
     bystander = psutil.Popen([sys.executable, "-c", "import time; time.sleep(300)"])  # not the demo's: must live
     try:
-        write_pid_file(node_dir / PID_FILE, node, host.create_time(node.pid))
-        write_pid_file(gateway_dir / GATEWAY_PID_FILE, gateway, host.create_time(gateway.pid))
+        write_pid_file(node_dir / PID_FILE, node, host.create_time(node.pid), MARKER)
+        write_pid_file(gateway_dir / GATEWAY_PID_FILE, gateway, host.create_time(gateway.pid), MARKER)
         with sqlite3.connect(paths.ledger_file) as db:
             db.execute("create table claims (id text)")
             db.execute("insert into claims values ('claim-1')")
@@ -106,7 +109,7 @@ def test_stop_stops_everything_even_when_a_step_fails_and_reports_the_real_cause
     gateway_dir.mkdir(parents=True)
     gateway = _launch_group(demo._host, gateway_dir)
     demo._gateway = gateway
-    write_pid_file(gateway_dir / GATEWAY_PID_FILE, gateway, demo._host.create_time(gateway.pid))
+    write_pid_file(gateway_dir / GATEWAY_PID_FILE, gateway, demo._host.create_time(gateway.pid), MARKER)
     core = _FullDiskCore()
     demo.core = core  # type: ignore[assignment]
     info = demo.devnet.start()

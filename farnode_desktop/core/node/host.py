@@ -74,6 +74,8 @@ class ProcessHost(Protocol):
 
     def create_time(self, pid: int) -> float | None: ...
 
+    def node_marker(self, pid: int) -> str | None: ...  # NODE_MARKER_ENV in the process's environment, if readable
+
     # the node folder: each raises OSError as the OS does (the supervisor records it as a machine fault)
     def make_dir(self, path: Path) -> None: ...
 
@@ -91,6 +93,9 @@ class ProcessHost(Protocol):
 
 
 LIFELINE_ENV = "FARNODE_LIFELINE_FD"  # read by farnode_desktop.mesh.serve
+# A random marker, new at each launch, in the environment of a node's server and so of every process it starts (forked
+# Python children and p2pd inherit it): what proves a process is that launch's before FarNode signals it.
+NODE_MARKER_ENV = "FARNODE_NODE_MARKER"
 
 
 class _PopenProcess:
@@ -232,6 +237,12 @@ class OsProcessHost:
         try:
             return float(psutil.Process(pid).create_time())
         except psutil.Error:
+            return None
+
+    def node_marker(self, pid: int) -> str | None:
+        try:  # /proc/PID/environ: readable only for this user's own processes
+            return psutil.Process(pid).environ().get(NODE_MARKER_ENV)
+        except (psutil.Error, OSError):
             return None
 
     def make_dir(self, path: Path) -> None:

@@ -3,13 +3,14 @@ port), each reached through the host, so a failed write is a machine fault the n
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from pathlib import Path
 
 from farnode_desktop.core.clock import Clock
-from farnode_desktop.core.node.host import LaunchCommand, ProcessHost, RunningProcess
+from farnode_desktop.core.node.host import NODE_MARKER_ENV, LaunchCommand, ProcessHost, RunningProcess
 from farnode_desktop.core.node.machine_faults import MachineFaults
-from farnode_desktop.core.node.process_group import PID_FILE, end_leftover_group, pid_file_text
+from farnode_desktop.core.node.process_group import PID_FILE, end_leftover_group, new_marker, pid_file_text
 from farnode_desktop.core.node.spec import ENDPOINT_FILE, NodeBackend, NodeSpec
 
 PORT_FILE = "port"
@@ -23,6 +24,7 @@ class NodeFolder:
         self.host = host
         self.faults = faults
         self.clock = clock
+        self.marker = ""  # the launch marker of the server last prepared (in its environment and its pid file)
         host.make_dir(workdir)
 
     @property
@@ -35,6 +37,8 @@ class NodeFolder:
         if spec.port == 0:
             spec.port = self._kept_port()
         command = backend.command(spec, self.workdir)
+        self.marker = new_marker()  # every process of this launch inherits it: the proof that it is ours
+        command = dataclasses.replace(command, env={**command.env, NODE_MARKER_ENV: self.marker})
         self.faults.attempt("endpoint file", "remove the old status endpoint file",
                             functools.partial(self.host.remove, self.endpoint_file))
         return command
@@ -42,7 +46,7 @@ class NodeFolder:
     def launched(self, proc: RunningProcess) -> None:
         """Save the server's pid file; without it a killed app's next start cannot end this server (it still ends
         itself through its lifeline)."""
-        text = pid_file_text(proc, self.host.create_time(proc.pid))
+        text = pid_file_text(proc, self.host.create_time(proc.pid), self.marker)
         self.faults.attempt("pid file", "save the server's pid file",
                             functools.partial(self.host.write_text, self.workdir / PID_FILE, text))
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from farnode_desktop.core.clock import ManualClock
-from farnode_desktop.core.node.host import GroupMember, Job, LaunchCommand
+from farnode_desktop.core.node.host import NODE_MARKER_ENV, GroupMember, Job, LaunchCommand
 from farnode_desktop.core.node.logfile import RotatingLog
 from farnode_desktop.mesh.wire import NodeReport, ServerState
 
@@ -98,6 +98,7 @@ class FakeHost:
         self.launched: list[FakeProcess] = []
         self.signals: list[tuple[str, int, int]] = []
         self.extra_groups: dict[int, list[GroupMember]] = {}
+        self.markers: dict[int, str] = {}  # the launch marker of processes not launched here (extra_groups)
         self._next = 1000
         self.on_launch: Callable[[FakeProcess], None] | None = None
         self.launch_error: OSError | None = None  # the OS refuses the next launches with this
@@ -125,6 +126,15 @@ class FakeHost:
     def signal_pid(self, pid: int, sig: int) -> bool:
         self.signals.append(("pid", pid, sig))
         proc = self._proc(pid)
+        owner = next((p for p in self.launched if any(c.pid == pid for c in p.children)), None)
+        for pgid, members in self.extra_groups.items():  # a leftover group's member obeys SIGTERM
+            if any(m.pid == pid for m in members) and sig in (signal.SIGTERM, signal.SIGKILL):
+                self.extra_groups[pgid] = [m for m in members if m.pid != pid]
+                return True
+        if proc is None and owner is not None:  # one member of a group, signalled on its own
+            if sig in (signal.SIGTERM, signal.SIGKILL) and (sig == signal.SIGKILL or sig not in owner.ignores):
+                owner.children = [c for c in owner.children if c.pid != pid]
+            return True
         if proc is None or proc.code is not None:
             return False
         if sig not in proc.ignores:
@@ -164,6 +174,13 @@ class FakeHost:
 
     def create_time(self, pid: int) -> float | None:
         return 10.0
+
+    def node_marker(self, pid: int) -> str | None:
+        """Every process of a launched group carries the marker its command's environment gave the server."""
+        for proc in self.launched:
+            if proc.pid == pid or any(c.pid == pid for c in proc.children):
+                return proc.command.env.get(NODE_MARKER_ENV)
+        return self.markers.get(pid)
 
     def make_dir(self, path: Path) -> None:
         self.files.append(("mkdir", path))

@@ -11,6 +11,8 @@ from farnode_desktop.core.node.status import NodeState
 from farnode_desktop.core.node.supervisor import PID_FILE
 from tests.core.node.supervisor_rig import Rig
 
+MARKER = "5" * 32
+
 
 def test_stop_escalates_interrupt_terminate_kill_and_confirms_the_group_is_empty(tmp_path: Path) -> None:
     rig = Rig(tmp_path)
@@ -46,10 +48,12 @@ def test_leftovers_of_a_killed_app_are_ended_before_the_next_launch(tmp_path: Pa
     rig = Rig(tmp_path)
     workdir = rig.paths.node_dir("gpu0")
     workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / PID_FILE).write_text(json.dumps({"pid": 77, "pgid": 77, "create_time": 10.0}))
+    (workdir / PID_FILE).write_text(json.dumps({"pid": 77, "pgid": 77, "create_time": 10.0, "marker": MARKER}))
     rig.host.extra_groups[77] = [GroupMember(77, "python", 10.0), GroupMember(78, "p2pd", 10.5)]
+    rig.host.markers.update({77: MARKER, 78: MARKER})  # both carry the killed launch's marker
     rig.sup.start()
-    assert ("group", 77, signal.SIGTERM) in rig.host.signals
+    assert {("pid", 77, signal.SIGTERM), ("pid", 78, signal.SIGTERM)} <= set(rig.host.signals)  # one by one
+    assert not [s for s in rig.host.signals if s[0] == "group" and s[1] == 77]
     assert rig.host.extra_groups[77] == []
     assert rig.sup.state is NodeState.STARTING
 
@@ -58,7 +62,7 @@ def test_a_reused_pgid_of_someone_else_is_left_alone(tmp_path: Path) -> None:
     rig = Rig(tmp_path)
     workdir = rig.paths.node_dir("gpu0")
     workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / PID_FILE).write_text(json.dumps({"pid": 77, "pgid": 77, "create_time": 10.0}))
-    rig.host.extra_groups[77] = [GroupMember(77, "bash", 2.0)]  # started long before our server: not ours
+    (workdir / PID_FILE).write_text(json.dumps({"pid": 77, "pgid": 77, "create_time": 10.0, "marker": MARKER}))
+    rig.host.extra_groups[77] = [GroupMember(77, "bash", 2.0)]  # no marker: someone else's
     rig.sup.start()
     assert not any(s[1] == 77 for s in rig.host.signals)
