@@ -6,6 +6,7 @@ import sys
 from collections.abc import Sequence
 
 from farnode_desktop.cli.commands import build_parser
+from farnode_desktop.core.checked_files import printable
 from farnode_desktop.core.errors import FarNodeError
 
 
@@ -34,3 +35,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("farnode: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # a path the OS refused (a file where a folder must be, no permission, a full disk)
+        where = f": {exc.filename}" if exc.filename else ""
+        print(printable(f"farnode: {exc.strerror or exc}{where}"), file=sys.stderr)
+        print("  what to do: check that path; FarNode's folders (and FARNODE_HOME, if set) must be folders you"
+              " can write to", file=sys.stderr)
+        return 1

@@ -102,11 +102,35 @@ def require_secure(backend: object) -> KeyringBackend:
     return chosen  # type: ignore[return-value]
 
 
+def _keyring_config() -> str:
+    """Where `keyring` took its backend from, in words: the environment variable, or its keyringrc.cfg."""
+    import os
+
+    if os.environ.get("PYTHON_KEYRING_BACKEND"):
+        return f"PYTHON_KEYRING_BACKEND={os.environ['PYTHON_KEYRING_BACKEND'][:80]!r}"
+    try:
+        from keyring.util import platform_
+
+        return f"the keyring configuration file {platform_.config_root()}/keyringrc.cfg"
+    except Exception:
+        return "the keyring configuration"
+
+
 def system_keyring() -> KeyringBackend:
-    """The OS keyring that `keyring` picks on this machine, accepted only if it is on the allow-list."""
+    """The OS keyring that `keyring` picks on this machine, accepted only if it is on the allow-list. A keyring
+    configuration that names a backend that cannot be loaded (or a damaged keyringrc.cfg) is a plain error."""
     import keyring
 
-    chosen = _unwrap_chainer(keyring.get_keyring())
+    try:
+        found = keyring.get_keyring()
+    except Exception as exc:  # keyring loads what the configuration names: any import or attribute error
+        raise KeyringUnavailable(
+            f"the keyring backend set by {_keyring_config()} cannot be loaded ({type(exc).__name__}: "
+            f"{str(exc)[:200]}); nothing was read or stored",
+            hint="remove that setting (unset PYTHON_KEYRING_BACKEND, or fix or delete keyringrc.cfg) so the OS "
+                 "keyring is used, then try again",
+        ) from None
+    chosen = _unwrap_chainer(found)
     if not is_os_keyring(chosen):
         raise _insecure_error(chosen)
     return chosen  # type: ignore[return-value]

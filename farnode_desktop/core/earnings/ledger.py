@@ -1,4 +1,6 @@
-"""The local ledger (SQLite): served work, earnings snapshots, claims and payouts, kept across restarts."""
+"""The local ledger (SQLite): served work, earnings snapshots, claims and payouts, kept across restarts. A damaged
+file is a plain LedgerError (and is never written over); a damaged row is left out of a read and named in
+`problems` (core/earnings/ledger_records.py)."""
 
 from __future__ import annotations
 
@@ -10,33 +12,29 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from farnode_desktop.core.clock import Clock, SystemClock
 from farnode_desktop.core.earnings.coordinator_models import ClaimCredit, Earnings, safe_text
+from farnode_desktop.core.earnings.ledger_records import (
+    FINAL_STATES,
+    NEXT_STATES,
+    ClaimRecord,
+    ClaimState,
+    DamagedRow,
+    PayoutRecord,
+    ServedWork,
+    payout_from_row,
+    read_claims,
+    read_served_work,
+    snapshot_body,
+)
 from farnode_desktop.core.errors import FarNodeError
 
+__all__ = ["FINAL_STATES", "ClaimRecord", "ClaimState", "Ledger", "LedgerError", "PayoutAlreadyUsed", "PayoutRecord",
+           "ServedWork"]
 
-class ClaimState(StrEnum):
-    PREPARED = "prepared"
-    SIGNED = "signed"
-    SUBMITTED = "submitted"
-    PAID = "paid"
-    CONFIRMED = "confirmed"
-    REJECTED = "rejected"
-    FAILED = "failed"
-
-
-FINAL_STATES = frozenset({ClaimState.CONFIRMED, ClaimState.REJECTED, ClaimState.FAILED})
-_NEXT: dict[ClaimState, frozenset[ClaimState]] = {
-    ClaimState.PREPARED: frozenset({ClaimState.SIGNED, ClaimState.REJECTED, ClaimState.FAILED}),
-    ClaimState.SIGNED: frozenset({ClaimState.SUBMITTED, ClaimState.REJECTED, ClaimState.FAILED}),
-    ClaimState.SUBMITTED: frozenset({ClaimState.PAID, ClaimState.REJECTED, ClaimState.FAILED}),
-    ClaimState.PAID: frozenset({ClaimState.CONFIRMED, ClaimState.FAILED}),
-}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS served_work (
@@ -72,60 +70,6 @@ _PAYOUT_TX_UNIQUE = "CREATE UNIQUE INDEX IF NOT EXISTS payouts_tx_hash ON payout
 REASON_LIMIT = 500
 
 
-@dataclass(frozen=True)
-class ServedWork:
-    id: int
-    node: str
-    peer_id: str
-    period_start: float
-    period_end: float
-    tokens: int
-    blocks: int
-
-
-@dataclass(frozen=True)
-class ClaimRecord:
-    """One payout claim as this machine knows it."""
-
-    id: str
-    wallet: str
-    coordinator_url: str
-    chain_id: int
-    token: str
-    amount: int
-    fee: int
-    nonce: int
-    deadline: int
-    typed_data: dict[str, Any]
-    signature: str
-    state: ClaimState
-    reason: str
-    claim_id: str
-    tx_hash: str
-    created_at: float
-    updated_at: float
-
-    @property
-    def net_amount(self) -> int:
-        return self.amount - self.fee
-
-    @property
-    def finished(self) -> bool:
-        return self.state in FINAL_STATES
-
-
-@dataclass(frozen=True)
-class PayoutRecord:
-    claim: str
-    tx_hash: str
-    block_number: int
-    token: str
-    recipient: str
-    value: int
-    confirmed_at: float
-    receipt: dict[str, Any]
-
-
 def _storage_fault(path: Path, exc: sqlite3.OperationalError) -> LedgerError:
     """A plain sentence for SQLite's storage errors; nothing half-written stays in the ledger."""
     text = str(exc)
@@ -137,6 +81,10 @@ def _storage_fault(path: Path, exc: sqlite3.OperationalError) -> LedgerError:
                            hint="close other FarNode windows or commands, then try again")
     return LedgerError(f"the ledger {path} could not be written ({text})",
                        hint="check the disk; what the ledger held before is kept")
+
+
+_DAMAGED_HINT = ("move the damaged file aside (FarNode then starts a new one); earnings and claims are also kept by the"
+                 " coordinator, and payouts on chain")
 
 
 class LedgerError(FarNodeError):
@@ -153,23 +101,30 @@ class Ledger:
     def __init__(self, path: Path, clock: Clock | None = None) -> None:
         self.path = path
         self._clock: Clock = clock or SystemClock()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if not path.exists():
-            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        self.problems: list[str] = []  # the damaged rows the last read left out, in plain words
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.exists():
+                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+            if not path.is_file():
+                raise LedgerError(f"the ledger {path} is not a file", hint="move what is there aside, then retry")
+        except OSError as exc:
+            raise LedgerError(f"the ledger {path} cannot be opened ({exc.strerror or exc})",
+                              hint="check that FarNode's data folder is a folder you can write to") from None
+        try:
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise LedgerError(f"the ledger {path} cannot be opened ({exc})", hint=_DAMAGED_HINT) from None
         try:
             self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA foreign_keys = ON")
             self._db.executescript(_SCHEMA)
             with contextlib.suppress(sqlite3.IntegrityError):
                 self._db.execute(_PAYOUT_TX_UNIQUE)
-        except sqlite3.DatabaseError as exc:
+        except sqlite3.Error as exc:
             self._db.close()
-            raise LedgerError(
-                f"the ledger {path} cannot be opened ({exc})",
-                hint="move the damaged file aside; earnings and claims are also kept by the coordinator",
-            ) from None
+            raise LedgerError(f"the ledger {path} cannot be opened ({exc})", hint=_DAMAGED_HINT) from None
 
     def close(self) -> None:
         with self._lock:
@@ -194,8 +149,13 @@ class Ledger:
                 raise _storage_fault(self.path, exc) from exc
 
     def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        """A read; a damaged file (truncated, overwritten) is a LedgerError, and nothing is written to it."""
         with self._lock:
-            return list(self._db.execute(sql, args).fetchall())
+            try:
+                return list(self._db.execute(sql, args).fetchall())
+            except sqlite3.DatabaseError as exc:
+                raise LedgerError(f"the ledger {self.path} is damaged and cannot be read ({exc})",
+                                  hint=_DAMAGED_HINT) from None
 
     # -- served work ----------------------------------------------------------------------------------
     def record_served_work(
@@ -231,11 +191,8 @@ class Ledger:
             args.append(since)
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         sql = f"SELECT * FROM served_work{where} ORDER BY period_start"  # noqa: S608
-        return [
-            ServedWork(r["id"], r["node"], r["peer_id"], r["period_start"], r["period_end"], r["tokens"],
-                       r["blocks"])
-            for r in self._rows(sql, tuple(args))
-        ]
+        work, self.problems = read_served_work(self._rows(sql, tuple(args)))
+        return work
 
     # -- earnings -------------------------------------------------------------------------------------
     def record_earnings(self, earnings: Earnings) -> None:
@@ -250,11 +207,16 @@ class Ledger:
             )
 
     def latest_earnings(self, wallet: str) -> tuple[float, dict[str, Any]] | None:
+        """The latest readable snapshot of `wallet`'s earnings (a damaged one is passed over)."""
         rows = self._rows(
             "SELECT taken_at, body FROM earnings_snapshots WHERE lower(wallet)=lower(?)"
-            " ORDER BY id DESC LIMIT 1", (wallet,)
+            " ORDER BY id DESC LIMIT 50", (wallet,)
         )
-        return (rows[0]["taken_at"], json.loads(rows[0]["body"])) if rows else None
+        for row in rows:
+            body = snapshot_body(row["body"])
+            if body is not None and isinstance(row["taken_at"], int | float):
+                return float(row["taken_at"]), body
+        return None
 
     # -- claims ---------------------------------------------------------------------------------------
     def prepare_claim(self, *, coordinator_url: str, token: str, typed_data: dict[str, Any]) -> ClaimRecord:
@@ -284,7 +246,7 @@ class Ledger:
             if row is None:
                 raise LedgerError(f"there is no claim {claim} in the ledger")
             current = ClaimState(row["state"])
-            if to not in _NEXT.get(current, frozenset()):
+            if to not in NEXT_STATES.get(current, frozenset()):
                 raise LedgerError(f"claim {claim} cannot go from {current} to {to}")
             if also is not None:
                 also(db)
@@ -357,15 +319,17 @@ class Ledger:
         return self._move(claim, ClaimState.FAILED, reason)
 
     def claim(self, claim: str) -> ClaimRecord:
-        rows = self._rows("SELECT * FROM claims WHERE id=?", (claim,))
-        if not rows:
-            raise LedgerError(f"there is no claim {claim} in the ledger")
-        return _claim_from_row(rows[0])
+        found, problems = read_claims(self._rows("SELECT * FROM claims WHERE id=?", (claim,)))
+        if not found:
+            raise LedgerError(problems[0] if problems else f"there is no claim {claim} in the ledger",
+                              hint=_DAMAGED_HINT if problems else "")
+        return found[0]
 
     def claims(self, wallet: str | None = None) -> list[ClaimRecord]:
         where = " WHERE lower(wallet)=lower(?)" if wallet else ""
         sql = f"SELECT * FROM claims{where} ORDER BY created_at"  # noqa: S608
-        return [_claim_from_row(r) for r in self._rows(sql, (wallet,) if wallet else ())]
+        found, self.problems = read_claims(self._rows(sql, (wallet,) if wallet else ()))
+        return found
 
     def unfinished_claims(self, wallet: str | None = None) -> list[ClaimRecord]:
         return [c for c in self.claims(wallet) if not c.finished]
@@ -387,17 +351,9 @@ class Ledger:
         rows = self._rows("SELECT * FROM payouts WHERE claim=?", (claim,))
         if not rows:
             return None
-        r = rows[0]
-        return PayoutRecord(r["claim"], r["tx_hash"], r["block_number"], r["token"], r["recipient"],
-                            int(r["value"]), r["confirmed_at"], json.loads(r["receipt"]))
+        try:
+            return payout_from_row(rows[0])
+        except DamagedRow as exc:
+            raise LedgerError(f"the payout of claim {claim} is damaged in the ledger ({exc})",
+                              hint=_DAMAGED_HINT) from None
 
-
-def _claim_from_row(r: sqlite3.Row) -> ClaimRecord:
-    return ClaimRecord(
-        id=r["id"], wallet=r["wallet"], coordinator_url=r["coordinator_url"], chain_id=r["chain_id"],
-        token=r["token"], amount=int(r["amount"]), fee=int(r["fee"]), nonce=r["nonce"],
-        deadline=r["deadline"],
-        typed_data=json.loads(r["typed_data"]), signature=r["signature"] or "", state=ClaimState(r["state"]),
-        reason=r["reason"], claim_id=r["claim_id"] or "", tx_hash=r["tx_hash"] or "",
-        created_at=r["created_at"], updated_at=r["updated_at"],
-    )

@@ -114,13 +114,18 @@ def read_keystore_file(path: str | os.PathLike[str]) -> str:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         raise UserInputError(f"cannot read the keystore file {os.fspath(path)!r}: {exc.strerror}") from None
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode):
+    try:
+        regular = stat.S_ISREG(os.fstat(fd).st_mode)  # before fdopen: a folder cannot even be wrapped in a file
+        if not regular:
             raise UserInputError(
                 f"{os.fspath(path)!r} is not a regular file, so it cannot be a keystore", hint=_EXPORT_HINT
             )
-        raw = handle.read(MAX_KEYSTORE_BYTES + 1)
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            raw = handle.read(MAX_KEYSTORE_BYTES + 1)
+    except OSError as exc:
+        raise UserInputError(f"cannot read the keystore file {os.fspath(path)!r}: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
     if len(raw) > MAX_KEYSTORE_BYTES:
         raise UserInputError(
             f"that file is too large to be an Ethereum keystore (more than {MAX_KEYSTORE_BYTES // 1024} KiB)",
