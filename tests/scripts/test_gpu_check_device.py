@@ -70,16 +70,15 @@ def test_device_mode_without_the_carried_wheels_stops_with_a_plain_reason(tmp_pa
     assert "no wheels in" in text and "device_wheels.py" in text and "Traceback" not in text
 
 
-def test_device_mode_keeps_its_deadline_and_still_returns_what_it_did(wheels_311: Path, tmp_path: Path) -> None:
-    """A device call is cut at its time limit: the check ends by its own deadline instead, skipping what no longer
-    fits, with the steps that ran in the results."""
+def test_device_mode_past_its_deadline_skips_and_still_returns_its_results(wheels_311: Path, tmp_path: Path) -> None:
+    """A device call is cut at its time limit: the check ends by its own deadline instead, skipping a step that would
+    start with under 30 s left, and still leaves its summary and archive for the call to bring back."""
     if not runtime_python().exists():
         pytest.skip(RUNTIME_ABSENT)
     out = tmp_path / "out"
-    result = _run(out, tmp_path / "work", wheels_311, timeout=300, GPU_CHECK_DEADLINE_S="45")
+    result = _run(out, tmp_path / "work", wheels_311, timeout=120, GPU_CHECK_DEADLINE_S="20")
     summary = (out / "summary.txt").read_text()
     assert result.returncode == 1
-    assert "overlay ok" in summary and "runtime ok" in summary
-    assert "tiny SKIPPED: the check's 45 s are (nearly) spent" in summary
+    assert "overlay SKIPPED: the check's 20 s are (nearly) spent" in summary and "runtime ok" not in summary
     with tarfile.open(out / "gpu-check.tar.gz") as tar:
-        assert "./runtime.json" in tar.getnames() and "./tiny.json" not in tar.getnames()
+        assert "./image-pip-list.txt" in tar.getnames() and "./overlay.log" not in tar.getnames()
