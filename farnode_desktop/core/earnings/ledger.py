@@ -41,6 +41,7 @@ CREATE TABLE IF NOT EXISTS served_work (
     id INTEGER PRIMARY KEY, node TEXT NOT NULL, peer_id TEXT NOT NULL, period_start REAL NOT NULL,
     period_end REAL NOT NULL, tokens INTEGER NOT NULL, blocks INTEGER NOT NULL, recorded_at REAL NOT NULL,
     UNIQUE (node, peer_id, period_start));
+CREATE INDEX IF NOT EXISTS served_work_end ON served_work (period_end);
 CREATE TABLE IF NOT EXISTS earnings_snapshots (
     id INTEGER PRIMARY KEY, wallet TEXT NOT NULL, taken_at REAL NOT NULL, estimated TEXT NOT NULL,
     confirmed TEXT NOT NULL, claimable TEXT NOT NULL, pending TEXT NOT NULL, paid TEXT NOT NULL,
