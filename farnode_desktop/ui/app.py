@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import logging.handlers
+import os
 import signal
 import sys
 import threading
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QWidget
 
+from farnode_desktop.core.earnings.keyring_deadline import abandon_keyring_calls
 from farnode_desktop.core.errors import FarNodeError
 from farnode_desktop.core.events import Event
 from farnode_desktop.core.paths import AppPaths
@@ -30,6 +32,10 @@ from farnode_desktop.ui.viewmodels.wallet_vm import WalletViewModel
 
 log = logging.getLogger("farnode.app")
 EARNINGS_REFRESH_MS = 60_000
+# Quit waits this long for the nodes to stop and their served work to be recorded, then the app ends anyway: each
+# node's server ends its own process group when the app is gone (its lifeline), and whatever else is in flight
+# (a keyring prompt, a chain or coordinator call) runs on daemon threads that are let go.
+QUIT_DEADLINE_S = 10.0
 APP_LOG = "app.log"
 LAUNCHED_AT = time.monotonic()
 
@@ -48,8 +54,27 @@ def setup_logging(paths: AppPaths, level: str = "INFO") -> None:
     root.setLevel(getattr(logging, level.upper(), logging.INFO))
 
 
+def shut_down_within(shutdown: Callable[[], None], deadline_s: float, done: Callable[[], None]) -> threading.Thread:
+    """Run `shutdown` on a daemon thread (never the task runner's: its workers may all be stuck) and call `done` from
+    that thread when it returns or fails; the caller's own timer covers `deadline_s`."""
+
+    def run() -> None:
+        try:
+            shutdown()
+        except Exception:
+            log.exception("the shutdown failed; quitting anyway")
+        finally:
+            done()
+
+    thread = threading.Thread(target=run, name=f"farnode-quit-{deadline_s:.0f}s", daemon=True)
+    thread.start()
+    return thread
+
+
 class FarNodeApp(QObject):
     """Wires the core to the UI: bridge, task runner, heartbeat, tray, view-models and lazily built windows."""
+
+    _shut_down = Signal()  # emitted by the quit thread; delivered on the GUI thread
 
     def __init__(self, core: CoreApi, *, use_tray: bool | None = None, core_started: bool = False,
                  shutdown: Callable[[], None] | None = None, parent: QObject | None = None) -> None:
@@ -67,6 +92,9 @@ class FarNodeApp(QObject):
         self._core_started = core_started
         self._shutdown = shutdown or core.shutdown
         self._quitting = False
+        self._finished_once = False
+        self.quit_took_s: float | None = None
+        self._shut_down.connect(self._finished)
         self.heartbeat.snapshot.connect(self.tray_vm.on_snapshot)
         self.heartbeat.snapshot.connect(self.dashboard_vm.on_snapshot)
         self.bridge.any_event.connect(self.tray_vm.on_event)
@@ -110,20 +138,37 @@ class FarNodeApp(QObject):
     def refresh_earnings(self) -> None:
         self.tasks.submit(self.core.earnings, self.tray_vm.on_earnings, lambda exc: None, key="earnings")
 
-    def quit(self) -> None:
-        """Stop every node (no process left behind) on a worker, then leave the event loop."""
+    def quit(self, deadline_s: float = QUIT_DEADLINE_S) -> None:
+        """Stop every node and leave the event loop within `deadline_s`, whatever is in flight: keyring calls still
+        waiting are let go at once, the core's shutdown gets `deadline_s`, then the app ends anyway."""
         if self._quitting:
             return
         self._quitting = True
+        self._quit_started = time.monotonic()
+        log.info("quitting (at most %.0f s)", deadline_s)
+        abandon_keyring_calls()
         self.heartbeat.stop()
         self._earnings_timer.stop()
         for window in self.windows.values():
             window.hide()
         if self.tray is not None:
             self.tray.hide()
-        self.tasks.submit(self._shutdown, self._finished, self._finished)
+        QTimer.singleShot(int(deadline_s * 1000), self._deadline_passed)
+        shut_down_within(self._shutdown, deadline_s, self._shut_down.emit)
 
-    def _finished(self, _: object) -> None:
+    def _deadline_passed(self) -> None:
+        if not self._finished_once:
+            log.warning("the shutdown did not finish within the quit deadline: quitting anyway (each node's server "
+                        "ends its own processes when the app is gone)")
+            self._finished()
+
+    def _finished(self, _: object = None) -> None:
+        if self._finished_once:
+            return
+        self._finished_once = True
+        self.quit_took_s = time.monotonic() - self._quit_started
+        log.info("quit after %.1f s", self.quit_took_s)
+        self.tasks.close(timeout_ms=0)  # nothing more is delivered; jobs still running are let go
         self.bridge.close()
         app = QApplication.instance()
         if app is not None:
@@ -212,12 +257,20 @@ def make_qapp(argv: list[str] | None = None) -> QApplication:
 
 
 def quit_on_signals(quit_fn: Callable[[], None]) -> QTimer:
-    """Ctrl-C and SIGTERM quit cleanly (nodes stopped) instead of being swallowed by Qt's event loop.
+    """Ctrl-C and SIGTERM quit the way the Quit item does (nodes stopped, within QUIT_DEADLINE_S) instead of being
+    swallowed by Qt's event loop; a second one ends the process at once (the nodes end themselves by their lifeline).
 
     Python runs signal handlers only between bytecodes, so a short no-op timer keeps it waking up.
     """
+    received: list[int] = []
 
     def handler(signum: int, frame: object) -> None:
+        received.append(signum)
+        if len(received) > 1:
+            log.warning("%s again while quitting: ending now", signal.Signals(signum).name)
+            logging.shutdown()
+            os._exit(128 + signum)
+        log.info("%s: quitting", signal.Signals(signum).name)
         QTimer.singleShot(0, quit_fn)
 
     signal.signal(signal.SIGINT, handler)
@@ -334,12 +387,20 @@ def run_demo_app(args: argparse.Namespace) -> int:
     waker = quit_on_signals(quit_demo)
     code = int(qapp.exec())
     waker.stop()
-    tasks.close()
+    tasks.close(timeout_ms=int(QUIT_DEADLINE_S * 1000))  # a start that was cancelled gives up within seconds
     if "app" not in holder:
-        try:
-            demo.stop()
-        except FarNodeError as exc:
-            log.error("the demo did not stop cleanly: %s", exc)
+        outcome: list[BaseException] = []
+
+        def stop() -> None:
+            try:
+                demo.stop()
+            except FarNodeError as exc:
+                outcome.append(exc)
+
+        stopper = shut_down_within(stop, QUIT_DEADLINE_S, lambda: None)
+        stopper.join(QUIT_DEADLINE_S)
+        if outcome or stopper.is_alive():
+            log.error("the demo did not stop cleanly: %s", outcome[0] if outcome else "it took too long")
             code = code or 1
     instance.release()
     return code

@@ -74,3 +74,43 @@ def test_the_gui_thread_stays_responsive_while_a_slow_job_runs(qtbot: QtBot) -> 
     assert len(ticks) >= 10, "the event loop did not turn while the job ran"
     assert max(b - a for a, b in zip([started, *ticks], ticks, strict=False)) < 0.5
     runner.close()
+
+
+def test_a_job_that_never_returns_is_let_go_at_close_and_never_holds_the_process(tmp_path: object) -> None:
+    """In a real child process: a QApplication, the runner, a job blocked forever (a keyring prompt nobody sees).
+    close() gives up on it after its timeout, and the process exits at once (a QThreadPool waits for it forever)."""
+    import subprocess
+    import sys
+
+    code = """
+import threading, time
+from PySide6.QtCore import QCoreApplication
+from farnode_desktop.ui.tasks import TaskRunner
+app = QCoreApplication([])
+runner = TaskRunner(parent=app)
+started = threading.Event()
+runner.submit(lambda: (started.set(), threading.Event().wait()))
+started.wait(5)
+t0 = time.monotonic()
+print("closed in time:", runner.close(timeout_ms=300), round(time.monotonic() - t0, 1), flush=True)
+"""
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    took = time.monotonic() - started
+    assert done.returncode == 0, done.stderr
+    assert "closed in time: False 0.3" in done.stdout
+    assert took < 30, f"the process took {took:.1f} s to exit"  # it hangs forever if a worker holds it
+
+
+def test_the_pool_grows_to_its_cap_and_a_blocked_worker_does_not_stop_the_others(qtbot: QtBot) -> None:
+    runner = TaskRunner(max_threads=2)
+    release = threading.Event()
+    runner.submit(release.wait)  # one worker blocked
+    results: list[object] = []
+    for i in range(5):
+        runner.submit(lambda i=i: i, results.append)
+    qtbot.waitUntil(lambda: len(results) == 5)
+    assert sorted(results) == [0, 1, 2, 3, 4]  # (mypy: ints)
+    assert runner._workers == 2
+    assert not runner.close(timeout_ms=50)  # the blocked one still runs
+    release.set()
