@@ -14,39 +14,41 @@ from typing import Any
 
 MAX_JSON_DEPTH = 64  # real replies and files nest a few levels
 MAX_JSON_CONTAINERS = 1 << 18  # lists and objects in one document: a coordinator reply lists up to 200,000 items
-# Everything that is not a bracket outside a string, strings included, in one linear pass: possessive loops never
-# backtrack, and a string left open runs to the end of the text, so no quote is scanned twice.
-_NOT_BRACKETS = re.compile(r'(?:"(?:[^"\\]++|\\.)*+"?|[^\[\]{}"]++)++', re.DOTALL)
+# Every string, in one linear pass: the possessive loop never backtracks, and a string left open runs to the end of
+# the text, so no quote starts a second scan of what follows it.
+_STRING = re.compile(r'"(?:[^"\\]++|\\.)*+"?', re.DOTALL)
+_NOT_A_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
 _STEPS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")  # +1 and -1 as signed bytes
+# A real escape is a backslash after an even run of them (in valid JSON, escapes exist only inside strings).
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE_PAIR = re.compile(r"(?<!\\)((?:\\\\)*+)\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}")
+_REAL_SURROGATE = re.compile(r"(?<!\\)(?:\\\\)*+\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
 class JsonRefused(ValueError):
-    """JSON refused before or after parsing: too deep, too many lists and objects, or text that is not Unicode."""
+    """JSON refused before parsing: too deep, too many lists and objects, or text that is not Unicode."""
 
 
 def loads_bounded(text: str, max_depth: int = MAX_JSON_DEPTH, max_containers: int = MAX_JSON_CONTAINERS,
                   **options: Any) -> Any:
     """json.loads (with `options`) for JSON from outside, in linear time: JsonRefused, a ValueError saying why, for JSON
     nested deeper than `max_depth`, holding more than `max_containers` lists and objects, or text that is not
-    Unicode (a lone surrogate escape). The checks run before the C parser, which recurses per level: at the
-    recursion limit eth-account's py_ecc sets (100,000) it would overflow the C stack and crash the process."""
+    Unicode (a lone surrogate escape, which decodes to a str no file or socket takes). The checks run before the C
+    parser, which recurses per level: at the recursion limit eth-account's py_ecc sets (100,000) it would overflow
+    the C stack and crash the process."""
     if text.count("[") + text.count("{") > min(max_depth, max_containers):  # fewer brackets are within both
-        brackets = _NOT_BRACKETS.sub("", text)
-        opens = brackets.count("[") + brackets.count("{")
+        outside = _STRING.sub("", text) if '"' in text else text
+        opens = outside.count("[") + outside.count("{")
         if opens > max_containers:
             raise JsonRefused(f"it holds more than {max_containers} lists and objects")
+        brackets = outside.encode("utf-8", "surrogatepass").translate(None, _NOT_A_BRACKET)
         # JSON never closes more than it opened, so what the parser can read spans at most 2 x opens brackets
-        steps = array("b", brackets[: 2 * opens + 1].encode("ascii").translate(_STEPS))
+        steps = array("b", brackets[: 2 * opens + 1].translate(_STEPS))
         if max(accumulate(steps), default=0) > max_depth:
             raise JsonRefused(f"it is nested deeper than {max_depth} levels")
-    value = json.loads(text, **options)
-    if _SURROGATE_ESCAPE.search(text) is not None:  # a lone \ud800 decodes to a str no file or socket takes
-        try:
-            json.dumps(value, ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError:
-            raise JsonRefused("it holds text that is not Unicode (a lone surrogate)") from None
-    return value
+    if _SURROGATE_ESCAPE.search(text) is not None and _REAL_SURROGATE.search(_SURROGATE_PAIR.sub(r"\1", text)):
+        raise JsonRefused("it holds text that is not Unicode (a lone surrogate)")
+    return json.loads(text, **options)
 
 
 @dataclass(frozen=True)

@@ -76,3 +76,26 @@ def test_any_text_gives_json_loads_answer_or_a_value_error(text: str) -> None:
     except ValueError:
         return
     assert same(result, json.loads(text))
+
+
+escape_pieces = st.lists(st.sampled_from(["\\\\", "\\", "\\ud83d", "\\ude00", "\\uD800", "\\uDBFF", "\\uDC00",
+                                          "\\uDFFF", "u", "d800", "a", '\\"', "\\n", "\\u0041", "\U0001f600"]),
+                         max_size=12).map("".join)
+
+
+@settings(max_examples=500, deadline=None, derandomize=True, database=None)
+@given(body=escape_pieces, key=st.booleans())
+def test_a_lone_surrogate_is_refused_exactly_and_pairs_and_escaped_backslashes_are_read(body: str, key: bool) -> None:
+    text = '{"' + body + '": 1}' if key else '["x", "' + body + '"]'
+    try:
+        expected = json.loads(text)
+    except ValueError:
+        with pytest.raises(ValueError):
+            loads_bounded(text)
+        return
+    decoded = next(iter(expected)) if key else expected[1]
+    if any(0xD800 <= ord(c) <= 0xDFFF for c in decoded):
+        with pytest.raises(JsonRefused, match="not Unicode"):
+            loads_bounded(text)
+    else:
+        assert loads_bounded(text) == expected
