@@ -9,8 +9,8 @@ import select
 import subprocess
 import sys
 import time
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -62,7 +62,8 @@ def test_bad_secrets_on_stdin_are_plain_errors(farnode_home: Path) -> None:
     }
     result = keyring_session(script, env)
     err = clean_stderr(result.stderr)
-    assert result.stdout.count("rc=2") == 3 and f"Wallet imported: {PHRASE_ADDRESS}\nIts backup is the keystore file" in result.stdout
+    assert result.stdout.count("rc=2") == 3
+    assert f"Wallet imported: {PHRASE_ADDRESS}\nIts backup is the keystore file" in result.stdout
     assert result.stdout.endswith("rc=0\n")
     assert "checksum does not match" in err and "64 hex digits" in err and "password is wrong" in err
     assert "Traceback" not in err and PHRASE_KEY[2:-2] not in err + result.stdout
@@ -251,7 +252,7 @@ def test_create_with_wrong_words_creates_nothing(farnode_home: Path) -> None:
     import tempfile
 
     gnome_keyring_tools()
-    rc, seen = _drive_create(farnode_home, tempfile.mkdtemp(), lambda position, words: "zzz")
+    _rc, seen = _drive_create(farnode_home, tempfile.mkdtemp(), lambda position, words: "zzz")
     assert "does not match the recovery phrase" in seen and "no wallet was created" in seen
     assert "rc=2" in seen and "there is no wallet yet" in seen and "Traceback" not in seen, seen
     assert seen.count("Word #") == 9  # three rounds of three words, the words shown again between them
