@@ -3,6 +3,7 @@ electricity and a pause's cost in FAR built from them for the dashboard, the tra
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -17,12 +18,13 @@ from farnode_desktop.core.node.status import NodeStatus
 from farnode_desktop.core.paths import AppPaths
 from farnode_desktop.core.pausing.rules import duration_text, pause_cost
 
+log = logging.getLogger("farnode.outlook")
 REFRESH_S = 300.0  # the forecast reads a week of the ledger: at most every 5 minutes (payouts settle slower)
 
 
 @dataclass(frozen=True)
 class EarningsOutlook:
-    """The forecast and the electricity, read at `at` (wall time)."""
+    """The forecast (read from the ledger at `at`, wall time) and the electricity."""
 
     forecast: Forecast
     electricity: Electricity
@@ -43,6 +45,9 @@ class Outlook:
     def __init__(self, paths: AppPaths, ledger: Ledger, clock: Clock, price: Callable[[], float | None]) -> None:
         self.duty = duty_cycle_file(paths)
         self.energy = energy_file(paths)
+        for problem in (self.duty.totals.problem, self.energy.totals.problem):
+            if problem:  # a damaged record was set aside: the forecast waits for new history, say why
+                log.warning("%s", problem)
         self._ledger = ledger
         self._clock = clock
         self._price = price
@@ -57,14 +62,18 @@ class Outlook:
             self.energy.observe(inventory, wall)
 
     def current(self, *, fresh: bool = False) -> EarningsOutlook:
-        """The outlook (blocking: reads the ledger when the kept one is older than `REFRESH_S`)."""
+        """The outlook (blocking: reads the ledger when the forecast is older than `REFRESH_S`; the electricity,
+        counted in memory, is always today's)."""
         wall = self._clock.wall()
         kept = self._kept
-        if kept is not None and not fresh and wall - kept.at < REFRESH_S:
-            return kept
         with self._lock:
-            forecast = make_forecast(self._ledger, self.duty, wall)
             power = electricity(self.energy, wall, self._price())
+            if kept is not None and not fresh and wall - kept.at < REFRESH_S:
+                if power == kept.electricity:
+                    return kept
+                self._kept = EarningsOutlook(kept.forecast, power, kept.at)
+                return self._kept
+            forecast = make_forecast(self._ledger, self.duty, wall)
         self._kept = EarningsOutlook(forecast, power, wall)
         return self._kept
 

@@ -38,6 +38,11 @@ class EnergyMeter:
     def close(self, wall: float) -> None:
         self.totals.save(wall, force=True)
 
+    @property
+    def measured(self) -> bool:
+        """Whether any GPU has reported its power draw (now, or in the kept record)."""
+        return bool(self._last) or self.totals.first_seen is not None
+
     def kwh(self, day: str) -> float:
         return self.totals.day(day)[WH] / 1000
 
@@ -50,6 +55,7 @@ class Electricity:
     kwh_per_day: float | None  # None: no full day recorded yet
     days: int
     price_per_kwh: float | None  # the provider's price (Settings), None when not entered
+    measured: bool = True  # False: no GPU has reported its power draw (no NVIDIA GPU, or NVML cannot read it)
 
     @property
     def cost_per_day(self) -> float | None:
@@ -60,6 +66,8 @@ class Electricity:
     @property
     def text(self) -> str:
         """"GPUs drew 2.14 kWh a day (last 6 days) · about 0.64 a day at 0.30 per kWh"."""
+        if not self.measured:
+            return "No GPU has reported its power draw: the electricity shows once the driver reads it"
         if self.kwh_per_day is None:
             words = f"GPUs drew {self.today_kwh:.2f} kWh so far today"
         else:
@@ -77,4 +85,5 @@ def electricity(meter: EnergyMeter, now: float, price_per_kwh: float | None, win
     """What the GPUs drew a day over the trailing full days the meter watched, and today, at `price_per_kwh`."""
     watched = full_days(meter.totals.first_seen, now, window_days)
     per_day = statistics.fmean(meter.kwh(d) for d in watched) if watched else None
-    return Electricity(meter.kwh(day_of(now)), per_day, len(watched), price_per_kwh)
+    return Electricity(meter.kwh(day_of(now)), per_day, len(watched), price_per_kwh,
+                       measured=meter.measured)

@@ -73,10 +73,22 @@ def test_the_pause_cost_speaks_far_once_a_payout_settled_and_the_outlook_is_kept
     assert first.forecast.wei_per_token == 0 and first.electricity.price_per_kwh is None
     assert core.pause_cost(3600).endswith("(no payout has settled yet to price them in FAR)")
     settle(core.ledger, clock.wall() - 30, 1000, 10**12)
-    assert core.outlook_now() is first  # read again only after a few minutes
+    assert core.outlook_now().forecast is first.forecast  # the ledger is read again only after a few minutes
     clock.advance(301)
     made["gpu0"].served = 6000 + 301 * 100  # still 100 tokens/s
     core.tick()
-    assert core.outlook_now() is not first
+    assert core.outlook_now().forecast is not first.forecast
     assert made["gpu0"].state is NodeState.SERVING
     assert core.pause_cost(3600) == "a 1 h pause = about 0.36 FAR"
+
+
+def test_a_damaged_record_is_set_aside_and_said_in_the_log(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from farnode_desktop.core.earnings.ledger import Ledger
+    from farnode_desktop.core.earnings.outlook import Outlook
+
+    paths = AppPaths.under(tmp_path).ensure()
+    (paths.data / "duty-cycle.json").write_text("{not json")
+    with caplog.at_level("WARNING", logger="farnode.outlook"):
+        outlook = Outlook(paths, Ledger(paths.ledger_file), ManualClock(), lambda: None)
+    assert "duty-cycle.json could not be read" in caplog.text and "the record starts again" in caplog.text
+    assert list(paths.data.glob("duty-cycle.json.bad-*")) and not outlook.current().forecast.ready

@@ -50,5 +50,10 @@ def test_electricity_per_day_and_its_cost_at_the_providers_price(tmp_path: Path)
     assert priced.text == "GPUs drew 3.00 kWh a day (last 3 days), 0.50 kWh today · about 0.90 a day at 0.3 per kWh"
     unpriced = electricity(meter, now, None)
     assert unpriced.cost_per_day is None and "enter your price per kWh in Settings" in unpriced.text
-    first_day = electricity(EnergyMeter(tmp_path / "new.json"), now, 0.3)
+    no_gpu = electricity(EnergyMeter(tmp_path / "none.json"), now, 0.3)  # nothing ever reported its power
+    assert not no_gpu.measured and no_gpu.text.startswith("No GPU has reported its power draw")
+    first = EnergyMeter(tmp_path / "new.json")
+    reader = GpuReader(FakeNvml.from_file(FIXTURES / "linux_rtx4090.json"), clock=lambda: now)
+    first.observe(reader.inventory(), now)  # one reading: no energy yet, but the GPU reports its power
+    first_day = electricity(first, now, 0.3)
     assert first_day.kwh_per_day is None and first_day.text.startswith("GPUs drew 0.00 kWh so far today")

@@ -85,6 +85,7 @@ def test_the_outlook_reaches_the_dashboard_and_the_tray_prices_pauses_in_far(tmp
     tasks = TaskRunner()
     try:
         core.start()
+        core.tick()  # the GPUs' first power readings
         vm, tray = DashboardViewModel(core, tasks), TrayViewModel(core, tasks)
         with qtbot.waitSignal(vm.outlook_changed):
             vm.on_snapshot(take_snapshot(core))
