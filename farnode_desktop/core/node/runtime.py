@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from farnode_desktop.core.atomic import write_atomic
+from farnode_desktop.core.checked_files import read_json_object
 from farnode_desktop.core.errors import FarNodeError
 from farnode_desktop.core.node import mesh_sources
 from farnode_desktop.core.node.host import minimal_env
@@ -175,8 +176,8 @@ class NodeRuntime:
     def is_installed(self) -> bool:
         """Installed = the marker records this exact lock (a half-finished install has no marker)."""
         try:
-            marker = json.loads((self.location / MARKER).read_text())
-        except (OSError, ValueError):
+            marker = read_json_object(self.location / MARKER, max_bytes=64 * 1024)
+        except (OSError, ValueError):  # none yet, or damaged: not installed (an install writes it afresh)
             return False
         return bool(marker.get("lock_sha256") == self.lock_digest() and self.python.exists())
 
