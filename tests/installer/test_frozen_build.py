@@ -50,7 +50,7 @@ def test_bundle_ships_the_node_sources_as_files_and_the_resources(build: Path) -
         p.relative_to(source) for p in source.rglob("*.py") if "__pycache__" not in p.parts}
     assert (internal / "mesh_src" / "farnode_desktop" / "__init__.py").is_file()
     for name in ("models.json", "runtime/lock-linux-x86_64.txt", "runtime/lock-linux-x86_64.json",
-                 "contracts/FarToken.json", "icons/farnode.svg"):
+                 "contracts/FarToken.json", "network/manifest.json", "icons/farnode.svg"):
         assert (internal / "resources" / name).is_file(), name
     # The runtime's interpreter imports the shipped sources with nothing but PYTHONPATH.
     probe = subprocess.run([sys.executable, "-I", "-B", "-c", "import sys; sys.path.insert(0, sys.argv[1]); "

@@ -9,6 +9,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from farnode_desktop.core.app_core import AppCore
+from farnode_desktop.core.earnings.network import pin_local_devnet
 from farnode_desktop.core.settings import Settings
 from farnode_desktop.devnet import Devnet
 from farnode_desktop.devnet.demo import MemoryKeyring
@@ -58,6 +59,7 @@ def devnet_core(devnet: Devnet, tmp_path: Path) -> Iterator[AppCore]:
     settings = Settings(model=BIG_MODEL, new_swarm=True, serve_on_launch=False,
                         coordinator_url=devnet.info.coordinator_url, chain_rpc_url=devnet.info.rpc_url)
     app_core = make_core(tmp_path / "devnet-home", settings=settings, keystore=MemoryKeyring())
+    pin_local_devnet(app_core.paths, devnet.info.pinned_network())  # as the demo pins its devnet's token
     app_core.start()
     yield app_core
     app_core.shutdown(timeout_s=5)

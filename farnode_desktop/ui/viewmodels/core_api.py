@@ -9,6 +9,7 @@ from typing import Protocol
 from farnode_desktop.core.earnings.claims import ClaimService
 from farnode_desktop.core.earnings.coordinator_models import Earnings
 from farnode_desktop.core.earnings.ledger import Ledger
+from farnode_desktop.core.earnings.network import PinnedNetworks
 from farnode_desktop.core.earnings.outlook import EarningsOutlook
 from farnode_desktop.core.earnings.served_work import MinutePoint
 from farnode_desktop.core.earnings.wallet import Wallet
@@ -74,6 +75,8 @@ class CoreApi(Protocol):
     def earnings(self) -> Earnings | None: ...  # blocking (HTTP)
 
     def wallet_problem(self) -> str | None: ...
+
+    def networks(self) -> PinnedNetworks: ...  # reads the installation's network manifests (small local files)
 
     def wallet(self) -> Wallet | None: ...  # blocking (keyring)
 

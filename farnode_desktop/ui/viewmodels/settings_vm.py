@@ -15,6 +15,7 @@ from farnode_desktop.core.pausing.rules import DAYS, parse_schedule
 from farnode_desktop.core.settings import Setting, Settings
 from farnode_desktop.ui.tasks import TaskRunner
 from farnode_desktop.ui.viewmodels.core_api import CoreApi
+from farnode_desktop.ui.viewmodels.network_vm import PinnedView, pinned_view
 
 _SCHEDULE_LINE = re.compile(r"^\s*([A-Za-z,\- ]+?)\s+(\d{1,2}:\d{2})\s*[--]\s*(\d{1,2}:\d{2})\s*$")
 
@@ -79,6 +80,10 @@ class SettingsViewModel(QObject):
         self.message = ""
         self.idle_problem: str | None = None  # why the idle rule cannot work on this desktop; None until read
         tasks.submit(core.idle_rule_problem, self._idle_read, key="idle-rule")
+
+    def pinned(self) -> PinnedView:
+        """The FAR token and payout contract this installation pins for the draft's chain (read-only here)."""
+        return pinned_view(self.core.networks(), self.draft.chain_id)
 
     @property
     def models(self) -> list[str]:

@@ -19,6 +19,7 @@ from farnode_desktop.core.node.facts import block_range
 from farnode_desktop.ui.tasks import TaskRunner
 from farnode_desktop.ui.viewmodels.core_api import CoreApi
 from farnode_desktop.ui.viewmodels.format import count, day_label, far, when
+from farnode_desktop.ui.viewmodels.network_vm import PinnedView, pinned_view
 from farnode_desktop.ui.viewmodels.wallet_setup_vm import WalletSetupViewModel
 
 CLAIM_STEPS = (ClaimState.PREPARED, ClaimState.SIGNED, ClaimState.SUBMITTED, ClaimState.PAID, ClaimState.CONFIRMED)
@@ -62,18 +63,20 @@ class WalletData:
     problem: str
     earnings: Earnings | None
     payouts: tuple[PayoutRow, ...]
+    network: PinnedView | None = None  # the FAR token and payout contract this installation pins
 
 
 def load_wallet_data(core: CoreApi) -> WalletData:
     """Keyring, coordinator and ledger reads (blocking: call on a worker)."""
     address = core.wallet_address()
     problem = core.wallet_problem() or ""
+    network = pinned_view(core.networks(), core.settings.chain_id)
     if address is None:
-        return WalletData(None, problem, None, ())
+        return WalletData(None, problem, None, (), network)
     earnings = core.earnings()
     decimals, symbol = (earnings.decimals, earnings.symbol) if earnings else (18, "FAR")
     rows = [payout_row(core, c, decimals, symbol) for c in reversed(core.ledger.claims(address))]
-    return WalletData(address, problem, earnings, tuple(rows))
+    return WalletData(address, problem, earnings, tuple(rows), network)
 
 
 def payout_row(core: CoreApi, claim: ClaimRecord, decimals: int, symbol: str) -> PayoutRow:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QRegularExpression
+from PySide6.QtCore import QRegularExpression, Qt
 from PySide6.QtGui import QFont, QRegularExpressionValidator
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -169,6 +169,10 @@ class SettingsWindow(QWidget):
         self.chain_id.setPlaceholderText("the network's default")
         self.chain_id.setToolTip("The number of the blockchain FAR is paid on")
         self.chain_id.setValidator(QRegularExpressionValidator(QRegularExpression("[0-9]{0,15}"), self.chain_id))
+        self.pinned = label("", "muted", wrap=True)  # what a coordinator cannot change: shown, never edited
+        self.pinned.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        form.addRow("Pays in", self.pinned)
+        self.chain_id.textChanged.connect(self._show_pinned)  # another chain id: that chain's pinned token
         self.log_level = self._choice(form, SETTINGS["log_level"])
         layout.addLayout(form)
         root.addWidget(advanced)
@@ -223,8 +227,14 @@ class SettingsWindow(QWidget):
         self.blocks_count.setEnabled(manual)
         self.vm.set_blocks(self.blocks_count.value() if manual else None)
 
+    def _show_pinned(self) -> None:
+        pinned = self.vm.pinned()
+        self.pinned.setText(pinned.summary)
+        self.pinned.setToolTip(f"FAR token {pinned.token}\nPayout contract {pinned.contract}\n{pinned.chain}")
+
     def refresh(self) -> None:
         self.plan.setPlainText(self.vm.plan_text())
+        self._show_pinned()
         self.message.setText(self.vm.message)
         self.apply_button.setEnabled(not self.vm.busy)
         problem = self.vm.idle_problem

@@ -45,6 +45,9 @@ class WalletWindow(QWidget):
         self.address_label = label("", "muted")
         self.address_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         titles.addWidget(self.address_label)
+        self.network_label = label("", "muted", wrap=True)  # the pinned FAR token and payout contract
+        self.network_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        titles.addWidget(self.network_label)
         head.addLayout(titles, 1)
         self.copy_button = QPushButton("Copy address")
         self.copy_button.clicked.connect(self.copy_address)
@@ -163,6 +166,10 @@ class WalletWindow(QWidget):
         else:
             self.address_label.setText(data.address)
             self.address_label.setToolTip(f"Payout address {short_address(data.address)}")
+        network = data.network if data is not None else None
+        self.network_label.setText(network.summary if network is not None else "")
+        self.network_label.setToolTip(f"FAR token {network.token}\nPayout contract {network.contract}\n{network.chain}"
+                                      if network is not None else "")
         self.copy_button.setEnabled(bool(vm.address))
         self.body.setCurrentIndex(1 if data is not None and data.address is None else 0)
         for (big, small), (_, value, note) in zip(self.figure_labels, vm.figures(), strict=True):

@@ -1,0 +1,36 @@
+"""What the Settings and wallet windows say about the payout network this installation pins: the FAR token and the
+payout contract FarNode signs and confirms for (core/earnings/network.py), never what a coordinator names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from farnode_desktop.core.earnings.network import PinnedNetworks
+
+
+@dataclass(frozen=True)
+class PinnedView:
+    """The pinned network in words: `lines` for a form, `summary` for one muted line, `pinned` False when none."""
+
+    pinned: bool
+    chain: str
+    token: str
+    contract: str
+    summary: str
+
+
+def pinned_view(networks: PinnedNetworks, chain_id: int | None) -> PinnedView:
+    """The network the provider's chain id (or, unset, the installation's first pinned network) pays on."""
+    network = networks.preferred(chain_id)
+    if network is None or not network.pinned or network.token is None or network.payout_contract is None:
+        where = f"chain {chain_id}" if chain_id is not None else "any chain"
+        why = f" ({networks.problems[0]})" if networks.problems else ""
+        return PinnedView(False, where, "none pinned", "none pinned",
+                          f"This installation pins no FAR token for {where}{why}: FarNode signs no claim and "
+                          "confirms no payout there.")
+    chain = f"{network.name} (chain {network.chain_id})"
+    same = network.token.lower() == network.payout_contract.lower()
+    contract = "the FAR token itself" if same else network.payout_contract
+    summary = (f"Paid in FAR {network.token} on {chain}; payouts come from {contract}. Pinned by this "
+               "installation: a coordinator cannot change them.")
+    return PinnedView(True, chain, network.token, network.payout_contract, summary)
