@@ -49,8 +49,8 @@ def _outlook_json(outlook: EarningsOutlook) -> dict[str, Any]:
         "forecast": {"ready": f.ready, "basis": f.basis, "low_wei": str(round(f.low_wei)), "mid_wei": str(round(f.mid_wei)),
                      "high_wei": str(round(f.high_wei)), "wei_per_token": f.wei_per_token,
                      "tokens_per_day": f.tokens_per_day, "days": len(f.days),
-                     "duty": {"serving": f.duty.serving, "idle": f.duty.idle, "paused": f.duty.paused,
-                              "stopped": f.duty.stopped}},
+                     "duty": {"serving": f.duty.serving, "idle": f.duty.idle, "gaming": f.duty.gaming,
+                              "paused": f.duty.paused, "stopped": f.duty.stopped}},
         "electricity": {"today_kwh": e.today_kwh, "kwh_per_day": e.kwh_per_day, "days": e.days,
                         "price_per_kwh": e.price_per_kwh, "cost_per_day": e.cost_per_day},
     }

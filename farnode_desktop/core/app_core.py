@@ -15,6 +15,7 @@ from farnode_desktop.core.earnings.claim_factory import ClaimFactory
 from farnode_desktop.core.earnings.claims import ClaimService
 from farnode_desktop.core.earnings.coordinator import CoordinatorClient
 from farnode_desktop.core.earnings.coordinator_models import Earnings
+from farnode_desktop.core.earnings.duty_cycle import GAME_CODES
 from farnode_desktop.core.earnings.keyring_deadline import DeadlineKeyring
 from farnode_desktop.core.earnings.keystore import KeyringBackend, require_secure, system_keyring
 from farnode_desktop.core.earnings.ledger import Ledger, ServedWork
@@ -156,7 +157,7 @@ class AppCore:
                 self._last_games_first = now
                 self.games_first.tick()
             self._record_served_work()
-            self.outlook.observe(self.node_statuses(), self.sampler.latest())  # duty cycle and GPU energy
+            self.outlook.observe(self.node_statuses(), self.sampler.latest(), self._gaming())  # duty cycle, energy
 
     def shutdown(self, timeout_s: float = 60.0) -> None:
         """Stop every node and wait until no server process is left; stop the sampler."""
@@ -280,6 +281,10 @@ class AppCore:
         if policy is not None and policy.paused is not None and policy.paused.code != "snooze":
             return policy.paused.reason  # (its snooze decisions mirror self.pauses, asked above)
         return None
+
+    def _gaming(self) -> bool:
+        """Whether games first holds a GPU for a game or another program (the duty cycle tells it apart)."""
+        return any(p.paused is not None and p.paused.code in GAME_CODES for p in self.games_first.policies.values())
 
     def served_rates(self) -> dict[str, float]:
         """Each node's served tokens/s over the last minute: the throughput chart's latest point (one route)."""

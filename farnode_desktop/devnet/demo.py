@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from farnode_desktop.core.app_core import AppCore
+from farnode_desktop.core.atomic import write_atomic
 from farnode_desktop.core.clock import SystemClock
 from farnode_desktop.core.earnings.keystore import KeyringBackend, KeyringUnavailable, system_keyring
 from farnode_desktop.core.earnings.ledger import ClaimRecord, ClaimState
@@ -41,6 +42,7 @@ from farnode_desktop.core.settings import Settings, SettingsStore
 
 DEMO_WALLET_SERVICE = "FarNode Desktop demo wallet"  # never the provider's own wallet entry
 GATEWAY_PID_FILE = "gateway.pid"
+GATEWAY_PEERS_FILE = "peers.json"  # the node's addresses now: the gateway reads them again for each new client
 KEEP_ARCHIVES = 5  # earlier demo ledgers kept under <demo home>/archive
 
 
@@ -94,6 +96,8 @@ class DemoNetwork:
         self._on_line = on_line
         self._gateway: RunningProcess | None = None
         self._gateway_log: RotatingLog | None = None
+        self._peers_written: list[str] = []
+        self._unsubscribe: Callable[[], None] = lambda: None
         self._host = OsProcessHost()
         self._lock = threading.Lock()
         self.core: AppCore | None = None
@@ -160,8 +164,14 @@ class DemoNetwork:
     def _start_gateway(self, core: AppCore, coordinator_url: str, gateway_token: str) -> None:
         status = core.node_statuses()[0]
         model_folder = core.fleet.nodes[status.name].spec.model
+        workdir = self.paths.data / "gateway"
+        workdir.mkdir(parents=True, exist_ok=True)
+        self._write_peers(status.multiaddrs)
+        # the node may come back elsewhere (a new port or identity after a restart): tell the gateway where
+        self._unsubscribe = self.bus.subscribe(self._node_changed, "node.state")
         argv = [str(self.runtime.python), "-m", "farnode_desktop.mesh.gateway", model_folder,
                 "--model-name", TINY_DEMO, "--initial-peers", *status.multiaddrs,
+                "--peers-file", str(workdir / GATEWAY_PEERS_FILE),
                 "--coordinator", coordinator_url, "--interval", str(self._interval),
                 "--requests", str(self._gateway_requests)]
         if status.dht_prefix:
@@ -170,11 +180,30 @@ class DemoNetwork:
                            "PETALS_IGNORE_DEPENDENCY_VERSION": "1", "FARNODE_GATEWAY_TOKEN": gateway_token})
         marker = new_marker()  # proves the gateway is this demo's before a later demo ends it
         env[NODE_MARKER_ENV] = marker
-        workdir = self.paths.data / "gateway"
         self._gateway_log = RotatingLog(self.paths.logs / "gateway.log", max_bytes=2 * 1024 * 1024, backups=1)
         self._gateway = self._host.launch(LaunchCommand(argv, workdir, env), self._gateway_line)
         # a demo that is killed leaves its gateway running: the next demo ends it through this file
         write_pid_file(workdir / GATEWAY_PID_FILE, self._gateway, self._host.create_time(self._gateway.pid), marker)
+
+    def _node_changed(self, event: Event) -> None:
+        """A node serves again: write its addresses for the gateway's next client, if they changed.
+
+        Runs where the supervisor emits (under that node's own lock, which its status() takes again)."""
+        if event.data.get("state") != NodeState.SERVING.value or self.core is None:
+            return
+        supervisor = self.core.fleet.nodes.get(event.source)
+        if supervisor is None:
+            return
+        try:
+            self._write_peers(supervisor.status().multiaddrs)
+        except OSError as exc:  # a full disk: the gateway keeps the addresses it had; never break the supervisor
+            self._say(f"the gateway was not told the node's new address: {exc}")
+
+    def _write_peers(self, multiaddrs: list[str]) -> None:
+        if not multiaddrs or multiaddrs == self._peers_written:
+            return
+        write_atomic(self.paths.data / "gateway" / GATEWAY_PEERS_FILE, json.dumps(multiaddrs))
+        self._peers_written = list(multiaddrs)
 
     def _gateway_line(self, line: str) -> None:
         if self._gateway_log is not None:
@@ -211,7 +240,8 @@ class DemoNetwork:
         return record
 
     def stop(self) -> None:
-        """Stop the node first (no process left), then the gateway and the devnet.
+        """Stop the gateway first (it has no lifeline: a Quit that gives up waiting must not leave it running), then
+        the node (no process left) and the devnet.
 
         Each step runs even when an earlier one fails (a full disk, a database error), so a failure never leaves
         processes behind; the first failure is raised afterwards with its real cause.
@@ -224,12 +254,13 @@ class DemoNetwork:
             except Exception as exc:
                 errors.append(exc)
 
-        if self.core is not None:
-            step(self.core.shutdown)
+        self._unsubscribe()
         if self._gateway is not None:
             gateway = self._gateway
             step(lambda: self._end_gateway(gateway))
             self._gateway = None
+        if self.core is not None:
+            step(self.core.shutdown)
         if self._gateway_log is not None:
             step(self._gateway_log.close)
             self._gateway_log = None

@@ -73,6 +73,8 @@ def test_serves_tokens_equal_to_local_model_and_counts_them(supervisor: NodeSupe
     status = supervisor.status()
     assert status.peer_id and status.multiaddrs[0].endswith(status.peer_id)
     assert (status.start_block, status.end_block) == (0, 4)
+    # serving means a test request through the node passed: it is not a request of the swarm's
+    assert status.requests == 0 and status.no_requests_for_s is not None
 
     batch, prompt_len, new_tokens = 2, 5, 12
     result = run_generate(runtime, str(tiny_model), status.multiaddrs, status.dht_prefix, new_tokens=new_tokens,
@@ -87,6 +89,7 @@ def test_serves_tokens_equal_to_local_model_and_counts_them(supervisor: NodeSupe
     status = supervisor.status()
     assert status.served_tokens == expected
     assert status.requests == new_tokens  # one merged inference step per generated token
+    assert status.no_requests_for_s is not None and status.no_requests_for_s < status.uptime_s  # counted anew
     topics = [(e.data["previous"], e.data["state"]) for e in supervisor.events.events]  # type: ignore[attr-defined]
     assert topics[:2] == [("stopped", "starting"), ("starting", "loading blocks")]
     assert ("loading blocks", "serving") in topics

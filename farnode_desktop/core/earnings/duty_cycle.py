@@ -12,9 +12,12 @@ from farnode_desktop.core.node.status import RUNNING_STATES, NodeState, NodeStat
 
 SERVING = "serving"  # a node up and its served-tokens counter growing
 IDLE = "idle"  # a node up, but no requests came
-PAUSED = "paused"  # stepped aside: a game, the schedule, heat, the provider's own pause
+GAMING = "gaming"  # stepped aside for a game or another program on the GPU
+PAUSED = "paused"  # stepped aside otherwise: the provider's own pause, the schedule, heat, the provider at the PC
 STOPPED = "stopped"  # no node running (stopped, failed, restarting)
-STATES = (SERVING, IDLE, PAUSED, STOPPED)
+STATES = (SERVING, IDLE, GAMING, PAUSED, STOPPED)
+# games first's reasons (pausing.rules.Decision.code) that mean a game or another program wanted the GPU
+GAME_CODES = frozenset({"game", "steam", "fullscreen", "program", "gpu_busy"})
 MAX_GAP_S = 300.0  # a longer silence between ticks: the app or the PC was off, which is counted as nothing
 ACTIVE_WITHIN_S = 60.0  # a node whose counter grew this recently is serving (the served rate's window too)
 
@@ -25,6 +28,7 @@ class DutyShares:
 
     serving: float
     idle: float
+    gaming: float
     paused: float
     stopped: float
     recorded_s: float
@@ -37,12 +41,12 @@ class DutyShares:
                 summed[key] += day.get(key, 0.0)
         whole = sum(summed.values())
         if whole <= 0:
-            return cls(0.0, 0.0, 0.0, 0.0, 0.0)  # nothing recorded
-        return cls(summed[SERVING] / whole, summed[IDLE] / whole, summed[PAUSED] / whole, summed[STOPPED] / whole,
-                   whole)
+            return cls(0.0, 0.0, 0.0, 0.0, 0.0, 0.0)  # nothing recorded
+        return cls(summed[SERVING] / whole, summed[IDLE] / whole, summed[GAMING] / whole, summed[PAUSED] / whole,
+                   summed[STOPPED] / whole, whole)
 
 
-NO_DUTY = DutyShares(0.0, 0.0, 0.0, 0.0, 0.0)
+NO_DUTY = DutyShares(0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 
 
 class DutyCycle:
@@ -57,8 +61,9 @@ class DutyCycle:
         self._counters: dict[str, int] = {}
         self._served_at: float | None = None
 
-    def classify(self, wall: float, statuses: Iterable[NodeStatus]) -> str:
-        """The PC's state now; a node's counter growing since the last tick means it served."""
+    def classify(self, wall: float, statuses: Iterable[NodeStatus], gaming: bool = False) -> str:
+        """The PC's state now; a node's counter growing since the last tick means it served; `gaming`: a pause in
+        force is for a game or another program on the GPU."""
         running = paused = False
         for status in statuses:
             before = self._counters.get(status.name)
@@ -70,11 +75,13 @@ class DutyCycle:
         if running:
             active = self._served_at is not None and wall - self._served_at <= ACTIVE_WITHIN_S
             return SERVING if active else IDLE
-        return PAUSED if paused else STOPPED
+        if paused:
+            return GAMING if gaming else PAUSED
+        return STOPPED
 
-    def observe(self, wall: float, statuses: Iterable[NodeStatus]) -> str:
+    def observe(self, wall: float, statuses: Iterable[NodeStatus], gaming: bool = False) -> str:
         """Count the time since the last tick in the state seen now; returns that state."""
-        state = self.classify(wall, statuses)
+        state = self.classify(wall, statuses, gaming)
         last = self._last_wall
         if last is not None and 0 < wall - last <= MAX_GAP_S:
             self.totals.add_span(last, wall, {state: wall - last})

@@ -146,7 +146,8 @@ def _duty_words(shares: DutyShares) -> str:
         return "this PC's duty cycle not recorded yet"
     words = f"serving {shares.serving:.0%} of the time"
     rest = [f"{what} {share:.0%}" for what, share in (("idle without requests", shares.idle),
-                                                     ("paused", shares.paused), ("stopped", shares.stopped))
+                                                     ("paused for games", shares.gaming), ("paused", shares.paused),
+                                                     ("stopped", shares.stopped))
             if share >= 0.005]
     return words.replace("%", " %") + (f" ({', '.join(rest)})".replace("%", " %") if rest else "")
 

@@ -54,11 +54,12 @@ class Outlook:
         self._lock = threading.Lock()
         self._kept: EarningsOutlook | None = None
 
-    def observe(self, statuses: Iterable[NodeStatus], inventory: GpuInventory | None) -> None:
-        """One tick: the PC's state since the last tick, and the GPUs' power readings."""
+    def observe(self, statuses: Iterable[NodeStatus], inventory: GpuInventory | None, gaming: bool = False) -> None:
+        """One tick: the PC's state since the last tick (`gaming`: a pause is for a game or another program on the
+        GPU), and the GPUs' power readings."""
         wall = self._clock.wall()
         with self._lock:
-            self.duty.observe(wall, statuses)
+            self.duty.observe(wall, statuses, gaming)
             self.energy.observe(inventory, wall)
 
     def current(self, *, fresh: bool = False) -> EarningsOutlook:

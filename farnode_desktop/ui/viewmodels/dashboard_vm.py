@@ -14,7 +14,7 @@ from farnode_desktop.core.earnings.outlook import EarningsOutlook
 from farnode_desktop.core.earnings.served_work import MinutePoint
 from farnode_desktop.core.gpus.nvml import GpuInfo, GpuInventory
 from farnode_desktop.core.node.facts import block_range
-from farnode_desktop.core.node.status import NodeState, NodeStatus, next_try, state_words
+from farnode_desktop.core.node.status import NodeState, NodeStatus, next_try, no_requests_text, state_words
 from farnode_desktop.ui.tasks import TaskRunner
 from farnode_desktop.ui.viewmodels.core_api import CoreApi, Snapshot, take_snapshot
 from farnode_desktop.ui.viewmodels.format import count, duration, gib, short_id, when
@@ -175,6 +175,10 @@ def _card(key: str, title: str, subtitle: str, readings: tuple[Reading, ...], li
     state_text = state_words(status) if status is not None else "Not serving"  # "Serving — no requests for 7 min"
     reason = status.reason if status is not None else "this GPU is left out or cannot serve the model"
     hint = status.hint if status is not None else ""
+    if status is not None and no_requests_text(status):  # up and healthy, but earning nothing: say what it means
+        hint = hint or ("nothing while it is short: the network sends requests when it needs your blocks, and none "
+                        "reached this node lately, so it earns nothing meanwhile. If it lasts hours, Stop and Start "
+                        "serving")
     if status is not None and (retry := next_try(status)):  # when it tries again by itself, or that it will not
         state_text = retry[0].upper() + retry[1:] if status.state is NodeState.BACKOFF else f"Failed · {retry}"
     return NodeCard(key, title, subtitle, readings, live, state.value, state_text, reason, hint,

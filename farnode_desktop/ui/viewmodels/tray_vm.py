@@ -58,6 +58,8 @@ def overall_words(statuses: Sequence[NodeStatus]) -> str:
         quiet = min((s for s in statuses if s.state is NodeState.SERVING),
                     key=lambda s: s.no_requests_for_s or 0.0)
         return f"Serving — {no_requests_text(quiet)}"
+    if state is TrayState.STOPPED and any(s.state is NodeState.STOPPING for s in statuses):
+        return "Stopping"  # on its way to stopped: not there yet
     return state.value.capitalize()
 
 

@@ -30,15 +30,19 @@ def test_each_state_gets_the_time_it_lasted(tmp_path: Path) -> None:
         duty.observe(t, [status(NodeState.SERVING, served)])
     for _ in range(18):  # 3 min paused for a game
         t += 10
+        assert duty.observe(t, [status(NodeState.PAUSED, served)], gaming=True) == "gaming"
+    for _ in range(6):  # 1 min paused by the provider
+        t += 10
         assert duty.observe(t, [status(NodeState.PAUSED, served)]) == "paused"
     for _ in range(6):  # 1 min stopped
         t += 10
         assert duty.observe(t, [status(NodeState.STOPPED, served)]) == "stopped"
     day = duty.totals.day("2026-12-07")
     assert day == {"serving": pytest.approx(600 + ACTIVE_WITHIN_S), "idle": pytest.approx(300 - ACTIVE_WITHIN_S),
-                   "paused": pytest.approx(180), "stopped": pytest.approx(60)}
+                   "gaming": pytest.approx(180), "paused": pytest.approx(60), "stopped": pytest.approx(60)}
     shares = duty.shares(["2026-12-07"])
-    assert shares.serving == pytest.approx(660 / 1140) and shares.recorded_s == pytest.approx(1140)
+    assert shares.serving == pytest.approx(660 / 1200) and shares.recorded_s == pytest.approx(1200)
+    assert shares.gaming == pytest.approx(180 / 1200)
 
 
 def test_one_serving_gpu_makes_the_pc_serving_and_a_new_counter_is_no_growth(tmp_path: Path) -> None:

@@ -107,7 +107,7 @@ def simulate(devnet: Devnet, clock: ManualClock, home: Path, days: list[Day]) ->
             status = NodeStatus(name="gpu0", state=state, reason="", peer_id=PEER, served_tokens=counter,
                                 start_block=0, end_block=BLOCKS)
             recorder.observe(status, clock.wall())
-            duty.observe(clock.wall(), [status])
+            duty.observe(clock.wall(), [status], gaming=state is NodeState.PAUSED)  # the evening's game
             if (clock.wall() - start) % 3600 == 3540 and counter > reported:  # the gateway reports each hour
                 tokens = (counter - reported) // BLOCKS
                 span = {"peer_id": PEER, "start_block": 0, "end_block": BLOCKS, "tokens": tokens}
@@ -146,10 +146,10 @@ def test_with_steady_demand_each_forecast_is_within_10_percent_of_what_the_day_p
     # the basis says what it stands on: the settled rate per token and the measured duty cycle
     last = week.forecasts[-1]
     assert last.wei_per_token == pytest.approx(RATE, rel=0.01)  # per served token, net of the fee
-    assert last.duty.paused == pytest.approx(3 / 24, abs=0.01)  # the evening's game
+    assert last.duty.gaming == pytest.approx(3 / 24, abs=0.01)  # the evening's game
     assert last.duty.idle == pytest.approx(5 / 24, abs=0.01)  # the night without requests
     assert last.basis.startswith("based on 7 days: 1 FAR per million tokens served, ")
-    assert "serving 67 % of the time (idle without requests 21 %, paused 12 %)" in last.basis
+    assert "serving 67 % of the time (idle without requests 21 %, paused for games 12 %)" in last.basis
 
 
 def test_with_changing_demand_the_range_holds_what_the_day_paid_on_6_of_7_days(

@@ -92,3 +92,29 @@ def test_a_damaged_record_is_set_aside_and_said_in_the_log(tmp_path: Path, caplo
         outlook = Outlook(paths, Ledger(paths.ledger_file), ManualClock(), lambda: None)
     assert "duty-cycle.json could not be read" in caplog.text and "the record starts again" in caplog.text
     assert list(paths.data.glob("duty-cycle.json.bad-*")) and not outlook.current().forecast.ready
+
+
+def test_a_pause_for_a_game_is_told_apart_from_the_providers_own(tmp_path: Path) -> None:
+    core, made, clock = make_core(tmp_path, None)
+    core.start()
+    nvml = core.sampler.reader.nvml
+    assert isinstance(nvml, FakeNvml)
+    core.tick()
+    nvml.set_process(0, "graphics", 9001, "C:\\Games\\ELDEN RING\\Game\\eldenring.exe", 6 * 1024**3)
+    nvml.gpu(0)["utilization"]["gpu"] = 96  # the game keeps the GPU busy
+    for _ in range(60):  # a minute with a game on the GPU: games first pauses the node
+        clock.advance(1)
+        core.sampler.sample_once()
+        core.tick()
+    assert made["gpu0"].state is NodeState.PAUSED
+    nvml.remove_process(0, 9001)  # the game ends
+    nvml.gpu(0)["utilization"]["gpu"] = 2
+    core.snooze("30m")  # then the provider's own pause
+    for _ in range(60):
+        clock.advance(1)
+        core.sampler.sample_once()
+        core.tick()
+    day = core.outlook.duty.totals.day(time.strftime("%Y-%m-%d", time.gmtime(clock.wall())))
+    # games first steps aside 5 s after the game appears (checked every 2 s): the rest of that minute is for the game
+    assert 52 <= day["gaming"] <= 56 and day["paused"] == pytest.approx(60, abs=1)
+    core.shutdown(timeout_s=1)

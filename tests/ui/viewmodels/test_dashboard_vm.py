@@ -50,6 +50,7 @@ def test_a_serving_node_without_requests_says_so_on_its_card_and_in_the_header(c
                        no_requests_for_s=7 * 60 + 50)
     (card,) = build_cards((quiet,), None, time.time())
     assert card.state_text == "Serving — no requests for 7 min" and card.state == "serving, no requests"
+    assert "earns nothing" in card.hint  # what it means for the provider, in words
     runner = TaskRunner()
     try:
         vm = DashboardViewModel(core, runner)

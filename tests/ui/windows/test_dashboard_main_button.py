@@ -57,6 +57,7 @@ def test_after_stop_the_button_says_start_at_once_and_a_click_starts(qtbot: QtBo
         qtbot.waitUntil(lambda: window.start_stop.text() == "Start serving" and window.start_stop.isEnabled(),
                         timeout=1500)
         assert states(core) == {NodeState.STOPPING}
+        qtbot.waitUntil(lambda: window.state_pill.text() == "Stopping", timeout=1500)  # not "Stopped" before it is
         qtbot.waitUntil(lambda: states(core) == {NodeState.STOPPED}, timeout=10_000)
         qtbot.wait(1200)  # snapshots after the nodes stopped: nothing flips the button back
         assert window.start_stop.text() == "Start serving" and window.start_stop.isEnabled()
