@@ -21,7 +21,8 @@ _NOT_A_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
 _STEPS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")  # +1 and -1 as signed bytes
 # A real escape is a backslash after an even run of them (in valid JSON, escapes exist only inside strings).
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-_SURROGATE_PAIR = re.compile(r"(?<!\\)((?:\\\\)*+)\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}")
+# A pair goes with the even run of backslashes before it, so what follows keeps its own run's parity.
+_SURROGATE_PAIR = re.compile(r"(?<!\\)(?:\\\\)*+\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}")
 _REAL_SURROGATE = re.compile(r"(?<!\\)(?:\\\\)*+\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
@@ -46,7 +47,7 @@ def loads_bounded(text: str, max_depth: int = MAX_JSON_DEPTH, max_containers: in
         steps = array("b", brackets[: 2 * opens + 1].translate(_STEPS))
         if max(accumulate(steps), default=0) > max_depth:
             raise JsonRefused(f"it is nested deeper than {max_depth} levels")
-    if _SURROGATE_ESCAPE.search(text) is not None and _REAL_SURROGATE.search(_SURROGATE_PAIR.sub(r"\1", text)):
+    if _SURROGATE_ESCAPE.search(text) is not None and _REAL_SURROGATE.search(_SURROGATE_PAIR.sub("", text)):
         raise JsonRefused("it holds text that is not Unicode (a lone surrogate)")
     return json.loads(text, **options)
 
