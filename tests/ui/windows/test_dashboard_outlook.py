@@ -36,7 +36,8 @@ def test_the_outlook_card_shows_the_forecast_and_the_electricity(tmp_path: Path,
             vm.on_snapshot(take_snapshot(core))
         assert window.forecast_range.text() == "Not enough history yet"
         assert window.forecast_basis.text().startswith("A forecast needs 2 full days of serving with payouts settled")
-        start = day_start(day_of(clock.wall()))  # recorded from that day's midnight
+        # recorded from the midnight three full days before the day the test ends in (now, 3 days + 200 s later)
+        start = day_start(day_of(clock.wall() + 3 * DAY_S + 200)) - 3 * DAY_S
         core.outlook.duty.totals.add_span(start, start + 3 * DAY_S, {"serving": 1.9 * DAY_S, "idle": 0.5 * DAY_S,
                                                                     "paused": 0.6 * DAY_S})
         core.outlook.energy.totals.add_span(start, start + 3 * DAY_S, {"wh": 6900.0})
