@@ -16,16 +16,6 @@ if not os.environ.get("FARNODE_TEST_DISPLAY"):
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
 
-@pytest.fixture(autouse=True)
-def _keyring_calls_live_again() -> Iterator[None]:
-    """FarNodeApp.quit() lets go of keyring calls for the whole process (keyring_deadline.abandon_keyring_calls, as
-    the app is ending): in a test run the process goes on, so the next test starts with a live keyring."""
-    yield
-    from farnode_desktop.core.earnings import keyring_deadline
-
-    keyring_deadline._quitting.clear()
-
-
 @pytest.fixture
 def farnode_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Point every FarNode folder at a temporary directory for the test."""

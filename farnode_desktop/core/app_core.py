@@ -98,6 +98,7 @@ class AppCore:
         self.eligibility: Eligibility | None = None
         self.claims: ClaimService | None = None
         self._claims_thread: threading.Thread | None = None
+        self._quitting = threading.Event()  # set by let_go_of_waits(): keyring calls still waiting end at once
         self._wallet: Wallet | None = None
         self._wallet_error: str | None = None
         self._lock = threading.RLock()
@@ -158,6 +159,11 @@ class AppCore:
                 self.games_first.tick()
             self._record_served_work()
             self.outlook.observe(self.node_statuses(), self.sampler.latest(), self._gaming())  # duty cycle, energy
+
+    def let_go_of_waits(self) -> None:
+        """The app quits: keyring calls still waiting (an unlock prompt nobody sees) and every later one end now
+        with KeyringUnavailable, so nothing the shutdown waits for is held by the keyring."""
+        self._quitting.set()
 
     def shutdown(self, timeout_s: float = 60.0) -> None:
         """Stop every node and wait until no server process is left; stop the sampler."""
@@ -374,7 +380,7 @@ class AppCore:
             try:
                 # each keyring call is time-limited, and Quit lets a waiting one go (a prompt nobody sees)
                 backend = DeadlineKeyring(require_secure(self._keystore if self._keystore is not None
-                                                         else system_keyring()))
+                                                         else system_keyring()), self._quitting)
                 policy = WalletPolicy(self.networks)  # signs only for the contracts this installation pins
                 self._wallet = (Wallet(backend, self.bus, service=self._wallet_service, policy=policy)
                                 if self._wallet_service else Wallet(backend, self.bus, policy=policy))

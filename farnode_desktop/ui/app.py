@@ -15,7 +15,6 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QWidget
 
-from farnode_desktop.core.earnings.keyring_deadline import abandon_keyring_calls
 from farnode_desktop.core.errors import FarNodeError
 from farnode_desktop.core.events import Event
 from farnode_desktop.core.paths import AppPaths
@@ -146,7 +145,7 @@ class FarNodeApp(QObject):
         self._quitting = True
         self._quit_started = time.monotonic()
         log.info("quitting (at most %.0f s)", deadline_s)
-        abandon_keyring_calls()
+        self.core.let_go_of_waits()
         self.heartbeat.stop()
         self._earnings_timer.stop()
         for window in self.windows.values():

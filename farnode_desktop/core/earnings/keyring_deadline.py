@@ -1,5 +1,5 @@
 """Keyring calls with a time limit: an OS keyring can wait forever (an unlock prompt nobody sees, a stuck service);
-the caller gets a plain error instead, and at Quit every waiting call is let go at once."""
+the caller gets a plain error instead, and when its owner quits every waiting call is let go at once."""
 
 from __future__ import annotations
 
@@ -15,24 +15,16 @@ T = TypeVar("T")
 # Long enough to type a password into the keyring's unlock prompt; a call still waiting then has no prompt behind it.
 KEYRING_TIMEOUT_S = 120.0
 
-_quitting = threading.Event()  # the app is quitting: no caller waits for the keyring any more
-
-
-def abandon_keyring_calls() -> None:
-    """The app quits: every keyring call still waiting (and every later one) ends now with KeyringUnavailable."""
-    _quitting.set()
-
-
 class DeadlineKeyring:
     """Wraps an accepted OS keyring (`keystore.require_secure` has passed it): each call runs on a daemon thread,
-    and the caller waits at most `timeout_s`, or until `abandon_keyring_calls()`. A call left behind finishes (or
-    not) on its own thread, which never holds the process open."""
+    and the caller waits at most `timeout_s`, or until `quitting` is set (then this and every later call ends with
+    KeyringUnavailable). A call left behind finishes (or not) on its own thread, which never holds the process open."""
 
-    def __init__(self, backend: KeyringBackend, timeout_s: float = KEYRING_TIMEOUT_S,
-                 quitting: threading.Event | None = None) -> None:
+    def __init__(self, backend: KeyringBackend, quitting: threading.Event,
+                 timeout_s: float = KEYRING_TIMEOUT_S) -> None:
         self.backend = backend
         self.timeout_s = timeout_s
-        self._quitting = quitting if quitting is not None else _quitting
+        self._quitting = quitting
 
     def get_password(self, service: str, username: str) -> str | None:
         return self._call("read the wallet from", lambda: self.backend.get_password(service, username))

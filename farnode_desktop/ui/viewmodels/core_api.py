@@ -86,6 +86,8 @@ class CoreApi(Protocol):
 
     def shutdown(self) -> None: ...  # blocking
 
+    def let_go_of_waits(self) -> None: ...  # at Quit: keyring calls still waiting end at once
+
 
 @dataclass(frozen=True)
 class Snapshot:
