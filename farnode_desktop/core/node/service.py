@@ -17,7 +17,7 @@ from farnode_desktop.core.checked_files import check_value, read_json_object
 from farnode_desktop.core.errors import FarNodeError
 from farnode_desktop.core.node.host import OsProcessHost, ProcessHost
 from farnode_desktop.core.node.machine_faults import explain_os_error
-from farnode_desktop.core.node.process_group import PID_FILE, BadPidFile, read_pid_record
+from farnode_desktop.core.node.process_group import PID_FILE, BadPidFile, proof, read_pid_record
 from farnode_desktop.core.node.status import NodeState, NodeStatus
 from farnode_desktop.core.node.supervisor import NodeSupervisor
 from farnode_desktop.core.paths import AppPaths
@@ -62,8 +62,8 @@ def unsupervised_server(paths: AppPaths, name: str, host: ProcessHost | None = N
         record = read_pid_record(paths.node_dir(name) / PID_FILE)
     except BadPidFile:
         return []
-    members = (host or OsProcessHost()).group_members(record.pgid)
-    return [m.pid for m in members if m.create_time >= record.create_time - 1.0]
+    host = host or OsProcessHost()
+    return [m.pid for m in host.group_members(record.pgid) if not proof(host, m.pid, record)]  # ours, proven
 
 
 def known_nodes(paths: AppPaths) -> list[str]:

@@ -1,4 +1,6 @@
-"""Stopping a server group for sure: the stop phases (interrupt, terminate, kill) as an Enum, each with its grace."""
+"""Stopping a server group for sure: the stop phases (interrupt, terminate, kill) as an Enum, each with its grace.
+While the server leads its group the group is signalled whole; once it has exited, its group number is kept only by
+its members, so each member is signalled on its own, and only if it carries the launch's marker."""
 
 from __future__ import annotations
 
@@ -16,9 +18,19 @@ class StopPhase(Enum):
     KILL = "kill"  # SIGKILL to the whole group
 
 
-def terminate_group(host: ProcessHost, pgid: int) -> None:
-    host.signal_group(pgid, signal.SIGCONT)  # a frozen (SIGSTOPped) member acts on SIGTERM only once resumed
-    host.signal_group(pgid, signal.SIGTERM)
+def signal_members(host: ProcessHost, proc: RunningProcess, marker: str, sig: int) -> None:
+    """`sig` to the server's group: whole while the server leads it; with the server gone (and reaped), to each
+    member proven by the launch's marker, one by one (the bare group number proves nothing any more)."""
+    if not marker or proc.poll() is None:
+        if sig == signal.SIGTERM:  # a frozen (SIGSTOPped) member acts on SIGTERM only once resumed
+            host.signal_group(proc.pgid, signal.SIGCONT)
+        host.signal_group(proc.pgid, sig)
+        return
+    for member in host.group_members(proc.pgid):
+        if host.node_marker(member.pid) == marker:
+            if sig == signal.SIGTERM:
+                host.signal_pid(member.pid, signal.SIGCONT)
+            host.signal_pid(member.pid, sig)
 
 
 @dataclass
@@ -30,16 +42,17 @@ class GroupStop:
     policy: SupervisorPolicy
     phase: StopPhase
     since: float
+    marker: str = ""  # the launch's marker (core/node/launch.py): proves a member is this server's
 
     @classmethod
     def begin(cls, host: ProcessHost, proc: RunningProcess, policy: SupervisorPolicy, now: float,
-              graceful: bool) -> GroupStop:
+              graceful: bool, marker: str = "") -> GroupStop:
         """A graceful stop asks the server first (SIGINT); any other ends its whole group at once."""
         if graceful and proc.poll() is None:
             host.signal_pid(proc.pid, signal.SIGINT)
-            return cls(host, proc, policy, StopPhase.INTERRUPT, now)
-        terminate_group(host, proc.pgid)
-        return cls(host, proc, policy, StopPhase.TERMINATE, now)
+            return cls(host, proc, policy, StopPhase.INTERRUPT, now, marker)
+        signal_members(host, proc, marker, signal.SIGTERM)
+        return cls(host, proc, policy, StopPhase.TERMINATE, now, marker)
 
     def step(self, now: float) -> list[GroupMember] | None:
         """Look at the group and escalate if this phase is over: [] once the group is gone, None while it is still
@@ -50,10 +63,10 @@ class GroupStop:
             return []
         waited = now - self.since
         if self.phase is StopPhase.INTERRUPT and (waited > self.policy.stop_grace_s or server_exited):
-            terminate_group(self.host, self.proc.pgid)  # also ends the children a gracefully exited server left
+            signal_members(self.host, self.proc, self.marker, signal.SIGTERM)  # also the children a server left
             self.phase, self.since = StopPhase.TERMINATE, now
         elif self.phase is StopPhase.TERMINATE and waited > self.policy.term_grace_s:
-            self.host.signal_group(self.proc.pgid, signal.SIGKILL)
+            signal_members(self.host, self.proc, self.marker, signal.SIGKILL)
             self.phase, self.since = StopPhase.KILL, now
         elif self.phase is StopPhase.KILL and waited > self.policy.kill_grace_s:
             return members

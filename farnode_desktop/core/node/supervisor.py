@@ -391,7 +391,7 @@ class NodeSupervisor:
         if proc is None:
             self._finish_stop(now)
             return
-        self._stopping = GroupStop.begin(self.host, proc, self.policy, now, graceful)
+        self._stopping = GroupStop.begin(self.host, proc, self.policy, now, graceful, self.folder.marker)
         self._set(NodeState.STOPPING, f"stopping: {then[1]}" if then[1] else "stopping")
 
     def _tick_stopping(self, now: float) -> None:

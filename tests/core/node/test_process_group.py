@@ -242,3 +242,21 @@ def test_a_leaderless_group_is_ended_member_by_member_and_a_stranger_in_it_survi
             " it was left alone")
     finally:
         _kill(members)
+
+
+def test_node_status_counts_no_stranger_as_a_leftover_server(farnode_home: Path, bystander: subprocess.Popen[bytes],
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    from farnode_desktop.core.node.service import unsupervised_server
+
+    (_node_dir() / PID_FILE).write_text(json.dumps({"pid": bystander.pid, "pgid": bystander.pid,
+                                                    "create_time": _created(bystander.pid), "marker": new_marker()}))
+    assert unsupervised_server(AppPaths.default(), "cpu") == []
+    marker = new_marker()
+    ours = _start(_env(**{NODE_MARKER_ENV: marker}))
+    try:
+        (_node_dir() / PID_FILE).write_text(json.dumps({"pid": ours.pid, "pgid": ours.pid,
+                                                        "create_time": _created(ours.pid), "marker": marker}))
+        assert unsupervised_server(AppPaths.default(), "cpu") == [ours.pid]
+    finally:
+        ours.kill()
+        ours.wait()

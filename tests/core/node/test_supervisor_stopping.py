@@ -32,15 +32,26 @@ def test_stop_escalates_interrupt_terminate_kill_and_confirms_the_group_is_empty
     assert not (rig.paths.node_dir("gpu0") / PID_FILE).exists()
 
 
-def test_a_graceful_stop_still_ends_children_the_server_left(tmp_path: Path) -> None:
+def test_a_graceful_stop_still_ends_children_the_server_left_one_by_one(tmp_path: Path) -> None:
     rig = Rig(tmp_path)
     rig.sup.start()
     rig.serve()
     proc = rig.host.launched[0]
-    rig.host.signal_pid = lambda pid, sig: (proc.exit(0, children_too=False), True)[1]  # type: ignore[method-assign]
+    children = [c.pid for c in proc.children]
+    real = rig.host.signal_pid
+
+    def server_exits_alone(pid: int, sig: int) -> bool:
+        if pid == proc.pid and sig == signal.SIGINT:
+            rig.host.signals.append(("pid", pid, sig))
+            proc.exit(0, children_too=False)
+            return True
+        return real(pid, sig)
+
+    rig.host.signal_pid = server_exits_alone  # type: ignore[method-assign]
     rig.sup.stop()
-    rig.tick()  # the server exited but its DHT child and p2pd did not: terminate the group now
-    assert rig.host.signals[-1] == ("group", proc.pgid, signal.SIGTERM)
+    rig.tick()  # the server exited but its DHT child and p2pd did not: each, proven by the launch's marker, ends
+    assert {("pid", pid, signal.SIGTERM) for pid in children} <= set(rig.host.signals)
+    assert not [s for s in rig.host.signals if s[0] == "group"]  # the leader is gone: never its group number
     assert rig.tick() is NodeState.STOPPED
 
 
