@@ -7,9 +7,12 @@ from __future__ import annotations
 import hashlib
 import random
 import sqlite3
+import uuid
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from farnode_desktop.core.clock import ManualClock
 from farnode_desktop.core.earnings.coordinator_models import ClaimCredit
@@ -195,3 +198,45 @@ def test_claim_from_row_names_the_first_bad_field(tmp_path: Path) -> None:
         with pytest.raises(DamagedRow, match="deadline is 'soon'"):
             claim_from_row(db.execute("SELECT * FROM claims").fetchone())
     db.close()
+
+
+_COLUMNS = ("wallet", "coordinator_url", "chain_id", "token", "amount", "fee", "nonce", "deadline", "typed_data",
+            "signature", "state", "reason", "claim_id", "tx_hash", "created_at", "updated_at")
+
+
+@settings(max_examples=150, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(damage=st.lists(st.tuples(st.integers(0, 5), st.sampled_from(_COLUMNS),
+                                 st.one_of(st.text(max_size=40), st.integers(-2**63, 2**63 - 1),
+                                           st.floats(allow_nan=True), st.binary(max_size=40),
+                                           st.sampled_from(["{", "[]", "null", "1e999", "\x00", "٣", "paid"]))),
+                       min_size=1, max_size=4))
+def test_any_damage_to_claim_rows_keeps_every_untouched_row(tmp_path: Path, damage: list[tuple[int, str, object]]
+                                                           ) -> None:
+    """Hypothesis: any values of any kind written into any columns of some claims (NOT NULL refusals aside); the read
+    never raises, keeps every claim left untouched, and names each it left out."""
+    path = tmp_path / f"fuzz-{uuid.uuid4().hex}.sqlite3"
+    ids = _filled(path, claims=6)
+    touched = set()
+    with sqlite3.connect(path) as db:
+        for index, column, value in damage:
+            try:
+                db.execute(f"UPDATE claims SET {column}=? WHERE id=?", (value, ids[index]))
+            except sqlite3.IntegrityError:
+                continue  # a NOT NULL column refuses a null: nothing changed
+            touched.add(ids[index])
+    db.close()
+    ledger = Ledger(path)
+    try:
+        read = {c.id for c in ledger.claims()}
+        assert set(ids) - touched <= read
+        assert len(ledger.problems) == len(set(ids) - read)
+        for claim in ids:
+            try:
+                ledger.claim(claim)
+                ledger.payout(claim)
+            except LedgerError as exc:
+                assert exc.hint
+    finally:
+        ledger.close()
+        path.unlink()
