@@ -78,7 +78,8 @@ class AppCore:
         self.store = SettingsStore(paths.config_file)
         self.settings: Settings = Settings()
         self.runtime = runtime or NodeRuntime(paths.runtime)
-        self.ledger = Ledger(paths.ledger_file)
+        # a damaged ledger is kept aside and a new one started: the app opens, and start() tells the provider
+        self.ledger, self._ledger_problem = Ledger.open_or_set_aside(paths.ledger_file)
         self.catalog = Catalog.load()
         self.sampler = GpuSampler(GpuReader(nvml), self.bus)
         self._sample_gpus = sample_gpus
@@ -112,6 +113,9 @@ class AppCore:
             self.settings = self.store.load()
             if self.store.problem:  # the bad file was moved aside and defaults used: the provider must hear it
                 self.bus.emit(Event("settings.problem", "app", self.store.problem))
+            if self._ledger_problem:
+                self.bus.emit(Event("ledger.problem", "wallet", self._ledger_problem))
+                self._ledger_problem = ""
             inventory = self.sampler.sample_once()
             if self._sample_gpus:
                 self.sampler.start()

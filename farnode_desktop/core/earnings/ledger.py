@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from farnode_desktop.core.checked_files import set_aside
 from farnode_desktop.core.clock import Clock, SystemClock
 from farnode_desktop.core.earnings.coordinator_models import ClaimCredit, Earnings, safe_text
 from farnode_desktop.core.earnings.ledger_records import (
@@ -126,6 +127,28 @@ class Ledger:
         except sqlite3.Error as exc:
             self._db.close()
             raise LedgerError(f"the ledger {path} cannot be opened ({exc})", hint=_DAMAGED_HINT) from None
+
+    @classmethod
+    def open_or_set_aside(cls, path: Path, clock: Clock | None = None) -> tuple[Ledger, str]:
+        """The ledger at `path`; one that cannot be opened (damaged) is moved aside next to it, kept whole, and a new
+        one started, with a sentence saying so ("" when nothing was moved). A ledger that cannot be moved stays an
+        error: nothing is ever deleted."""
+        try:
+            return cls(path, clock), ""
+        except LedgerError as exc:
+            if not path.is_file():
+                raise
+            aside = set_aside(path)
+            if aside is None:
+                raise
+            for suffix in ("-wal", "-shm", "-journal"):  # its journal belongs with it
+                part = path.with_name(path.name + suffix)
+                if part.exists():
+                    with contextlib.suppress(OSError):
+                        part.replace(aside.with_name(aside.name + suffix))
+            note = (f"the ledger could not be read ({exc}); it was kept as {aside} and a new ledger was started."
+                    " Earnings and claims are also kept by the coordinator, payouts on chain")
+            return cls(path, clock), note
 
     def close(self) -> None:
         with self._lock:

@@ -135,6 +135,8 @@ def notice_for(event: Event, gpus: bool = True) -> Notice | None:
         return Notice("Claim not paid", event.reason, "warning")
     if topic == "settings.problem":
         return Notice("Settings were reset", event.reason, "warning")
+    if topic == "ledger.problem":
+        return Notice("The ledger was damaged: a new one was started", event.reason, "warning")
     return None
 
 

@@ -240,3 +240,23 @@ def test_any_damage_to_claim_rows_keeps_every_untouched_row(tmp_path: Path, dama
     finally:
         ledger.close()
         path.unlink()
+
+
+def test_a_ledger_that_cannot_be_opened_is_kept_aside_and_a_new_one_started(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    garbage = random.Random(7).randbytes(20_000)
+    path.write_bytes(garbage)
+    ledger, note = Ledger.open_or_set_aside(path)
+    try:
+        [aside] = [p for p in tmp_path.iterdir() if p.name.startswith("ledger.sqlite3.bad-")]
+        assert aside.read_bytes() == garbage  # kept whole, nothing deleted
+        assert f"it was kept as {aside}" in note and "a new ledger was started" in note
+        assert ledger.claims() == [] and path.is_file()
+    finally:
+        ledger.close()
+    again, note = Ledger.open_or_set_aside(path)  # a good ledger: opened as it is
+    again.close()
+    assert note == ""
+    (tmp_path / "folder.sqlite3").mkdir()
+    with pytest.raises(LedgerError, match="is not a file"):  # what cannot be moved aside safely stays an error
+        Ledger.open_or_set_aside(tmp_path / "folder.sqlite3")
