@@ -10,6 +10,7 @@ import sys
 import urllib.request
 from pathlib import Path
 
+from farnode_desktop.core.earnings.network import installation_networks
 from farnode_desktop.core.paths import AppPaths
 from farnode_desktop.core.settings import SettingsStore
 
@@ -45,6 +46,9 @@ def test_farnode_devnet_serves_on_loopback_and_writes_settings(farnode_home: Pat
             info["coordinator_url"],
             info["rpc_url"],
         )
+        # the provider's own command pins this run's fresh token for this installation (never the coordinator)
+        pinned = installation_networks(AppPaths.default()).require(info["chain_id"])
+        assert pinned.token == pinned.payout_contract == info["token_address"]
     finally:
         proc.send_signal(signal.SIGINT)
         _out, err = proc.communicate(timeout=30)
