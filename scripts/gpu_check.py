@@ -104,7 +104,7 @@ while time.monotonic() < end:  # and its frames: the GPU busy
     b = a @ a
     torch.cuda.synchronize()
 """
-GAMES_FIRST_PERIOD_S = 2.0  # how often the app's core ticks games-first (core/app_core.py)
+GAMES_FIRST_PERIOD_S = 1.0  # how often the app's core ticks games-first (core/app_core.py)
 # Problems the runtime's own check reports on the lent image that are the image's, not the node's: its Python is
 # 3.12 and it brings its own torch, triton and CUDA libraries (scripts/device_wheels.py carries the rest).
 IMAGE_PYTHON = re.compile(r"^the runtime's Python is 3\.12")
