@@ -46,10 +46,12 @@ class GroupWatch:
                 continue
             if _is_python(m.name) or m.ppid != self.server_pid or loading:
                 self.watched[m.pid] = _Watched(m.name, m.ppid, m.create_time)
-        for pid, known in self.watched.items():
-            now_member = by_pid.get(pid)
-            if now_member is None or abs(now_member.create_time - known.create_time) > 1.0:
-                return f"the {self._role(pid)} (pid {pid}) exited"
+        dead = [pid for pid, known in self.watched.items()
+                if (m := by_pid.get(pid)) is None or abs(m.create_time - known.create_time) > 1.0]
+        if dead:
+            # A dead p2pd takes the processes talking through it along: name the cause, not whichever went first.
+            first = min(dead, key=lambda pid: (self.watched[pid].name != "p2pd", pid))
+            return f"the {self._role(first)} (pid {first}) exited"
         for m in members:
             if m.status in FROZEN_STATUSES:
                 since = self._frozen_since.setdefault(m.pid, now)
