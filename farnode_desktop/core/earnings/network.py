@@ -1,5 +1,6 @@
 """The networks this installation pays on: per chain, the FAR token and payout contract it trusts, read from the
-network manifest shipped with the app (and, for a devnet on this PC only, a local manifest), never from a coordinator."""
+signed network manifest the update channel verified (core/updates), else the one shipped with the app (and, for a
+devnet on this PC only, a local manifest), never from a coordinator."""
 
 from __future__ import annotations
 
@@ -185,6 +186,11 @@ def shipped_manifest_path() -> Path:
     return here.parents[3].joinpath(*SHIPPED_MANIFEST)
 
 
+def verified_manifest_path(paths: AppPaths) -> Path:
+    """Where the update client installs the network manifest it verified against the installation's root."""
+    return paths.data / "updates" / "verified" / "network-manifest.json"
+
+
 def local_manifest_path(paths: AppPaths) -> Path:
     return paths.config / LOCAL_MANIFEST
 
@@ -207,19 +213,31 @@ def _merge_local(shipped: tuple[PinnedNetwork, ...], local: Iterable[PinnedNetwo
 
 
 def installation_networks(paths: AppPaths | None = None, shipped: Path | None = None) -> PinnedNetworks:
-    """What this installation pins: the shipped manifest, plus a devnet's local manifest under `paths`.
+    """What this installation pins: the verified signed manifest under `paths` (else the shipped one), plus a
+    devnet's local manifest.
 
-    Never raises: an unusable manifest pins nothing and says why in `problems` (signing then refuses plainly).
+    Never raises: an unusable manifest pins nothing and says why in `problems` (signing then refuses plainly);
+    a verified manifest that cannot be read falls back to the shipped one, and says so.
     """
     problems: list[str] = []
-    try:
-        networks = read_manifest(shipped or shipped_manifest_path())
-    except ManifestError as exc:
-        return PinnedNetworks((), (str(exc),))
-    local_path = local_manifest_path(paths or AppPaths.default())
+    paths = paths or AppPaths.default()
+    networks: tuple[PinnedNetwork, ...] | None = None
+    verified = verified_manifest_path(paths)
+    if shipped is None and (verified.exists() or verified.is_symlink()):
+        try:
+            networks = read_manifest(verified)
+        except ManifestError as exc:
+            problems.append(f"{exc}; using the manifest FarNode shipped with")
+    if networks is None:
+        try:
+            networks = read_manifest(shipped or shipped_manifest_path())
+        except ManifestError as exc:
+            return PinnedNetworks((), (*problems, str(exc)))
+    local_path = local_manifest_path(paths)
     if local_path.exists() or local_path.is_symlink():
         try:
-            networks, problems = _merge_local(networks, read_manifest(local_path), local_path)
+            networks, merge_problems = _merge_local(networks, read_manifest(local_path), local_path)
+            problems += merge_problems
         except ManifestError as exc:
             problems.append(str(exc))
     return PinnedNetworks(networks, tuple(problems))

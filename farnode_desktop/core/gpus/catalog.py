@@ -1,4 +1,5 @@
-"""The model catalog (resources/models.json): the models a node can serve and the sizes the planner needs."""
+"""The model catalog: the models a node can serve and the sizes the planner needs; the signed catalog the update
+channel verified (data/updates/verified/models.json) when there is one, else resources/models.json."""
 
 from __future__ import annotations
 
@@ -10,15 +11,25 @@ from pathlib import Path
 from typing import Any
 
 from farnode_desktop.core.errors import FarNodeError, UserInputError
+from farnode_desktop.core.paths import AppPaths
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
 
 
-def catalog_path() -> Path:
-    """resources/models.json next to the source tree (or in a frozen build's bundle, or $FARNODE_CATALOG)."""
+def verified_catalog_path(paths: AppPaths) -> Path:
+    """Where the update client installs the catalog it verified (core/updates)."""
+    return paths.data / "updates" / "verified" / "models.json"
+
+
+def catalog_path(paths: AppPaths | None = None) -> Path:
+    """$FARNODE_CATALOG, else the verified catalog from the update channel, else resources/models.json next to
+    the source tree (or in a frozen build's bundle)."""
     override = os.environ.get("FARNODE_CATALOG")
     if override:
         return Path(override)
+    verified = verified_catalog_path(paths or AppPaths.default())
+    if verified.is_file():
+        return verified
     here = Path(__file__).resolve()
     for base in (here.parents[3], here.parents[2]):  # source checkout, then a bundle with resources inside
         candidate = base / "resources" / "models.json"
@@ -102,16 +113,27 @@ class Catalog:
         self._by_key = {m.name.lower(): m for m in models}
 
     @classmethod
-    def load(cls, path: Path | None = None) -> Catalog:
-        path = path or catalog_path()
+    def parse(cls, raw: Any, source: str) -> Catalog:
+        """The catalog in parsed JSON; FarNodeError names what is wrong (every entry is checked)."""
+        try:
+            models = [ModelSpec.from_json(m) for m in raw["models"]]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise FarNodeError(f"the model catalog {source} could not be read ({exc})",
+                               "reinstall FarNode Desktop") from exc
+        if not models:
+            raise FarNodeError(f"the model catalog {source} lists no models", "reinstall FarNode Desktop")
+        return cls(models)
+
+    @classmethod
+    def load(cls, path: Path | None = None, paths: AppPaths | None = None) -> Catalog:
+        path = path or catalog_path(paths)
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
-            models = [ModelSpec.from_json(m) for m in raw["models"]]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError) as exc:
             raise FarNodeError(
                 f"the model catalog {path} could not be read ({exc})", "reinstall FarNode Desktop"
             ) from exc
-        return cls(models)
+        return cls.parse(raw, str(path))
 
     def names(self) -> list[str]:
         return [m.name for m in self.models]
