@@ -19,7 +19,7 @@ from farnode_desktop.core.earnings.duty_cycle import GAME_CODES
 from farnode_desktop.core.earnings.keyring_deadline import DeadlineKeyring
 from farnode_desktop.core.earnings.keystore import KeyringBackend, require_secure, system_keyring
 from farnode_desktop.core.earnings.ledger import Ledger, ServedWork
-from farnode_desktop.core.earnings.network import PinnedNetworks, installation_networks
+from farnode_desktop.core.earnings.network import PinnedNetworks, coordinator_url, installation_networks
 from farnode_desktop.core.earnings.outlook import EarningsOutlook, Outlook, pause_cost_text
 from farnode_desktop.core.earnings.served_work import (
     MinutePoint,
@@ -47,6 +47,8 @@ from farnode_desktop.core.pausing.games_first import GamesFirst, process_tree
 from farnode_desktop.core.pausing.rules import Snoozes, pause_length
 from farnode_desktop.core.pausing.signals.choose import PcSignals, for_this_pc, idle_rule_problem
 from farnode_desktop.core.settings import Settings, SettingsStore, relaunching_changes
+from farnode_desktop.core.updates.background import UpdateWatch
+from farnode_desktop.core.updates.client import UpdateClient
 
 SERVED_WORK_PERIOD_S = 60.0  # served work is written to the ledger in one-minute periods
 GAMES_FIRST_PERIOD_S = 1.0  # a game pauses the node within ~1 s of appearing; a tick costs ~2-6 ms of CPU
@@ -80,7 +82,7 @@ class AppCore:
         self.runtime = runtime or NodeRuntime(paths.runtime)
         # a damaged ledger is kept aside and a new one started: the app opens, and start() tells the provider
         self.ledger, self._ledger_problem = Ledger.open_or_set_aside(paths.ledger_file)
-        self.catalog = Catalog.load()
+        self.catalog = Catalog.load(paths=self.paths)  # the verified signed catalog when the channel installed one
         self.sampler = GpuSampler(GpuReader(nvml), self.bus)
         self._sample_gpus = sample_gpus
         self._keystore = keystore
@@ -104,6 +106,7 @@ class AppCore:
         self._wallet_error: str | None = None
         self._lock = threading.RLock()
         self._last_games_first = 0.0
+        self.updates = UpdateWatch(UpdateClient(self.paths).check, self.bus)  # at start, then every few hours
         self._started = False
 
     # ----- lifecycle -----
@@ -161,6 +164,7 @@ class AppCore:
             if now - self._last_games_first >= GAMES_FIRST_PERIOD_S:
                 self._last_games_first = now
                 self.games_first.tick()
+            self.updates.tick(now)  # on its own thread: never waits for the update server
             self._record_served_work()
             self.outlook.observe(self.node_statuses(), self.sampler.latest(), self._gaming())  # duty cycle, energy
 
@@ -188,6 +192,7 @@ class AppCore:
                 supervisor.close()
             if self._claims_thread is not None:
                 self._claims_thread.join(timeout=40)  # every read it makes is bounded to 30 s
+            self.updates.join(timeout_s=5)  # a check still running is a daemon thread; what it wrote is atomic
             self.outlook.close()
             self.signals.close()  # the X connection and the bus socket the readers hold
             self.signals.close()  # the X connection and the bus socket the readers hold
@@ -412,7 +417,9 @@ class AppCore:
             return None
 
     def coordinator(self) -> CoordinatorClient:
-        return CoordinatorClient(self.settings.coordinator_url)
+        url = coordinator_url(self.settings.coordinator_url, Settings().coordinator_url, self.networks(),
+                              self.settings.chain_id)
+        return CoordinatorClient(url)
 
     def earnings(self) -> Earnings | None:
         """Fresh earnings from the coordinator (blocking); offline, the last snapshot in the ledger."""

@@ -13,7 +13,7 @@ from farnode_desktop.core.earnings.claims import ClaimService
 from farnode_desktop.core.earnings.coordinator import CoordinatorClient, HttpTransport, Signer, is_loopback
 from farnode_desktop.core.earnings.coordinator_models import NetworkInfo
 from farnode_desktop.core.earnings.ledger import Ledger
-from farnode_desktop.core.earnings.network import PinnedNetworks, installation_networks
+from farnode_desktop.core.earnings.network import PinnedNetworks, coordinator_url, installation_networks
 from farnode_desktop.core.earnings.payouts import ChainReader
 from farnode_desktop.core.earnings.signing_policy import DEVNET_CHAIN_ID, SigningTerms, verify_terms
 from farnode_desktop.core.errors import FarNodeError
@@ -63,7 +63,9 @@ class ClaimFactory:
         self._chain_transport = chain_transport
 
     def client(self) -> CoordinatorClient:
-        return CoordinatorClient(self.settings.coordinator_url, transport=self._transport)
+        url = coordinator_url(self.settings.coordinator_url, Settings().coordinator_url, self.networks,
+                              self.settings.chain_id)  # left at its default: the one the manifest names
+        return CoordinatorClient(url, transport=self._transport)
 
     def chain(self, client: CoordinatorClient, network: NetworkInfo | None = None) -> tuple[ChainReader, int | None]:
         """The chain reader and the chain id it must show (asks the coordinator's network only when needed)."""

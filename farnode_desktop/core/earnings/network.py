@@ -243,6 +243,15 @@ def installation_networks(paths: AppPaths | None = None, shipped: Path | None = 
     return PinnedNetworks(networks, tuple(problems))
 
 
+def coordinator_url(configured: str, default: str, networks: PinnedNetworks, chain_id: int | None) -> str:
+    """The coordinator the provider set; left at its default, the one the installation's manifest names for the
+    chain (the verified signed manifest once the update channel has installed one)."""
+    if configured != default:
+        return configured
+    network = networks.preferred(chain_id)
+    return network.coordinator_url if network is not None else configured
+
+
 def manifest_json(networks: Iterable[PinnedNetwork]) -> dict[str, Any]:
     return {"format": FORMAT, "version": VERSION, "networks": [n.as_json() for n in networks]}
 
