@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "farnode_desktop.cli.devnet_cmd",
     "farnode_desktop.cli.demo_cmd",
     "farnode_desktop.cli.app_cmd",
+    "farnode_desktop.cli.update_cmd",
 )
 
 

@@ -89,10 +89,11 @@ class UpdateRepository:
         return self.metadata_dir / ("timestamp.json" if role == "timestamp" else f"{version}.{role}.json")
 
     def load(self, role: str, kind: type[Any] = Root) -> Metadata[Any]:
+        """The role's current metadata (`kind` documents which; the file says its own type)."""
+        versions = [int(p.name.split(".")[0]) for p in self.metadata_dir.glob("*.root.json")]
+        if not versions:
+            raise RepositoryError(f"{self.folder} is not an update repository (no root metadata)")
         if role == "root":
-            versions = [int(p.name.split(".")[0]) for p in self.metadata_dir.glob("*.root.json")]
-            if not versions:
-                raise RepositoryError(f"{self.folder} is not an update repository (no root metadata)")
             return Metadata.from_file(str(self._file("root", max(versions))))
         if role == "timestamp":
             return Metadata.from_file(str(self._file("timestamp", 0)))

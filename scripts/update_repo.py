@@ -1,0 +1,94 @@
+"""Far Labs' release tool for the FarNode update repository (TUF): `init` makes the keys and root, `publish` signs a
+release (network manifest, model catalog, runtime lock and its metadata), `rotate` replaces a role's keys in a new
+root version, `timestamp` re-signs the timestamp so clients see the repository is not frozen.
+
+The keys folder holds private keys: keep it off the repository and off the update server (release keys belong to
+Far Labs' release process, on offline or hardware-backed storage). Usage:
+  python scripts/update_repo.py init --repo OUT --keys KEYS [--threshold root=2] [--ship resources/update --url URL]
+  python scripts/update_repo.py publish --repo OUT --keys KEYS --manifest F --catalog F [--runtime-lock F]
+  python scripts/update_repo.py rotate --repo OUT --keys KEYS --role timestamp
+  python scripts/update_repo.py timestamp --repo OUT --keys KEYS
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+from farnode_desktop.core.errors import FarNodeError  # noqa: E402
+from farnode_desktop.core.updates.channel import CHANNEL_FILE, ROOT_FILE, check_url  # noqa: E402
+from farnode_desktop.devnet.update_repo import (  # noqa: E402
+    MODEL_CATALOG,
+    NETWORK_MANIFEST,
+    ROLES,
+    RUNTIME_INFO,
+    RUNTIME_LOCK,
+    UpdateRepository,
+)
+
+
+def _thresholds(pairs: list[str]) -> dict[str, int]:
+    out = {}
+    for pair in pairs:
+        role, _, count = pair.partition("=")
+        if role not in ROLES or not count.isdigit() or int(count) < 1:
+            raise SystemExit(f"--threshold {pair!r}: expected ROLE=N with ROLE one of {', '.join(ROLES)}")
+        out[role] = int(count)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in ("init", "publish", "rotate", "timestamp"):
+        p = sub.add_parser(name)
+        p.add_argument("--repo", type=Path, required=True, help="the repository folder (served as it is)")
+        p.add_argument("--keys", type=Path, required=True, help="the private keys folder (never published)")
+        if name == "init":
+            p.add_argument("--threshold", action="append", default=[], help="ROLE=N keys needed (default 1)")
+            p.add_argument("--ship", type=Path, help="also write root.json and channel.json here (resources/update)")
+            p.add_argument("--url", help="the repository's address, written to channel.json (omit: none)")
+        if name == "publish":
+            p.add_argument("--manifest", type=Path, help="the network manifest (resources/network/manifest.json)")
+            p.add_argument("--catalog", type=Path, help="the model catalog (resources/models.json)")
+            p.add_argument("--runtime-lock", type=Path, help="a node-runtime lock file")
+            p.add_argument("--runtime-info", type=Path, help="the runtime lock's metadata (JSON)")
+        if name == "rotate":
+            p.add_argument("--role", choices=ROLES, required=True)
+            p.add_argument("--threshold", type=int, help="keys needed after the rotation (default: as before)")
+    args = parser.parse_args(argv)
+    repo = UpdateRepository(args.repo, args.keys)
+    try:
+        if args.command == "init":
+            root = repo.init(_thresholds(args.threshold))
+            print(f"root metadata version 1: {root}")
+            if args.ship:
+                args.ship.mkdir(parents=True, exist_ok=True)
+                (args.ship / ROOT_FILE).write_bytes(root.read_bytes())
+                url = check_url(args.url, args.ship / CHANNEL_FILE)
+                (args.ship / CHANNEL_FILE).write_text(json.dumps({"url": url}, indent=2) + "\n", encoding="utf-8")
+                print(f"trust anchor written to {args.ship}")
+        elif args.command == "publish":
+            files = {target: path.read_bytes() for target, path in (
+                (NETWORK_MANIFEST, args.manifest), (MODEL_CATALOG, args.catalog),
+                (RUNTIME_LOCK, args.runtime_lock), (RUNTIME_INFO, args.runtime_info)) if path is not None}
+            if not files:
+                parser.error("publish needs at least one of --manifest, --catalog, --runtime-lock, --runtime-info")
+            print(f"published {', '.join(files)} as targets version {repo.publish(files)}")
+        elif args.command == "rotate":
+            print(f"root metadata version {repo.rotate(args.role, args.threshold)}: new {args.role} keys")
+        else:
+            print(f"timestamp version {repo.refresh_timestamp()}")
+    except (FarNodeError, OSError) as exc:
+        print(f"update_repo: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
