@@ -20,10 +20,11 @@ from farnode_desktop.core.atomic import write_atomic
 from farnode_desktop.core.clock import SystemClock
 from farnode_desktop.core.earnings.keystore import KeyringBackend, KeyringUnavailable, system_keyring
 from farnode_desktop.core.earnings.ledger import ClaimRecord, ClaimState
-from farnode_desktop.core.earnings.network import pin_local_devnet
+from farnode_desktop.core.earnings.network import PinnedNetwork, manifest_json, pin_local_devnet
 from farnode_desktop.core.earnings.recovery import RecoveryPhrase
 from farnode_desktop.core.errors import FarNodeError
 from farnode_desktop.core.events import Event, EventBus
+from farnode_desktop.core.gpus.catalog import catalog_path
 from farnode_desktop.core.node.factory import TINY_DEMO
 from farnode_desktop.core.node.host import NODE_MARKER_ENV, LaunchCommand, OsProcessHost, RunningProcess, minimal_env
 from farnode_desktop.core.node.logfile import RotatingLog
@@ -39,6 +40,8 @@ from farnode_desktop.core.node.status import NodeState
 from farnode_desktop.core.node.supervisor import SupervisorPolicy
 from farnode_desktop.core.paths import AppPaths
 from farnode_desktop.core.settings import Settings, SettingsStore
+from farnode_desktop.core.updates.channel import set_override
+from farnode_desktop.devnet.update_repo import LoopbackRepositoryServer, publish_demo_release
 
 DEMO_WALLET_SERVICE = "FarNode Desktop demo wallet"  # never the provider's own wallet entry
 GATEWAY_PID_FILE = "gateway.pid"
@@ -97,6 +100,7 @@ class DemoNetwork:
         self._gateway: RunningProcess | None = None
         self._gateway_log: RotatingLog | None = None
         self._peers_written: list[str] = []
+        self._update_server: LoopbackRepositoryServer | None = None
         self._unsubscribe: Callable[[], None] = lambda: None
         self._host = OsProcessHost()
         self._lock = threading.Lock()
@@ -130,6 +134,7 @@ class DemoNetwork:
         SettingsStore(self.paths.config_file).save(settings)
         # This run's fresh token, pinned by the demo's own installation folder (never taken from the coordinator).
         pin_local_devnet(self.paths, info.pinned_network())
+        self._publish_update(info.pinned_network())
         core = AppCore(self.paths, bus=self.bus, runtime=self.runtime, keystore=self._choose_keyring(),
                        policy=self._policy, wallet_service=DEMO_WALLET_SERVICE, served_work_period_s=5.0)
         self.core = core
@@ -158,8 +163,20 @@ class DemoNetwork:
             raise FarNodeError("the demo node did not start serving in time", hint="see `farnode node status`")
         bound = core.bind_nodes()
         self._say(f"node serving; peer id {', '.join(bound)} bound to the demo wallet")
+        core.updates.join(timeout_s=10)  # the check at start, on its own thread
+        if core.updates.last is not None:
+            self._say(f"update check: {core.updates.last.message}")
         self._start_gateway(core, info.coordinator_url, info.gateway_token)
         return core
+
+    def _publish_update(self, network: PinnedNetwork) -> None:
+        """An update repository on loopback with this run's signed network manifest; the app's check at start
+        verifies and installs it against the root this demo home trusts (set here, never by a server)."""
+        repo = publish_demo_release(self.paths.data / "update-release", json.dumps(manifest_json([network])).encode(),
+                                    catalog_path(self.paths).read_bytes())
+        self._update_server = LoopbackRepositoryServer(repo.folder)
+        set_override(self.paths, self._update_server.url, repo.root_bytes(1))
+        self._say(f"update repository: {self._update_server.url} (signed release: network manifest, catalog)")
 
     def _start_gateway(self, core: AppCore, coordinator_url: str, gateway_token: str) -> None:
         status = core.node_statuses()[0]
@@ -265,6 +282,9 @@ class DemoNetwork:
             step(self._gateway_log.close)
             self._gateway_log = None
         step(self.devnet.stop)
+        if self._update_server is not None:
+            step(self._update_server.close)
+            self._update_server = None
         if errors:
             first = errors[0]
             if isinstance(first, FarNodeError):

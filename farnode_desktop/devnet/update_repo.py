@@ -4,6 +4,9 @@ rotate its keys. The demo and the tests build theirs here; Far Labs' release pro
 from __future__ import annotations
 
 import hashlib
+import http.server
+import shutil
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -215,3 +218,38 @@ class UpdateRepository:
 
     def root_bytes(self, version: int = 1) -> bytes:
         return self._file("root", version).read_bytes()
+
+
+class LoopbackRepositoryServer:
+    """Serves a repository folder over HTTP on this PC only (the demo's update server), on a thread of its own."""
+
+    def __init__(self, folder: Path, host: str = "127.0.0.1") -> None:
+        folder = folder.resolve()
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                super().__init__(*args, directory=str(folder), **kwargs)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer((host, 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://{host}:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, name="update-repository", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+def publish_demo_release(folder: Path, manifest: bytes, catalog: bytes) -> UpdateRepository:
+    """A fresh repository for one demo run (its throwaway keys beside it, in the demo's own data folder), with the
+    devnet's network manifest and the catalog published as release 2."""
+    shutil.rmtree(folder, ignore_errors=True)
+    repo = UpdateRepository(folder / "repository", folder / "keys")
+    repo.init()
+    repo.publish({NETWORK_MANIFEST: manifest, MODEL_CATALOG: catalog})
+    return repo

@@ -65,3 +65,26 @@ def test_plain_refusals(tmp_path: Path) -> None:
     done = run("publish", "--repo", str(tmp_path / "nothing"), "--keys", str(tmp_path / "keys"), "--manifest",
                str(tmp_path / "missing.json"))
     assert done.returncode == 1 and done.stderr.startswith("update_repo: ") and "Traceback" not in done.stderr
+
+
+def test_the_demo_release_served_on_loopback_pins_the_devnet_through_the_signed_manifest(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from farnode_desktop.core.earnings.network import PinnedNetwork, installation_networks, manifest_json
+    from farnode_desktop.devnet.update_repo import LoopbackRepositoryServer, publish_demo_release
+
+    monkeypatch.delenv("FARNODE_CATALOG", raising=False)
+    shipped = json.loads((REPO / "resources" / "network" / "manifest.json").read_text())["networks"][0]
+    devnet = PinnedNetwork(shipped["chain_id"], "FarNode devnet on this PC", "http://127.0.0.1:18545",
+                           "http://127.0.0.1:18787", "0x" + "33" * 20, "0x" + "44" * 20, True)
+    paths = AppPaths.under(tmp_path / "home").ensure()
+    repo = publish_demo_release(paths.data / "update-release", json.dumps(manifest_json([devnet])).encode(),
+                                (REPO / "resources" / "models.json").read_bytes())
+    server = LoopbackRepositoryServer(repo.folder)
+    try:
+        set_override(paths, server.url, repo.root_bytes(1))
+        result = UpdateClient(paths).check()
+    finally:
+        server.close()
+    assert result.ok and result.message.startswith("installed network/manifest.json"), result.message
+    pinned = installation_networks(paths).require(devnet.chain_id)
+    assert pinned.token == "0x" + "33" * 20 and pinned.coordinator_url == "http://127.0.0.1:18787"
