@@ -43,6 +43,10 @@ def test_served_work_is_paid_on_chain_and_nothing_is_left_running(tmp_path: Path
         core = demo.start()
         node = core.node_statuses()[0]
         assert node.state is NodeState.SERVING and node.peer_id
+        # the demo's update repository on loopback: the check at start verified and installed its signed manifest,
+        # so the payout below is signed and confirmed against the verified manifest's token and contract
+        assert core.updates.last is not None and core.updates.last.ok, core.updates.last
+        assert "network/manifest.json" in core.updates.last.installed
         deadline = time.monotonic() + 240
         while demo.gateway_running() and time.monotonic() < deadline:
             core.tick()
