@@ -113,7 +113,10 @@ def _register_now() -> None:
         sys.meta_path.remove(finder)
     from farnode_desktop.mesh import models
 
-    models.register()
+    if models.register():
+        from farnode_desktop.mesh import petals_main_api
+
+        petals_main_api.install()  # Petals main's names on top of Petals 2.2
 
 
 def register_families_with_petals() -> None:

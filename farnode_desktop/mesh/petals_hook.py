@@ -4,9 +4,10 @@ The runtime's site-packages holds `farmesh.pth` (written by NodeRuntime.write_pe
 module at interpreter start. It only puts a finder on `sys.meta_path`: nothing of hivemind, torch or petals is
 imported until something imports `petals` or `hivemind`, whichever comes first. On `import petals` the finder
 restores hivemind's old names (bridge.install()) before petals loads, and afterwards registers FarMesh's own model
-families (farnode_desktop.mesh.models.register()) in Petals' registry. On `import hivemind` (a script that runs
-`from hivemind import nested_compare` before it imports petals) the bridge runs as soon as hivemind has loaded, and
-the families register when petals does. So Petals' tools, benchmarks and tests run unchanged.
+families (farnode_desktop.mesh.models.register()) in Petals' registry and adds the names of Petals main's API
+(petals_main_api.install()). On `import hivemind` (a script that runs `from hivemind import nested_compare` before
+it imports petals) the bridge runs as soon as hivemind has loaded, and the families register when petals does. So
+Petals' tools, benchmarks and tests (Petals main's included) run unchanged.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from types import ModuleType
 
 FAMILIES = "farnode_desktop.mesh.models"
+MAIN_API = "farnode_desktop.mesh.petals_main_api"
 FIRST_IMPORTS = ("petals", "hivemind")  # the bridge runs on whichever of them a process imports first
 
 
@@ -32,8 +34,8 @@ def _after_petals() -> None:
     import importlib
     import importlib.util
 
-    if importlib.util.find_spec(FAMILIES) is not None:
-        importlib.import_module(FAMILIES).register()
+    if importlib.util.find_spec(FAMILIES) is not None and importlib.import_module(FAMILIES).register():
+        importlib.import_module(MAIN_API).install()  # Petals main's names on top of 2.2 (petals_main_api.py)
 
 
 def _bridge() -> None:
