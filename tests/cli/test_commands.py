@@ -12,7 +12,7 @@ from farnode_desktop import __version__
 from farnode_desktop.cli import commands
 from farnode_desktop.cli.commands import build_parser
 
-GROUPS = {"runtime", "node", "gpus", "plan", "wallet", "earnings", "claim", "devnet", "demo", "app"}
+GROUPS = {"runtime", "node", "gpus", "plan", "wallet", "earnings", "claim", "devnet", "demo", "app", "update"}
 
 
 def _commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
