@@ -216,6 +216,36 @@ def check_devnet() -> dict[str, Any]:
     return {"state": "ok", "chain_id": chain_id}
 
 
+def check_updates() -> dict[str, Any]:
+    """The signed update channel works in this build: the shipped trust anchor loads, and a repository signed here
+    and served on loopback is verified and installed by the real client (python-tuf, its crypto included)."""
+    import tempfile
+
+    from tuf.api.metadata import Metadata
+
+    from farnode_desktop.core.paths import AppPaths
+    from farnode_desktop.core.updates.channel import load_channel, set_override
+    from farnode_desktop.core.updates.client import UpdateClient
+    from farnode_desktop.devnet.update_repo import LoopbackRepositoryServer, publish_demo_release
+
+    resources = bundle_root() / "resources"
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = AppPaths.under(Path(tmp) / "home").ensure()
+        shipped = load_channel(paths)
+        root = Metadata.from_bytes(shipped.trusted_root).signed
+        repo = publish_demo_release(Path(tmp) / "release", (resources / "network" / "manifest.json").read_bytes(),
+                                    (resources / "models.json").read_bytes())
+        server = LoopbackRepositoryServer(repo.folder)
+        try:
+            set_override(paths, server.url, repo.root_bytes(1))
+            result = UpdateClient(paths).check()
+        finally:
+            server.close()
+    if not result.ok or len(result.installed) != 2:
+        raise CheckFailed(f"the signed update check failed: {result.message}")
+    return {"state": "ok", "shipped_root_version": root.version, "channel": shipped.url or "none"}
+
+
 def _loopback_json(url: str, body: dict[str, Any] | None = None) -> Any:
     """GET (or POST `body` as JSON to) one of the devnet's own http://127.0.0.1 URLs."""
     parts = urllib.parse.urlsplit(url)
@@ -295,6 +325,7 @@ def run(require_runtime: bool = False) -> dict[str, Any]:
         ("nvml", check_nvml),
         ("wallet_crypto", check_wallet_crypto),
         ("devnet", check_devnet),
+        ("updates", check_updates),
         ("runtime", make_runtime_check(require_runtime)),
     ]
     results = [_run_check(name, fn) for name, fn in checks]

@@ -37,6 +37,7 @@ def test_frozen_self_test_passed_inside_the_build(build: Path) -> None:
     assert checks["keyring"]["backend"] == "keyring.backends.SecretService.Keyring"
     assert checks["qt"]["collation"] == "ok" and checks["qt"]["idna"] == "ok"
     assert checks["devnet"]["state"] == "ok"
+    assert checks["updates"]["state"] == "ok" and checks["updates"]["shipped_root_version"] == 1  # TUF, frozen
     assert checks["cli"]["not_included"] == []
     assert checks["runtime"]["mesh_sources"].endswith("_internal/mesh_src")
 
