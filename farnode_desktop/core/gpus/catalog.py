@@ -30,6 +30,11 @@ def catalog_path(paths: AppPaths | None = None) -> Path:
     verified = verified_catalog_path(paths or AppPaths.default())
     if verified.is_file():
         return verified
+    return shipped_catalog_path()
+
+
+def shipped_catalog_path() -> Path:
+    """resources/models.json in a source checkout, or in a frozen build's bundle."""
     here = Path(__file__).resolve()
     for base in (here.parents[3], here.parents[2]):  # source checkout, then a bundle with resources inside
         candidate = base / "resources" / "models.json"
@@ -126,7 +131,15 @@ class Catalog:
 
     @classmethod
     def load(cls, path: Path | None = None, paths: AppPaths | None = None) -> Catalog:
-        path = path or catalog_path(paths)
+        """The catalog in `path`, else the one FarNode reads (catalog_path); a verified catalog damaged on disk
+        since it was installed falls back to the shipped one rather than stopping the app."""
+        if path is None:
+            path = catalog_path(paths)
+            if path != shipped_catalog_path() and not os.environ.get("FARNODE_CATALOG"):
+                try:
+                    return cls.load(path)
+                except FarNodeError:
+                    return cls.load(shipped_catalog_path())
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:

@@ -16,6 +16,7 @@ from typing import Any
 
 from tuf.api import exceptions
 from tuf.api.metadata import Metadata, Targets
+from tuf.api.serialization import DeserializationError
 from tuf.ngclient import Updater, UpdaterConfig
 from tuf.ngclient.fetcher import FetcherInterface
 
@@ -94,11 +95,22 @@ class UpdateClient:
             bootstrap = anchor
         config = UpdaterConfig(timestamp_max_length=16 * 1024, snapshot_max_length=256 * 1024,
                                targets_max_length=1024 * 1024, root_max_length=512 * 1024)
-        updater = Updater(str(folder), metadata, str(self.folder / "downloads"), targets, self._fetcher, config,
-                          bootstrap=bootstrap)
-        if bootstrap is not None:
-            write_atomic(stamp, digest + "\n", mode=0o644)
-        return updater
+
+        def updater(start: bytes | None) -> Updater:
+            return Updater(str(folder), metadata, str(self.folder / "downloads"), targets, self._fetcher, config,
+                           bootstrap=start)
+
+        if bootstrap is None:
+            try:
+                return updater(None)
+            except (OSError, ValueError, exceptions.RepositoryError, DeserializationError):
+                # the trusted copy was damaged on disk: start over from the anchor, which the app ships
+                shutil.rmtree(folder, ignore_errors=True)
+                folder.mkdir(parents=True)
+                bootstrap = anchor
+        made = updater(bootstrap)
+        write_atomic(stamp, digest + "\n", mode=0o644)
+        return made
 
     def check(self) -> CheckResult:
         """Refresh the metadata, then install each changed, verified target; never raises a FarNodeError."""

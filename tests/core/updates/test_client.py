@@ -259,3 +259,21 @@ def test_a_server_that_cannot_be_reached(paths: AppPaths, repo: UpdateRepository
     result = UpdateClient(paths).check()
     assert not result.ok and "cannot be reached" in result.message and "nothing installed" in result.message
     assert installed(paths) == {"network-manifest.json": None, "models.json": None}
+
+
+def test_trusted_metadata_damaged_on_disk_starts_over_from_the_anchor(paths: AppPaths,
+                                                                        repo: UpdateRepository) -> None:
+    with serve(repo.folder) as (url, _):
+        first_check(paths, repo, url)
+        (paths.data / "updates" / "metadata" / "root.json").write_bytes(b"\x00garbage")
+        repo.publish({MODEL_CATALOG: catalog(drop=1)})
+        result = UpdateClient(paths).check()
+    assert result.ok and result.installed == [MODEL_CATALOG], result.message
+
+
+def test_a_verified_catalog_damaged_on_disk_falls_back_to_the_shipped_one(paths: AppPaths,
+                                                                         repo: UpdateRepository) -> None:
+    with serve(repo.folder) as (url, _):
+        first_check(paths, repo, url)
+    verified_catalog_path(paths).write_text('{"models": [{"name": "x"}]}')
+    assert Catalog.load(paths=paths).names() == Catalog.load(Path("resources/models.json")).names()
