@@ -14,7 +14,8 @@ CHECK_PERIOD_S = 4 * 3600.0
 
 class UpdateWatch:
     """`tick(now)` (monotonic seconds) starts a check when one is due and none is running; it never blocks.
-    A problem or a newly installed manifest/catalog is told on the bus (topic `update.problem` / `update.installed`)."""
+    A problem or a newly installed manifest/catalog is told on the bus (topic `update.problem`, with `refused`
+    true when the server offered something that failed verification, / `update.installed`)."""
 
     def __init__(self, check: Callable[[], CheckResult], bus: EventBus, period_s: float = CHECK_PERIOD_S) -> None:
         self._check = check
@@ -43,7 +44,7 @@ class UpdateWatch:
             return
         self.last = result
         if not result.ok:
-            self._bus.emit(Event("update.problem", "updates", result.message))
+            self._bus.emit(Event("update.problem", "updates", result.message, {"refused": result.refused}))
         elif result.installed:
             self._bus.emit(Event("update.installed", "updates", result.message, {"installed": result.installed}))
 

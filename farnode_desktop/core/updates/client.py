@@ -52,6 +52,7 @@ class CheckResult:
     available: dict[str, str] = field(default_factory=dict)  # other published targets (app, runtime): sha256
     targets_version: int | None = None
     channel: str | None = None
+    refused: bool = False  # the server offered something that failed verification (not merely offline)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -124,7 +125,9 @@ class UpdateClient:
         try:
             result = self._check(channel.metadata_url, channel.targets_url, channel.trusted_root, now)
         except (exceptions.RepositoryError, exceptions.DownloadError, OSError, ValueError, FarNodeError) as exc:
-            result = CheckResult(False, plain_reason(exc), now)
+            refused = isinstance(exc, (exceptions.RepositoryError, exceptions.DownloadLengthMismatchError,
+                                       FarNodeError))
+            result = CheckResult(False, plain_reason(exc), now, refused=refused)
         return self._record(CheckResult(**{**result.to_json(), "channel": channel.url}))
 
     def _check(self, metadata: str, targets: str, anchor: bytes, now: float) -> CheckResult:

@@ -137,6 +137,8 @@ def notice_for(event: Event, gpus: bool = True) -> Notice | None:
         return Notice("Settings were reset", event.reason, "warning")
     if topic == "ledger.problem":
         return Notice("The ledger was damaged: a new one was started", event.reason, "warning")
+    if topic == "update.problem" and data.get("refused"):  # offline is not news; a forged update is
+        return Notice("An update was refused", event.reason, "warning")
     return None
 
 

@@ -37,7 +37,8 @@ def test_a_failed_check_and_a_crashing_check_are_told() -> None:
     events: list[Event] = []
     bus = EventBus()
     bus.subscribe(events.append, "update.")
-    watch = UpdateWatch(lambda: CheckResult(False, "the update server's signed metadata has expired", 0.0), bus)
+    watch = UpdateWatch(lambda: CheckResult(False, "the update server's signed metadata has expired", 0.0,
+                                            refused=True), bus)
     watch.tick(0.0)
     watch.join(5)
 
@@ -50,3 +51,4 @@ def test_a_failed_check_and_a_crashing_check_are_told() -> None:
     assert [(e.topic, e.reason) for e in events] == [
         ("update.problem", "the update server's signed metadata has expired"),
         ("update.problem", "the update check failed: a bug")]
+    assert events[0].data == {"refused": True}

@@ -75,6 +75,7 @@ def _refused(paths: AppPaths, before: dict[str, bytes | None], words: str) -> st
     assert words in result.message and "nothing installed was changed" in result.message, result.message
     assert "Traceback" not in result.message
     assert installed(paths) == before
+    assert result.refused or "too slowly" in result.message  # a refusal is told in the tray; offline is not
     return result.message
 
 
@@ -258,6 +259,7 @@ def test_a_server_that_cannot_be_reached(paths: AppPaths, repo: UpdateRepository
     point_at(paths, "http://127.0.0.1:9", repo)
     result = UpdateClient(paths).check()
     assert not result.ok and "cannot be reached" in result.message and "nothing installed" in result.message
+    assert not result.refused
     assert installed(paths) == {"network-manifest.json": None, "models.json": None}
 
 
