@@ -6,7 +6,7 @@ The keys folder holds private keys: keep it off the repository and off the updat
 Far Labs' release process, on offline or hardware-backed storage). Usage:
   python scripts/update_repo.py init --repo OUT --keys KEYS [--threshold root=2] [--ship resources/update --url URL]
   python scripts/update_repo.py publish --repo OUT --keys KEYS --manifest F --catalog F [--runtime-lock F]
-  python scripts/update_repo.py rotate --repo OUT --keys KEYS --role timestamp
+  python scripts/update_repo.py rotate --repo OUT --keys KEYS --role timestamp   (rotate-root: --role root)
   python scripts/update_repo.py timestamp --repo OUT --keys KEYS
 """
 
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     for name in ("init", "publish", "rotate", "timestamp"):
-        p = sub.add_parser(name)
+        p = sub.add_parser(name, aliases=["rotate-root"] if name == "rotate" else [])
         p.add_argument("--repo", type=Path, required=True, help="the repository folder (served as it is)")
         p.add_argument("--keys", type=Path, required=True, help="the private keys folder (never published)")
         if name == "init":
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--runtime-lock", type=Path, help="a node-runtime lock file")
             p.add_argument("--runtime-info", type=Path, help="the runtime lock's metadata (JSON)")
         if name == "rotate":
-            p.add_argument("--role", choices=ROLES, required=True)
+            p.add_argument("--role", choices=ROLES, default="root", help="whose keys (default: root)")
             p.add_argument("--threshold", type=int, help="keys needed after the rotation (default: as before)")
     args = parser.parse_args(argv)
     repo = UpdateRepository(args.repo, args.keys)
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
             if not files:
                 parser.error("publish needs at least one of --manifest, --catalog, --runtime-lock, --runtime-info")
             print(f"published {', '.join(files)} as targets version {repo.publish(files)}")
-        elif args.command == "rotate":
+        elif args.command in ("rotate", "rotate-root"):
             print(f"root metadata version {repo.rotate(args.role, args.threshold)}: new {args.role} keys")
         else:
             print(f"timestamp version {repo.refresh_timestamp()}")

@@ -39,7 +39,7 @@ def test_the_release_script_makes_a_repository_the_client_trusts(tmp_path: Path,
     done = run("publish", "--repo", str(repo), "--keys", str(keys), "--manifest", str(tmp_path / "manifest.json"),
                "--catalog", str(REPO / "resources" / "models.json"), "--runtime-lock", str(tmp_path / "lock.txt"))
     assert done.returncode == 0 and "targets version 2" in done.stdout, done.stderr
-    assert run("rotate", "--repo", str(repo), "--keys", str(keys), "--role", "root").returncode == 0
+    assert run("rotate-root", "--repo", str(repo), "--keys", str(keys)).returncode == 0
     assert run("timestamp", "--repo", str(repo), "--keys", str(keys)).returncode == 0
     private = [p for p in repo.rglob("*") if p.is_file() and b"PRIVATE KEY" in p.read_bytes()]
     assert private == [] and len(list(keys.glob("*.pem"))) == 6  # root x2 (rotated), targets x2, snapshot, timestamp
