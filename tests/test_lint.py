@@ -40,4 +40,8 @@ def test_mypy_checks_every_package_and_loosens_only_the_model_families() -> None
     assert config["files"] == ["farnode_desktop"] and config["strict"] is True
     assert "exclude" not in config  # mesh/ included: it shares the typed wire with core/
     loosened = [o for o in config["overrides"] if set(o) - {"module", "ignore_missing_imports"}]
-    assert loosened == [{"module": ["farnode_desktop.mesh.models.*"], "disallow_subclassing_any": False}]
+    # python-tuf and securesystemslib re-export their public names without __all__: reading those names is allowed;
+    # no check of FarNode's own code is loosened by it
+    third_party = {"module": ["tuf.*", "securesystemslib.*"], "implicit_reexport": True}
+    assert [o for o in loosened if o != third_party] == [
+        {"module": ["farnode_desktop.mesh.models.*"], "disallow_subclassing_any": False}]
