@@ -106,7 +106,8 @@ class AppCore:
         self._wallet_error: str | None = None
         self._lock = threading.RLock()
         self._last_games_first = 0.0
-        self.updates = UpdateWatch(UpdateClient(self.paths).check, self.bus)  # at start, then every few hours
+        self.updates = UpdateWatch(UpdateClient(self.paths).check, self.bus,  # at start, then every few hours
+                                   on_catalog=self._reload_catalog)
         self._started = False
 
     # ----- lifecycle -----
@@ -398,6 +399,11 @@ class AppCore:
                 self._wallet_error = str(exc)
                 return None
         return self._wallet
+
+    def _reload_catalog(self) -> None:
+        """A newly verified catalog (from the update check's thread): the next plan uses it; nodes serve on."""
+        with self._lock:
+            self.catalog = Catalog.load(paths=self.paths)
 
     def networks(self) -> PinnedNetworks:
         """The networks this installation pins (shipped manifest, and a devnet's local one in this home)."""

@@ -6,8 +6,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+from farnode_desktop.core.errors import FarNodeError
 from farnode_desktop.core.events import Event, EventBus
-from farnode_desktop.core.updates.client import CheckResult
+from farnode_desktop.core.updates.client import MODEL_CATALOG, CheckResult
 
 CHECK_PERIOD_S = 4 * 3600.0
 
@@ -17,8 +18,10 @@ class UpdateWatch:
     A problem or a newly installed manifest/catalog is told on the bus (topic `update.problem`, with `refused`
     true when the server offered something that failed verification, / `update.installed`)."""
 
-    def __init__(self, check: Callable[[], CheckResult], bus: EventBus, period_s: float = CHECK_PERIOD_S) -> None:
+    def __init__(self, check: Callable[[], CheckResult], bus: EventBus, period_s: float = CHECK_PERIOD_S,
+                 on_catalog: Callable[[], None] | None = None) -> None:
         self._check = check
+        self._on_catalog = on_catalog  # a verified catalog was installed: the app reads it again
         self._bus = bus
         self.period_s = period_s
         self._last_start: float | None = None
@@ -46,6 +49,11 @@ class UpdateWatch:
         if not result.ok:
             self._bus.emit(Event("update.problem", "updates", result.message, {"refused": result.refused}))
         elif result.installed:
+            if MODEL_CATALOG in result.installed and self._on_catalog is not None:
+                try:
+                    self._on_catalog()
+                except FarNodeError as exc:
+                    self._bus.emit(Event("update.problem", "updates", f"the new catalog could not be read: {exc}"))
             self._bus.emit(Event("update.installed", "updates", result.message, {"installed": result.installed}))
 
     def join(self, timeout_s: float) -> None:
