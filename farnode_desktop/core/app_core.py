@@ -401,9 +401,9 @@ class AppCore:
         return self._wallet
 
     def _reload_catalog(self) -> None:
-        """A newly verified catalog (from the update check's thread): the next plan uses it; nodes serve on."""
-        with self._lock:
-            self.catalog = Catalog.load(paths=self.paths)
+        """A newly verified catalog (from the update check's thread): the next plan uses it; nodes serve on.
+        One assignment, no lock: a plan in progress keeps the catalog it began with, and a shutdown never waits."""
+        self.catalog = Catalog.load(paths=self.paths)
 
     def networks(self) -> PinnedNetworks:
         """The networks this installation pins (shipped manifest, and a devnet's local one in this home)."""
