@@ -68,8 +68,10 @@ def install() -> list[str]:
     from petals.server import block_utils
     from petals.utils import auto_config, misc
 
+    from farnode_desktop.mesh import session_close
     from farnode_desktop.mesh.models import speculative
 
+    session_close.install()  # Petals' tests (and any client) must not hang when a session is collected
     if not _installed:
         misc.DUMMY_KEY_PAST = torch.empty((0, 0, 0))
         misc.DUMMY_INT64 = torch.empty(0, dtype=torch.int64)
