@@ -47,7 +47,7 @@ class GroupWatch:
             if _is_python(m.name) or m.ppid != self.server_pid or loading:
                 self.watched[m.pid] = _Watched(m.name, m.ppid, m.create_time)
         dead = [pid for pid, known in self.watched.items()
-                if (m := by_pid.get(pid)) is None or abs(m.create_time - known.create_time) > 1.0]
+                if (seen := by_pid.get(pid)) is None or abs(seen.create_time - known.create_time) > 1.0]
         if dead:
             # A dead p2pd takes the processes talking through it along: name the cause, not whichever went first.
             first = min(dead, key=lambda pid: (self.watched[pid].name != "p2pd", pid))
