@@ -196,7 +196,6 @@ class AppCore:
             self.updates.join(timeout_s=5)  # a check still running is a daemon thread; what it wrote is atomic
             self.outlook.close()
             self.signals.close()  # the X connection and the bus socket the readers hold
-            self.signals.close()  # the X connection and the bus socket the readers hold
             self.ledger.close()
 
     # ----- nodes -----
