@@ -47,6 +47,15 @@ def _speculative_registry(auto_config: Any) -> None:
     llama = auto_config._CLASS_MAPPING.get("llama")
     if llama is not None and issubclass(speculative.DistributedLlamaForSpeculativeGeneration, llama.model_for_causal_lm):
         llama.model_for_speculative = speculative.DistributedLlamaForSpeculativeGeneration
+        if llama.model_for_sequence_classification is None:  # Petals 2.2 and main have it; FarMesh's family had not
+            from farnode_desktop.mesh.models import sequence_classification
+
+            classifier = sequence_classification.DistributedLlamaForSequenceClassification
+            llama.model_for_sequence_classification = classifier
+            import petals
+
+            petals.DistributedLlamaForSequenceClassification = classifier
+            petals.models.llama.DistributedLlamaForSequenceClassification = classifier
     original = auto_config.register_model_classes
     if getattr(original, "farmesh_speculative", False):
         return

@@ -28,6 +28,8 @@ out["again"] = petals_main_api.install() == [f"{m}.{n}" for m, n in petals_main_
 out["spec_class"] = petals.DistributedLlamaForSpeculativeGeneration is DistributedLlamaForSpeculativeGeneration
 out["spec_parent"] = issubclass(DistributedLlamaForSpeculativeGeneration, petals.DistributedLlamaForCausalLM)
 out["registry"] = {k: getattr(v.model_for_speculative, "__name__", None) for k, v in auto_config._CLASS_MAPPING.items()}
+out["llama_classifier"] = auto_config._CLASS_MAPPING["llama"].model_for_sequence_classification.__name__
+out["classifier_exported"] = petals.DistributedLlamaForSequenceClassification.__name__
 out["dummy"] = list(DUMMY_KEY_PAST.shape)
 
 blocks = {}
@@ -71,6 +73,7 @@ def test_petals_main_names_exist_after_import_petals_and_work() -> None:
     assert out["again"] and out["spec_class"] and out["spec_parent"]
     assert out["registry"] == {"llama": "DistributedLlamaForSpeculativeGeneration", "mixtral": None,
                                "falcon": None, "bloom": None}
+    assert out["llama_classifier"] == out["classifier_exported"] == "DistributedLlamaForSequenceClassification"
     assert out["dummy"] == [0, 0, 0]
     assert out["dummy_past_equal"]
     assert out["blocks"] == {"llama": "FarMeshLlamaBlock", "mixtral": "FarMeshMixtralBlock",

@@ -5,27 +5,18 @@ rolled back on the servers), stopping at max_new_tokens exactly; sampling and ba
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from farnode_desktop.core.events import EventBus
-from farnode_desktop.core.node.factory import dht_prefix_for, ensure_tiny_model, make_supervisor
 from farnode_desktop.core.node.runtime import NodeRuntime
-from farnode_desktop.core.node.spec import NodeSpec
-from farnode_desktop.core.node.status import NodeState, NodeStatus
-from farnode_desktop.core.node.supervisor import SupervisorPolicy
-from farnode_desktop.core.paths import AppPaths
+from farnode_desktop.core.node.status import NodeStatus
 from tests.runtime_env import RUNTIME_ABSENT, run_in_runtime, runtime_dir_for_tests
 
 pytestmark = [pytest.mark.runtime, pytest.mark.slow,
               pytest.mark.skipif(not NodeRuntime(runtime_dir_for_tests()).is_installed(), reason=RUNTIME_ABSENT)]
 
-POLICY = SupervisorPolicy(stop_grace_s=15, backoff_base_s=0.5, backoff_cap_s=2, crash_limit=2,
-                          watchdog_interval_s=1, watchdog_timeout_s=15, startup_timeout_s=180)
 
 SCRIPT = r"""
 import json
@@ -82,30 +73,9 @@ print(json.dumps(out))
 """
 
 
-@pytest.fixture(scope="module")
-def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[NodeStatus, Path, str]]:
-    """A supervised node serving the tiny Llama's 4 blocks on the CPU, in a private swarm on loopback."""
-    paths = AppPaths.under(tmp_path_factory.mktemp("home"))
-    runtime = NodeRuntime(runtime_dir_for_tests())
-    model = ensure_tiny_model(paths, runtime)
-    prefix = dht_prefix_for(str(model))
-    spec = NodeSpec(name="spec", model=str(model), dht_prefix=prefix, new_swarm=True, listen_host="127.0.0.1",
-                    port=0, device="cpu", num_blocks=4, torch_dtype="float32", throughput="1.0", num_handlers=2)
-    sup = make_supervisor(spec, paths, EventBus(), runtime, policy=POLICY)
-    sup.start()
-    try:
-        state = sup.wait_until(lambda s: s in (NodeState.SERVING, NodeState.FAILED), 180)
-        assert state is NodeState.SERVING, sup.status()
-        yield sup.status(), model, prefix
-    finally:
-        sup.stop()
-        with contextlib.suppress(Exception):
-            sup.wait_until(lambda s: s in (NodeState.STOPPED, NodeState.FAILED), 60)
-
-
 def test_speculative_generation_equals_greedy_and_rolls_back_rejected_drafts(
-        node: tuple[NodeStatus, Path, str]) -> None:
-    status, model, prefix = node
+        tiny_llama_node: tuple[NodeStatus, Path, str]) -> None:
+    status, model, prefix = tiny_llama_node
     args = json.dumps([str(model), prefix, list(status.multiaddrs)])
     out = run_in_runtime(f"ARGS = {args!r}\n{SCRIPT}", timeout=300)
     assert out["class"] == "DistributedLlamaForSpeculativeGeneration"
