@@ -3,7 +3,9 @@
 `install()` (run by the bridge right after FarMesh's families register) adds: `petals.AutoDistributedSpeculativeModel`
 and `petals.DistributedLlamaForSpeculativeGeneration` (mesh/models/speculative.py; a `model_for_speculative` entry in
 Petals' model registry, as in Petals main), `petals.utils.misc.DUMMY_KEY_PAST` and `DUMMY_INT64`, and
-`petals.server.block_utils.get_model_block`. Everything else Petals main's tests import already exists in 2.2.
+`petals.server.block_utils.get_model_block`. Everything else Petals main's tests import already exists in 2.2. It also
+gives Llama its sequence classifier back (mesh/models/sequence_classification.py) and installs the client's
+deadlock-free session close (mesh/session_close.py), both of which Petals main's tests and benchmarks reach.
 """
 
 from __future__ import annotations
