@@ -43,6 +43,8 @@ REVISION = "0123456789abcdef0123456789abcdef01234567"
 PETALS_DIR = REPO.parent / "shared" / "petals-main-22afba6"
 TOOLS_DIR = REPO / ".farnode-test" / "petals-suite-tools"
 TOOLS_LOCK = REPO / "scripts" / "petals_suite" / "tools.txt"
+NO_TOOLS = "could not install pytest 6.2.5 and the plugins Petals' tests use from PyPI (is it reachable?)"
+TOOLS_EXIT = 3  # the exit code for that: nothing of Petals' suite ran
 PLUGIN = REPO / "scripts" / "petals_suite" / "farmesh_hub_skips.py"
 # A node whose start fails (on a loaded machine its networking daemon can exit while starting) is started again.
 POLICY = SupervisorPolicy(stop_grace_s=15, backoff_base_s=1, backoff_cap_s=5, crash_limit=5,
@@ -93,8 +95,12 @@ def ensure_tools(runtime: NodeRuntime, tools: Path) -> Path:
     if not stamp.exists() or stamp.read_text() != wanted:
         shutil.rmtree(tools, ignore_errors=True)
         tools.mkdir(parents=True)
-        subprocess.run([str(runtime.python), "-m", "pip", "install", "--quiet", "--no-deps", "--require-hashes",
-                        "--target", str(tools), "-r", str(TOOLS_LOCK)], check=True, timeout=300)
+        pip = subprocess.run([str(runtime.python), "-m", "pip", "install", "--quiet", "--no-deps",
+                              "--require-hashes", "--target", str(tools), "-r", str(TOOLS_LOCK)],
+                             capture_output=True, text=True, timeout=300, check=False)
+        if pip.returncode != 0:
+            print(f"{NO_TOOLS}: pip said:\n{pip.stderr[-2000:]}", file=sys.stderr)
+            sys.exit(TOOLS_EXIT)
         stamp.write_text(wanted)
     return tools
 

@@ -38,6 +38,8 @@ def test_petals_main_suite_passes_against_a_farnode_swarm(tmp_path: Path) -> Non
     env = {**os.environ, "FARNODE_RUNTIME_DIR": str(runtime_dir_for_tests())}
     run = subprocess.run([sys.executable, str(REPO / "scripts" / "petals_main_suite.py"), "--out", str(out)],
                          capture_output=True, text=True, timeout=900, env=env, check=False)
+    if run.returncode == 3 and "could not install pytest" in run.stderr:  # scripts/petals_main_suite.py TOOLS_EXIT
+        pytest.skip(f"Petals' test tools cannot be installed here: {run.stderr.strip().splitlines()[0]}")
     assert out.exists(), f"no counts (rc {run.returncode}):\n{run.stdout[-4000:]}\n{run.stderr[-3000:]}"
     counts = json.loads(out.read_text())
     assert counts["failed"] == counts["errors"] == 0, (counts["failures"], run.stdout[-6000:])
