@@ -496,7 +496,9 @@ class AppCore:
     def _served_work_now(self, node: str | None, since: float, until: float) -> list[ServedWork]:
         """The ledger's periods and each node's open one: what the chart and the headline rate are read from."""
         with self._lock:
-            open_now = self.recorder.unrecorded(self.node_statuses(), until)
+            statuses = self.node_statuses()
+            # the open periods end when their counters were read (after `until`): the chart clips them at `until`
+            open_now = self.recorder.unrecorded(statuses, max(until, self.clock.wall()))
         return self.ledger.served_work(node, since=since) + [w for w in open_now if node in (None, w.node)]
 
     def _record_served_work(self, final: bool = False) -> None:

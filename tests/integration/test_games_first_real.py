@@ -24,6 +24,7 @@ from farnode_desktop.core.paths import AppPaths
 from farnode_desktop.core.pausing.games_first import GamesFirst
 from farnode_desktop.core.settings import Settings
 from tests.core.gpus.test_fleet import FIXTURES, LiveNvml
+from tests.core.pausing.called_reader import quiet_signals
 from tests.integration.test_node_supervised import tiny_spec
 from tests.runtime_env import run_generate
 
@@ -42,7 +43,7 @@ def test_a_game_pauses_the_real_node_frees_the_vram_and_the_node_comes_back(
     assert isinstance(nvml, LiveNvml)
     reader = GpuReader(nvml)
     games_first = GamesFirst(bus, SystemClock(), Settings, reader.inventory, lambda: {0: supervisor},
-                             programs=frozenset, pause_after_s=0, resume_after_s=0)
+                             signals=quiet_signals(), pause_after_s=0, resume_after_s=0)
     try:
         supervisor.start()
         assert supervisor.wait_until(lambda s: s in (NodeState.SERVING, NodeState.FAILED), 180) is NodeState.SERVING

@@ -39,8 +39,8 @@ from tests.core.earnings.test_wallet import PHRASE
 from tests.devnet.helpers import report_usage, secret_service
 from tests.ui.conftest import tick_until
 from tests.ui.fakes import BIG_MODEL, make_core
-
 from tests.ui.screen_checks import check_and_shoot, pin_devnet
+
 pytestmark = [
     pytest.mark.keyring,
     pytest.mark.tray,  # on the X display of scripts/test-session.sh: a 1366x768 laptop screen
@@ -82,8 +82,8 @@ def test_screenshots_of_every_window_with_devnet_numbers(devnet: Devnet, tmp_pat
     today = time.localtime().tm_wday
     settings.pause.schedule = [{"days": [d for d in range(5) if d != today], "start": "09:00", "end": "17:30"}]
     core = make_core(tmp_path / "home", settings=settings, keystore=backend, wallet_service=service)
-    tasks = TaskRunner()
     pin_devnet(core.paths, devnet)
+    tasks = TaskRunner()
     try:
         core.start()
         wallet = core.wallet()

@@ -24,6 +24,7 @@ from farnode_desktop.core.paths import AppPaths
 from farnode_desktop.core.pausing.games_first import GamesFirst
 from farnode_desktop.core.settings import Settings
 from tests.core.node.fake_os import FakeProbe
+from tests.core.pausing.called_reader import quiet_signals
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "nvml"
 CATALOG = Catalog.load()
@@ -218,8 +219,7 @@ def test_games_first_pauses_and_resumes_the_real_supervisor(farnode_home: Path) 
         Settings,
         reader.inventory,
         lambda: {0: supervisor},
-        steam=lambda: steam[0],
-        programs=frozenset,
+        signals=quiet_signals(steam=lambda: steam[0]),
         resume_after_s=0,
     )
     try:

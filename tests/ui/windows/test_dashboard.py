@@ -68,7 +68,7 @@ def test_the_window_shows_the_cards_and_follows_snapshots(core: AppCore, tasks: 
     controls.on_snapshot(snap)
     # the headline's rate is the chart's latest minute: what the nodes served since they started serving
     assert window.headline.text() == f"Serving on 2 nodes · {count(snap.tokens_per_s)} tokens/s"
-    assert 0 < snap.tokens_per_s <= 1160
+    assert 0 < snap.tokens_per_s <= 1160 * 1.1  # a rate over part of a minute, read a moment apart
     assert window.start_stop.text() == "Stop serving"
     keys = [window.cards_grid.itemAt(i).widget().property("cardKey") for i in range(window.cards_grid.count())]
     assert keys == ["gpu0", "gpu1"]
