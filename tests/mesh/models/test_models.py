@@ -58,6 +58,10 @@ def test_import_petals_registers_the_four_families_in_petals_registry() -> None:
     ours = {t: {"config": f"farnode_desktop.mesh.models.{t}", "model": f"farnode_desktop.mesh.models.{t}",
                 "model_for_causal_lm": f"farnode_desktop.mesh.models.{t}", "model_for_sequence_classification": None}
             for t in FAMILIES}
+    for family in ours.values():  # Petals main's registry field (mesh/petals_main_api.py); only Llama has one
+        family["model_for_speculative"] = None
+    ours["llama"]["model_for_speculative"] = "farnode_desktop.mesh.models.speculative"
+    ours["llama"]["model_for_sequence_classification"] = "farnode_desktop.mesh.models.sequence_classification"
     assert out["mapping"] == ours
     assert out["again"] == list(FAMILIES) and out["same_after_again"] is True  # idempotent
     assert out["petals_2_2_llama_gone"] is True
