@@ -1,4 +1,4 @@
-"""FarMeshClient's fix for Petals 2.2's session-close deadlock, run in the node runtime's real interpreter."""
+"""FarMeshClient's fix for Petals 2.2's session-close deadlock (and the import hook's), in the runtime's interpreter."""
 
 from __future__ import annotations
 
@@ -63,4 +63,8 @@ def test_closing_a_session_on_the_event_loop_thread_does_not_deadlock(runtime: N
     fixed = run(runtime, "fixed", timeout=120)
     assert fixed is not None and fixed.returncode == 0, fixed.stderr if fixed else "timed out"
     assert "closed True server told: True" in fixed.stdout
-    assert run(runtime, "unfixed", timeout=20) is None, "Petals' own close is expected to deadlock here"
+    # Without FarMeshClient the import hook's own fix (mesh/session_close.py, installed on `import petals`) holds
+    # too; Petals' unfixed close hanging on that thread is shown in tests/mesh/test_session_close.py.
+    hooked = run(runtime, "unfixed", timeout=120)
+    assert hooked is not None and hooked.returncode == 0, hooked.stderr if hooked else "timed out"
+    assert "closed True server told: True" in hooked.stdout
