@@ -3,15 +3,17 @@ screen, every check box and radio button has a visible outline, and no visible t
 
 from __future__ import annotations
 
+import gc
 import importlib
 import re
 from pathlib import Path
 
-from PySide6.QtCore import QPoint, QRect
+from PySide6.QtCore import QEvent, QPoint, QRect
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
+    QApplication,
     QCheckBox,
     QLabel,
     QLineEdit,
@@ -144,3 +146,19 @@ def check_and_shoot(window: QWidget, qtbot: QtBot, name: str) -> Path:
     wei = [t for t in visible_texts(window) if WEI.search(t)]
     assert not wei, (name, wei)
     return path
+
+
+def settle_qt() -> None:
+    """Let Qt finish with what a test made while it is all still alive: close the windows, run the deferred deletes
+    and the queued calls, collect Python's cycles. Left pending, they ran in a later test's event processing, after
+    their Python owners were gone (a segfault in the next tray test)."""
+    app = QApplication.instance()
+    if app is None:
+        return
+    for widget in QApplication.topLevelWidgets():
+        widget.close()
+        widget.deleteLater()
+    for _ in range(3):
+        QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        QApplication.processEvents()
+        gc.collect()

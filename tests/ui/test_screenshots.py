@@ -39,7 +39,7 @@ from tests.core.earnings.test_wallet import PHRASE
 from tests.devnet.helpers import report_usage, secret_service
 from tests.ui.conftest import tick_until
 from tests.ui.fakes import BIG_MODEL, make_core
-from tests.ui.screen_checks import check_and_shoot, pin_devnet
+from tests.ui.screen_checks import check_and_shoot, pin_devnet, settle_qt
 
 pytestmark = [
     pytest.mark.keyring,
@@ -184,3 +184,4 @@ def test_screenshots_of_every_window_with_devnet_numbers(devnet: Devnet, tmp_pat
         for entry in (KEY_ENTRY, "address"):
             with contextlib.suppress(Exception):
                 backend.delete_password(service, entry)
+        settle_qt()
