@@ -1,6 +1,6 @@
 """Runs Petals main's own test suite (22afba6), unchanged, against a swarm of supervised FarNode nodes.
 
-    python scripts/petals_main_suite.py [--petals-dir ../shared/petals-main-22afba6] [--out FILE.json] [-k EXPR]
+    python scripts/petals_main_suite.py [--petals-dir tests/fixtures/petals-main-22afba6] [--out FILE.json] [-k EXPR]
 
 As Petals' CI does (.github/workflows/run-tests.yaml): a tiny 8-block Llama (made here, no download) with a slow
 byte-level tokenizer is served by two FarNode nodes on the CPU in a private swarm on loopback (blocks 0:5 with
@@ -40,7 +40,7 @@ from farnode_desktop.core.paths import AppPaths  # noqa: E402
 
 HUB_NAME = "farlabs/tiny-llama-petals-suite"  # "llama" in the name: Petals' speculative test runs for Llama only
 REVISION = "0123456789abcdef0123456789abcdef01234567"
-PETALS_DIR = REPO.parent / "shared" / "petals-main-22afba6"
+PETALS_DIR = REPO / "tests" / "fixtures" / "petals-main-22afba6"  # a copy of ../shared/ (MIT), kept in the repo
 TOOLS_DIR = REPO / ".farnode-test" / "petals-suite-tools"
 TOOLS_LOCK = REPO / "scripts" / "petals_suite" / "tools.txt"
 NO_TOOLS = "could not install pytest 6.2.5 and the plugins Petals' tests use from PyPI (is it reachable?)"

@@ -17,7 +17,7 @@ from farnode_desktop.core.node.runtime import NodeRuntime
 from tests.runtime_env import RUNTIME_ABSENT, runtime_dir_for_tests
 
 REPO = Path(__file__).resolve().parents[2]
-PETALS_MAIN = REPO.parent / "shared" / "petals-main-22afba6"
+PETALS_MAIN = REPO / "tests" / "fixtures" / "petals-main-22afba6"
 
 pytestmark = [pytest.mark.runtime, pytest.mark.slow,
               pytest.mark.skipif(not NodeRuntime(runtime_dir_for_tests()).is_installed(), reason=RUNTIME_ABSENT),
