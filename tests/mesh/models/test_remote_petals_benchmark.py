@@ -1,7 +1,8 @@
-"""Petals' own `benchmarks/benchmark_inference.py`, byte for byte as Petals ships it (tests/fixtures/petals/), run in
-the node runtime's Python against a supervised FarNode node: its worker calls `generate()` with no input ids on a
-fresh session, which FarMesh's generate() starts from the BOS token as Petals' does. Run as a Petals user runs it: a
-hub model name (here from a local hub cache, offline), no PYTHONPATH (farmesh.pth alone), with a time limit."""
+"""Petals' own `benchmarks/benchmark_inference.py`, byte for byte as Petals ships it
+(tests/fixtures/petals-main-22afba6/benchmarks/), run in the node runtime's Python against a supervised FarNode
+node: its worker calls `generate()` with no input ids on a fresh session, which FarMesh's generate() starts from the
+BOS token as Petals' does. Run as a Petals user runs it: a hub model name (here from a local hub cache, offline), no
+PYTHONPATH (farmesh.pth alone), with a time limit."""
 
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ from tests.runtime_env import RUNTIME_ABSENT, runtime_dir_for_tests
 pytestmark = [pytest.mark.runtime, pytest.mark.slow,
               pytest.mark.skipif(not NodeRuntime(runtime_dir_for_tests()).is_installed(), reason=RUNTIME_ABSENT)]
 
-BENCHMARK = Path(__file__).resolve().parents[2] / "fixtures" / "petals" / "benchmark_inference.py"
+BENCHMARK = (Path(__file__).resolve().parents[2] / "fixtures" / "petals-main-22afba6" / "benchmarks"
+             / "benchmark_inference.py")
 HUB_NAME = "farlabs/tiny-bench"
 PREFIX = "tiny-bench-hf"  # Petals' Llama rule for that hub name: what the benchmark's client looks the blocks up by
 REVISION = "0123456789abcdef0123456789abcdef01234567"
