@@ -67,13 +67,28 @@ class NodeProcess:
             except Exception as exc:  # a DHT whose daemon died: report it, do not crash the endpoint
                 dht_error = capped(f"{type(exc).__name__}: {exc}")
         blocks: tuple[int, ...] = ()
+        sessions: int | None = None
         container = getattr(server, "module_container", None)
         if container is not None:
             blocks = tuple(sorted(int(uid.rsplit(".", 1)[1]) for uid in container.module_backends))
+            sessions = sessions_cache_bytes(container)
         return dataclasses.replace(
             report, peer_id=peer_id, multiaddrs=multiaddrs, dht_prefix=server.dht_prefix, blocks=blocks,
             start_block=min(blocks) if blocks else None, end_block=max(blocks) + 1 if blocks else None,
-            dht_error=dht_error)
+            dht_error=dht_error, sessions_cache_bytes=sessions)
+
+
+def sessions_cache_bytes(container: Any) -> int | None:
+    """The attention cache open inference sessions hold or wait for, from Petals' shared MemoryCache (its counters
+    are shared memory that every connection handler updates): 0 when no session is open, None when unknown."""
+    for backend in getattr(container, "module_backends", {}).values():
+        cache = getattr(backend, "memory_cache", None)
+        if cache is not None:
+            try:
+                return max(0, int(cache.current_size_bytes)) + max(0, int(cache.enqueued_size_bytes))
+            except (AttributeError, TypeError, ValueError):
+                return None
+    return None
 
 
 NODE = NodeProcess()

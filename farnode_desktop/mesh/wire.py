@@ -213,6 +213,9 @@ class NodeReport:
     dht_error: str | None = None  # why the DHT could not be asked; absent from the JSON when it could
     served: ServedCounts = field(default_factory=ServedCounts)
     health: HealthReport | None = None  # the node's own test requests; absent from the JSON without a prober
+    # attention cache held (or awaited) by open inference sessions: 0 = none open; None (absent) = not known yet.
+    # Each session holds its cache from its first step to its close, and the node's own test requests hold none.
+    sessions_cache_bytes: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The JSON form (the same keys, in the same order, as before the wire was typed)."""
@@ -232,6 +235,8 @@ class NodeReport:
         body.update(self.served.to_json())
         if self.health is not None:
             body["health"] = self.health.to_json()
+        if self.sessions_cache_bytes is not None:
+            body["sessions_cache_bytes"] = self.sessions_cache_bytes
         return body
 
     @classmethod
@@ -265,6 +270,7 @@ class NodeReport:
                 dht_error=_maybe_text(raw.get("dht_error")),
                 served=ServedCounts._parse(raw),
                 health=health,
+                sessions_cache_bytes=_maybe_count(raw.get("sessions_cache_bytes")),
             )
         except (KeyError, TypeError, ValueError):  # a missing field, an unhashable state, a _Bad field
             return None

@@ -29,13 +29,14 @@ class NodeState(StrEnum):
     STARTING = ServerState.STARTING.value
     LOADING = ServerState.LOADING.value
     SERVING = ServerState.SERVING.value
+    DRAINING = "draining"  # serving on while its open inference sessions finish, then it stops (a new runtime or plan)
     BACKOFF = "backoff"
     STOPPING = ServerState.STOPPING.value
     PAUSED = "paused"
     FAILED = "failed"
 
 
-RUNNING_STATES = (NodeState.STARTING, NodeState.LOADING, NodeState.SERVING)
+RUNNING_STATES = (NodeState.STARTING, NodeState.LOADING, NodeState.SERVING, NodeState.DRAINING)
 
 # A serving node that has had no request (its own test requests left out) for this long is shown as "serving, but
 # no requests": its health check passes, yet nothing of the swarm's reaches it, so it earns nothing. The demo's

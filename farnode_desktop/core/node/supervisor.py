@@ -10,6 +10,7 @@ from farnode_desktop.core.clock import Clock, SystemClock
 from farnode_desktop.core.errors import FarNodeError
 from farnode_desktop.core.events import Event, EventBus
 from farnode_desktop.core.node import health as node_health
+from farnode_desktop.core.node.draining import Drain
 from farnode_desktop.core.node.facts import blocks_text
 from farnode_desktop.core.node.group_watch import GroupWatch
 from farnode_desktop.core.node.host import BackgroundJob, Job, OsProcessHost, ProcessHost, RunningProcess
@@ -101,6 +102,8 @@ class NodeSupervisor:
         self._pause_reason = "paused by the provider"
         self._resume_reason = "resumed"
         self._retry_delay = self.policy.backoff_base_s
+        self._drain: Drain | None = None
+        self._launch_why: str | None = None  # why the next launch from STOPPED happens, when not the provider's start
 
     # ----- the provider's controls (any thread) -----
     def start(self) -> None:
@@ -113,11 +116,23 @@ class NodeSupervisor:
 
     def stop(self) -> None:
         with self._lock:
+            self._drain = None
             self._desire = _Desire.STOP
+        self.transition(self.clock.monotonic())
+
+    def drain(self, reason: str, deadline_s: float, relaunch: bool) -> None:
+        """Let the running inference sessions finish (at most `deadline_s`), then stop gracefully; `relaunch` starts
+        the node again at once (a new plan), else it stays stopped until started (a runtime switch)."""
+        with self._lock:
+            if self._state in RUNNING_STATES and self._desire is _Desire.RUN:
+                self._drain = Drain(reason, self.clock.monotonic() + deadline_s, relaunch)
+            elif not relaunch:
+                self._desire = _Desire.STOP
         self.transition(self.clock.monotonic())
 
     def pause(self, reason: str) -> None:
         with self._lock:
+            self._drain = None
             self._desire = _Desire.PAUSE
             self._pause_reason = reason
         self.transition(self.clock.monotonic())
@@ -169,7 +184,8 @@ class NodeSupervisor:
             self._tick_cooling(now)
         elif state is NodeState.STOPPED or state is NodeState.FAILED:
             if self._desire is _Desire.RUN and (state is NodeState.STOPPED or not self._budget.failures):
-                self._launch_or_provision(now, "started by the provider")
+                why, self._launch_why = self._launch_why, None
+                self._launch_or_provision(now, why or "started by the provider")
             elif self._desire is _Desire.PAUSE and state is NodeState.STOPPED:
                 self._set(NodeState.PAUSED, self._pause_reason)
         elif state is NodeState.PROVISIONING:
@@ -215,7 +231,8 @@ class NodeSupervisor:
         previous, now = self._state, self.clock.monotonic()
         check_transition(self.spec.name, previous, new)
         self._state, self._reason, self._hint = new, reason, hint
-        self._serving_since = now if new is NodeState.SERVING else None
+        self._serving_since = (now if new is NodeState.SERVING else
+                               self._serving_since if new is NodeState.DRAINING else None)
         self.log.write_line(f"[farnode] {self.spec.name}: {previous.value} -> {new.value}: {reason}")
         data = {"state": new.value, "previous": previous.value, "hint": hint, "retry_in_s": self._retry_in(now)}
         self.bus.emit(Event(topic="node.state", source=self.spec.name, reason=reason, data=data, at=self.clock.wall()))
@@ -305,6 +322,8 @@ class NodeSupervisor:
         if self._healable is not None:
             self._fail_and_restart(now, self._healable)
             return False
+        if self._drain is not None and self._tick_drain(now):
+            return False
         if now - self._last_members_at >= self.policy.members_interval_s:
             broken = self._check_members(now)
             if broken is not None:
@@ -319,12 +338,33 @@ class NodeSupervisor:
         self._after_probe(now)
         return False
 
+    def _tick_drain(self, now: float) -> bool:
+        """A drain asked for: serving -> draining; once its sessions finish (or its deadline passes), or at once when
+        it serves none yet, a graceful stop. True when the stop began."""
+        drain = self._drain
+        assert drain is not None
+        if self._state is NodeState.SERVING and not drain.began:
+            drain.began, drain.quiet = True, False  # only an answer from now on says the sessions have finished
+            self._set(NodeState.DRAINING, f"draining: {drain.reason}; its open inference sessions finish first")
+            return False
+        why = drain.done(now) if self._state is NodeState.DRAINING else "it served no sessions yet"
+        if why is None:
+            return False
+        self._drain = None
+        if drain.relaunch:
+            self._launch_why = f"relaunched: {drain.reason}"
+        else:
+            self._desire = _Desire.STOP
+        self._begin_stop(now, graceful=True, then=(NodeState.STOPPED, f"drained ({why}): {drain.reason}", ""))
+        return True
+
     def _after_probe(self, now: float) -> None:
         """The deadlines a running server is held to, checked after each probe (or in its place)."""
-        if self._state is not NodeState.SERVING and now - self._launched_at > self.policy.startup_timeout_s:
+        serving = self._state in (NodeState.SERVING, NodeState.DRAINING)
+        if not serving and now - self._launched_at > self.policy.startup_timeout_s:
             self._fail_and_restart(now, f"the server did not start serving within {self.policy.startup_timeout_s:.0f} s")
             return
-        if self._state is NodeState.SERVING:
+        if serving:
             if now - self._last_probe_ok > self.policy.watchdog_timeout_s:
                 silent = now - self._last_probe_ok
                 self._fail_and_restart(now, f"the server's status endpoint stopped answering ({silent:.0f} s)")
@@ -346,12 +386,14 @@ class NodeSupervisor:
         self._last_probe_ok = now
         remote_state = answer.state
         verdict = self._word.answered(now, answer)
+        if self._drain is not None and self._state is NodeState.DRAINING:
+            self._drain.heard(answer)
         if verdict.broken is not None:  # up, answering, and failing the requests it is there for: like a crash
             self._healable = self._healable or verdict.broken
             return
         # Serving is announced from the same answer that names the blocks, never before the blocks are known, and
         # only once a test request through them has passed.
-        if remote_state is ServerState.SERVING and self._state is not NodeState.SERVING and answer.blocks:
+        if remote_state is ServerState.SERVING and self._state in (NodeState.STARTING, NodeState.LOADING) and answer.blocks:
             if not verdict.passed:
                 if self._reason != node_health.WAITING:
                     self._set(NodeState.LOADING, node_health.WAITING)

@@ -82,6 +82,16 @@ def _waiting_for_a_test_request(rig: Rig) -> None:  # loading -> loading (a new 
     assert rig.tick(1) is S.SERVING
 
 
+def _drains(rig: Rig) -> None:
+    rig.sup.start()
+    rig.serve()
+    rig.sup.drain("switching to a new node runtime", deadline_s=60, relaunch=False)  # serving -> draining
+    rig.probe.body["sessions_cache_bytes"] = 0
+    rig.tick(1)  # the quiet answer
+    rig.tick()  # draining -> stopping
+    assert rig.tick() is S.STOPPED
+
+
 def _pauses(rig: Rig) -> None:
     rig.sup.pause("a game")  # stopped -> paused
     rig.sup.resume("the game ended")  # paused -> starting
@@ -164,7 +174,7 @@ def _install(tries: list[int]) -> None:
 def test_every_legal_transition_is_walked_and_no_other(tmp_path: Path) -> None:
     rigs = _provisioning(tmp_path)
     for scenario in (_start_crash_serve_stop, _serving_at_once_then_stop_while_starting_and_loading,
-                     _waiting_for_a_test_request, _pauses, _backoffs, _failures):
+                     _waiting_for_a_test_request, _drains, _pauses, _backoffs, _failures):
         rig = Rig(tmp_path / scenario.__name__)
         scenario(rig)
         rigs.append(rig)
