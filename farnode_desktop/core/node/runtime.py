@@ -27,6 +27,8 @@ from farnode_desktop.core.node.mesh_sources import frozen_bundle
 from farnode_desktop.core.node.runtime_lock import LOCK_ENV, lock_file
 
 MARKER = "farnode-runtime.json"
+# A runtime prepared by a runtime update keeps the verified lock it was installed from (and its metadata) inside it.
+OWN_LOCK = "farnode-lock.txt"
 REQUIRED_PYTHON = (3, 11)
 # Space an install needs (wheels unpack next to the venv): the lock's build is 5.9 GB installed.
 NEEDED_BYTES = 9 * 1024**3
@@ -141,7 +143,16 @@ class NodeRuntime:
     def __init__(self, location: Path, base_python: str | None = None) -> None:
         self.location = location
         self.base_python = base_python or default_base_python()
-        self.lock = lock_file()  # one lock for every machine: PyPI's CUDA torch serves a GPU and runs on a CPU
+
+    @property
+    def lock(self) -> Path:
+        """$FARNODE_RUNTIME_LOCK, else the verified lock a runtime update installed this runtime from, else the one
+        lock the app ships (PyPI's CUDA torch serves a GPU and runs on a CPU). Read each time: a runtime switch
+        changes what `location` points to."""
+        own = self.location / OWN_LOCK
+        if not os.environ.get(LOCK_ENV) and own.is_file():
+            return own
+        return lock_file()
 
     @property
     def python(self) -> Path:
