@@ -157,3 +157,14 @@ def test_real_farnode_gpus_on_this_machine(farnode_home: Path) -> None:
     )
     assert plan.returncode == 1
     assert "--vram-free 20GiB" in plan.stderr
+
+
+def test_plan_says_a_model_needs_the_newer_runtime(farnode_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from farnode_desktop.core.node.runtime_lock import runtime_needs
+
+    assert main(["plan", "--model", "Qwen/Qwen3-30B-A3B", "--vram-free", "22GiB", "--quantization", "none"]) == 0
+    out = capsys.readouterr().out
+    assert "one block: 623,120,640 params x 2 bytes (bfloat16)" in out
+    assert "2 x 4 kv heads x 128 x 16384 tokens" in out
+    newer = "warning: Qwen/Qwen3-30B-A3B needs the newer node runtime"
+    assert (newer in out) is runtime_needs().transformers.startswith("4.")

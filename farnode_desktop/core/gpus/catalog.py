@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from farnode_desktop.core.errors import FarNodeError, UserInputError
+from farnode_desktop.core.node.runtime_lock import version_tuple
 from farnode_desktop.core.paths import AppPaths
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
@@ -49,7 +50,7 @@ class ModelSpec:
 
     name: str
     display: str
-    family: str  # llama | mixtral | falcon | bloom
+    family: str  # llama | mixtral | falcon | bloom | qwen3 | qwen3_moe
     num_layers: int
     hidden_size: int
     intermediate_size: int
@@ -62,7 +63,19 @@ class ModelSpec:
     num_experts: int = 1
     local: bool = False
     petals: str = ""
-    min_transformers: str = ""  # the runtime's transformers must be this or newer to load the config
+    # the node runtime's transformers must be this or newer to serve the model: to load its config, and for
+    # FarMesh's own code for its family (Qwen3's is written for transformers 5)
+    min_transformers: str = ""
+    head_dim: int = 0  # the config's explicit head_dim (Qwen3: heads x head_dim != hidden); 0 = hidden / heads
+    moe_intermediate_size: int = 0  # each expert's MLP width where it differs from intermediate_size (Qwen3-MoE)
+
+    @property
+    def attention_head_dim(self) -> int:
+        return self.head_dim or self.hidden_size // self.num_attention_heads
+
+    @property
+    def expert_intermediate_size(self) -> int:
+        return self.moe_intermediate_size or self.intermediate_size
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> ModelSpec:
@@ -77,6 +90,15 @@ class ModelSpec:
             raise FarNodeError(f"model {self.name}: unknown dtype {self.dtype!r} in the catalog")
         if self.num_attention_heads // self.num_key_value_heads != self.kv_groups:
             raise FarNodeError(f"model {self.name}: kv_groups does not match its attention heads")
+        if self.head_dim < 0 or self.moe_intermediate_size < 0 or self.num_experts < 1:
+            raise FarNodeError(f"model {self.name}: head_dim, moe_intermediate_size and num_experts cannot be "
+                               "negative or zero experts")
+        if self.family in MOE_FAMILIES and self.num_experts < 2:
+            raise FarNodeError(f"model {self.name}: a {self.family} model needs num_experts (2 or more)")
+        if self.family in ("qwen3", "qwen3_moe") and not self.head_dim:
+            raise FarNodeError(f"model {self.name}: a {self.family} model needs its config's head_dim")
+        if self.family == "qwen3_moe" and not self.moe_intermediate_size:
+            raise FarNodeError(f"model {self.name}: a qwen3_moe model needs its config's moe_intermediate_size")
         expected = block_params(self)
         if expected != self.params_per_block:
             raise FarNodeError(
@@ -88,26 +110,62 @@ class ModelSpec:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
+MOE_FAMILIES = ("mixtral", "qwen3_moe")
+FUSED_EXPERTS_FROM = "5.0.0"  # transformers 5 holds a block's experts in 3-D tensors, not one Linear per expert
+
+
 def block_params(spec: ModelSpec) -> int:
     """Parameters in one transformer block, counted the way `sum(p.numel() for p in block.parameters())` does.
 
-    llama:   q,o = h*h each; k,v = h*h/kv_groups each (GQA); MLP gate/up/down = 3*h*inter; 2 RMSNorms of h.
-    mixtral: the llama attention; experts x 3*h*inter; a router of h*experts; 2 RMSNorms of h.
+    Attention (no biases): q and o are h x heads*d each, k and v h x kv_heads*d each (d = head_dim; GQA).
+    llama:     attention; MLP gate/up/down = 3*h*inter; 2 RMSNorms of h.
+    mixtral:   attention; experts x 3*h*inter; a router of h*experts; 2 RMSNorms of h.
+    qwen3:     llama's, plus RMSNorms of d on q and k (2d).
+    qwen3_moe: qwen3's attention and norms; all experts x 3*h*moe_inter (every expert lives in the block's memory,
+               though a token uses only a few); a router of h*experts.
     falcon (new decoder architecture, no biases): fused qkv h*(h + 2*h/kv_groups), dense h*h,
-             MLP 2*h*inter (inter = 4h), two LayerNorms with bias (4h).
-    bloom:   fused qkv 3h*h + 3h, dense h*h + h, MLP h*inter + inter + inter*h + h, two LayerNorms (4h).
+               MLP 2*h*inter (inter = 4h), two LayerNorms with bias (4h).
+    bloom:     fused qkv 3h*h + 3h, dense h*h + h, MLP h*inter + inter + inter*h + h, two LayerNorms (4h).
     """
     h, inter, g = spec.hidden_size, spec.intermediate_size, spec.kv_groups
-    attention = 2 * h * h + 2 * h * (h // g)
+    d = spec.attention_head_dim
+    attention = 2 * h * spec.num_attention_heads * d + 2 * h * spec.num_key_value_heads * d
     if spec.family == "llama":
         return attention + 3 * h * inter + 2 * h
-    if spec.family == "mixtral":
-        return attention + spec.num_experts * 3 * h * inter + h * spec.num_experts + 2 * h
+    if spec.family == "qwen3":
+        return attention + 2 * d + 3 * h * inter + 2 * h
+    if spec.family in MOE_FAMILIES:
+        qk_norms = 2 * d if spec.family == "qwen3_moe" else 0
+        return attention + qk_norms + expert_params(spec) + h * spec.num_experts + 2 * h
     if spec.family == "falcon":
         return h * (h + 2 * (h // g)) + h * h + 2 * h * inter + 4 * h
     if spec.family == "bloom":
         return 3 * h * h + 3 * h + h * h + h + h * inter + inter + inter * h + h + 4 * h
     raise FarNodeError(f"model {spec.name}: the planner does not know the {spec.family!r} architecture")
+
+
+def expert_params(spec: ModelSpec) -> int:
+    """The parameters of all of a block's experts (gate, up and down of each); 0 for a dense model."""
+    if spec.family not in MOE_FAMILIES:
+        return 0
+    return spec.num_experts * 3 * spec.hidden_size * spec.expert_intermediate_size
+
+
+def unquantized_params(spec: ModelSpec, transformers: str) -> int:
+    """Parameters nf4/int8 leave in the serving dtype: Petals quantizes only nn.Linear layers, and transformers 5
+    keeps a block's experts and router as plain 3-D/2-D tensors (transformers 4 had one Linear per expert). The
+    norms, a rounding error, are left to Petals' 1% margin as Petals does."""
+    if spec.family not in MOE_FAMILIES or version_tuple(transformers) < version_tuple(FUSED_EXPERTS_FROM):
+        return 0
+    return expert_params(spec) + spec.hidden_size * spec.num_experts
+
+
+def runtime_problem(spec: ModelSpec, transformers: str) -> str | None:
+    """Why a node runtime with this transformers cannot serve `spec` (None: it can)."""
+    if spec.min_transformers and version_tuple(transformers) < version_tuple(spec.min_transformers):
+        return (f"{spec.name} needs the newer node runtime: FarMesh serves it on transformers "
+                f"{spec.min_transformers} or newer, and this FarNode's runtime has {transformers}")
+    return None
 
 
 class Catalog:
@@ -150,6 +208,10 @@ class Catalog:
 
     def names(self) -> list[str]:
         return [m.name for m in self.models]
+
+    def offered(self, transformers: str) -> list[ModelSpec]:
+        """The models a node runtime with this transformers can serve (the others wait for a newer runtime)."""
+        return [m for m in self.models if runtime_problem(m, transformers) is None]
 
     def get(self, name: str) -> ModelSpec:
         key = name.strip().lower()

@@ -9,10 +9,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from farnode_desktop.core.gpus.catalog import ModelSpec
+from farnode_desktop.core.gpus.catalog import ModelSpec, runtime_problem
 from farnode_desktop.core.gpus.nvml import GIB, GpuInfo, GpuInventory
 from farnode_desktop.core.gpus.planner import BlockPlan, plan_blocks
-from farnode_desktop.core.node.runtime_lock import RuntimeNeeds, runtime_needs, version_tuple
+from farnode_desktop.core.node.runtime_lock import RuntimeNeeds, runtime_needs
 from farnode_desktop.core.settings import Settings
 
 
@@ -140,14 +140,11 @@ def assess(
             "FarNode serves from NVIDIA GPUs; check the card is seated and enabled in the BIOS",
             notes=notes,
         )
-    if model.min_transformers and version_tuple(needs.transformers) < version_tuple(model.min_transformers):
-        return Eligibility(
-            SystemState.MODEL_NOT_SERVABLE,
-            f"{model.name} cannot be served by this FarNode's node runtime: loading its config needs transformers "
-            f"{model.min_transformers} or newer and the runtime has {needs.transformers}",
-            "choose another model in Settings, or update FarNode",
-            notes=notes,
-        )
+    runtime = runtime_problem(model, needs.transformers)
+    if runtime is not None:
+        return Eligibility(SystemState.MODEL_NOT_SERVABLE, runtime,
+                           "choose another model in Settings, or update FarNode to get the newer node runtime",
+                           notes=notes)
     cuda = inventory.cuda_driver_version
     driver_old = cuda is not None and cuda < needs.min_cuda_driver
     verdicts = [_judge(g, model, settings, needs, driver_old, inventory) for g in inventory.gpus] + list(lost)
@@ -217,6 +214,7 @@ def _judge(
     plan = plan_blocks(
         model,
         gpu.free_bytes,
+        needs=needs,
         total_bytes=gpu.total_bytes,
         headroom_gib=settings.headroom_gib,
         quantization=settings.quantization,

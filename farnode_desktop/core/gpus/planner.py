@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from farnode_desktop.core.errors import UserInputError
-from farnode_desktop.core.gpus.catalog import DTYPE_BYTES, ModelSpec
+from farnode_desktop.core.gpus.catalog import DTYPE_BYTES, ModelSpec, runtime_problem, unquantized_params
 from farnode_desktop.core.node.runtime_lock import RuntimeNeeds, runtime_needs
 from farnode_desktop.core.settings import SETTINGS
 
@@ -58,15 +58,18 @@ def default_attn_cache_tokens(model: ModelSpec) -> int:
     return 16384 if model.kv_groups > 1 else 4096
 
 
-def block_bytes(model: ModelSpec, dtype: str, quant: str) -> int:
-    """Petals' get_block_size(..., "memory"): params x bytes per weight x 1.01, rounded."""
+def block_bytes(model: ModelSpec, dtype: str, quant: str, transformers: str = "") -> int:
+    """Petals' get_block_size(..., "memory"): params x bytes per weight x 1.01, rounded; on a runtime whose
+    transformers keeps MoE experts outside Linear layers (`transformers`, 5.x), those stay in the serving dtype."""
     per_value = QUANT_BYTES.get(quant, DTYPE_BYTES[dtype])
-    return round(model.params_per_block * per_value * (1 + BLOCK_OVERHEAD))
+    kept = unquantized_params(model, transformers) if quant in QUANT_BYTES and transformers else 0
+    return round(((model.params_per_block - kept) * per_value + kept * DTYPE_BYTES[dtype]) * (1 + BLOCK_OVERHEAD))
 
 
 def attn_cache_bytes(model: ModelSpec, dtype: str, tokens: int) -> int:
-    """Petals: 2 (keys and values) x hidden x tokens // kv groups x bytes of the serving dtype."""
-    return (2 * model.hidden_size * tokens // model.kv_groups) * DTYPE_BYTES[dtype]
+    """2 (keys and values) x kv heads x head_dim x tokens x bytes of the serving dtype. Petals writes it
+    2 x hidden x tokens / kv groups, the same number wherever heads x head_dim = hidden (not Qwen3's)."""
+    return 2 * model.num_key_value_heads * model.attention_head_dim * tokens * DTYPE_BYTES[dtype]
 
 
 def reserve_bytes(model: ModelSpec) -> float:
@@ -116,6 +119,9 @@ class BlockPlan:
     requested_blocks: int | None = None
     gpu_label: str = ""
     warnings: tuple[str, ...] = field(default=())
+    kv_heads: int = 0
+    head_dim: int = 0
+    unquantized_params: int = 0  # MoE experts nf4/int8 do not reach on this runtime (they stay in the dtype)
 
     @property
     def per_block_bytes(self) -> int:
@@ -149,10 +155,9 @@ class BlockPlan:
             f"  - Petals working reserve           {g(self.reserve_bytes):>9}"
             f"   (2 GiB x hidden {self._hidden()} / 14336)",
             f"  = usable for blocks                {g(max(0.0, self.usable_bytes)):>9}",
-            f"  one block: {self.params_per_block:,} params x {per_value:g} bytes ({weights}) x 1.01"
-            f" = {g(self.block_bytes)}",
-            f"           + attention cache 2 x {self._hidden()} x {self.attn_cache_tokens} tokens"
-            f" / {self.kv_groups} kv groups x {DTYPE_BYTES[self.dtype]} bytes"
+            *self._weight_lines(per_value, weights),
+            f"           + attention cache 2 x {self.kv_heads} kv heads x {self.head_dim} x {self.attn_cache_tokens}"
+            f" tokens x {DTYPE_BYTES[self.dtype]} bytes ({self.kv_groups} kv groups)"
             f" = {g(self.cache_bytes_per_block)}",
             f"           = {g(self.per_block_bytes)} per block",
             f"  {g(max(0.0, self.usable_bytes))} / {g(self.per_block_bytes)} = {_blocks(max(0, self.fits))}"
@@ -173,6 +178,16 @@ class BlockPlan:
         )
         out += [f"  warning: {w}" for w in self.warnings]
         return out
+
+    def _weight_lines(self, per_value: float, weights: str) -> list[str]:
+        kept = self.unquantized_params
+        if not kept:
+            return [f"  one block: {self.params_per_block:,} params x {per_value:g} bytes ({weights}) x 1.01"
+                    f" = {_gib(self.block_bytes)}"]
+        return [f"  one block: ({self.params_per_block - kept:,} params x {per_value:g} bytes ({weights})",
+                f"             + {kept:,} expert params x {DTYPE_BYTES[self.dtype]} bytes ({self.dtype}: {weights}"
+                " does not reach this runtime's MoE experts)) x 1.01"
+                f" = {_gib(self.block_bytes)}"]
 
     def _hidden(self) -> int:
         return round(self.reserve_bytes * 14336 / (2 * GIB))
@@ -205,6 +220,7 @@ def plan_blocks(
     attn_cache_tokens: int | None = None,
     requested_blocks: int | None = None,
     gpu_label: str = "",
+    needs: RuntimeNeeds | None = None,
 ) -> BlockPlan:
     """Blocks that fit in FREE memory after the provider's headroom, the CUDA context and Petals' reserve."""
     check_vram(free_bytes, "free VRAM")
@@ -220,18 +236,23 @@ def plan_blocks(
         raise UserInputError(
             f"{model.name} is too large to serve on a CPU", "pick a GPU or farlabs/tiny-demo"
         )
-    quant = resolve_quant(quantization, device)
+    needs = needs or runtime_needs()
+    quant = resolve_quant(quantization, device, needs)
     d = resolve_dtype(model, dtype, device)
     tokens = attn_cache_tokens or default_attn_cache_tokens(model)
     headroom = round(headroom_gib * GIB)
     context = CUDA_CONTEXT_BYTES if device == "cuda" else 0
     reserve = reserve_bytes(model)
-    weights = block_bytes(model, d, quant)
+    weights = block_bytes(model, d, quant, needs.transformers)
+    kept = unquantized_params(model, needs.transformers) if quant in QUANT_BYTES else 0
     cache = attn_cache_bytes(model, d, tokens)
     usable = free_bytes - headroom - context - reserve
     fits = math.floor(usable / (weights + cache)) if usable > 0 else 0
     num = min(fits, model.num_layers)
     warnings: list[str] = []
+    runtime = runtime_problem(model, needs.transformers)
+    if runtime is not None:
+        warnings.append(runtime + ": the node does not start it until FarNode is updated")
     if requested_blocks is not None:
         if requested_blocks > num:
             warnings.append(
@@ -267,6 +288,9 @@ def plan_blocks(
         requested_blocks=requested_blocks,
         gpu_label=gpu_label,
         warnings=tuple(warnings),
+        kv_heads=model.num_key_value_heads,
+        head_dim=model.attention_head_dim,
+        unquantized_params=kept,
     )
 
 

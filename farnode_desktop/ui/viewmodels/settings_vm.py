@@ -11,6 +11,7 @@ from farnode_desktop.core.autostart import Autostart
 from farnode_desktop.core.errors import FarNodeError, UserInputError
 from farnode_desktop.core.gpus.eligibility import assess
 from farnode_desktop.core.gpus.fleet import FleetOptions, gpu_spec
+from farnode_desktop.core.node.runtime_lock import runtime_needs
 from farnode_desktop.core.pausing.rules import DAYS, parse_schedule
 from farnode_desktop.core.settings import Setting, Settings
 from farnode_desktop.ui.tasks import TaskRunner
@@ -87,7 +88,11 @@ class SettingsViewModel(QObject):
 
     @property
     def models(self) -> list[str]:
-        return self.core.catalog.names()
+        """The models this FarNode's node runtime can serve (a model that needs a newer runtime is not offered),
+        and the one chosen now even if it needs one: the plan then says why it does not start."""
+        offered = [m.name for m in self.core.catalog.offered(runtime_needs().transformers)]
+        chosen = self.draft.model
+        return offered if chosen in offered or chosen not in self.core.catalog.names() else [*offered, chosen]
 
     def value(self, setting: Setting) -> object:
         """The draft's value of one declared setting (what a widget shows)."""

@@ -25,7 +25,7 @@ def test_the_shipped_catalog_loads_from_the_source_tree(monkeypatch: pytest.Monk
 def test_every_model_has_what_the_planner_needs() -> None:
     for model in Catalog.load().models:
         assert model.name.count("/") == 1 and model.display, model.name
-        assert model.family in ("llama", "mixtral", "falcon", "bloom"), model.name
+        assert model.family in ("llama", "mixtral", "falcon", "bloom", "qwen3", "qwen3_moe"), model.name
         assert model.dtype in DTYPE_BYTES, model.name
         assert model.num_layers > 0 and model.hidden_size > 0 and model.kv_groups >= 1, model.name
         assert model.params_per_block == block_params(model) > 0, model.name

@@ -167,6 +167,7 @@ def test_a_model_the_locked_runtime_cannot_load_is_refused_before_launch() -> No
     old = RuntimeNeeds(transformers="4.34.1")
     e = assess(inv("linux_rtx4090"), llama31, Settings(), old)
     assert e.state is SystemState.MODEL_NOT_SERVABLE
-    assert "needs transformers 4.43.0 or newer and the runtime has 4.34.1" in e.reason
+    assert e.reason == ("meta-llama/Meta-Llama-3.1-70B-Instruct needs the newer node runtime: FarMesh serves it on "
+                        "transformers 4.43.0 or newer, and this FarNode's runtime has 4.34.1")
     assert "choose another model" in e.what_to_do
     assert assess(inv("linux_rtx4090"), LLAMA70, Settings(), old).state is SystemState.READY

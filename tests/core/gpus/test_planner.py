@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from farnode_desktop.core.errors import FarNodeError, UserInputError
-from farnode_desktop.core.gpus.catalog import Catalog, ModelSpec, block_params
+from farnode_desktop.core.gpus.catalog import Catalog, ModelSpec, block_params, runtime_problem, unquantized_params
 from farnode_desktop.core.gpus.planner import (
     GIB,
     MIB,
@@ -22,6 +22,7 @@ from farnode_desktop.core.gpus.planner import (
     plan_blocks,
     reserve_bytes,
 )
+from farnode_desktop.core.node.runtime_lock import version_tuple
 from tests.runtime_env import runtime_dir_for_tests
 
 CATALOG = Catalog.load()
@@ -29,13 +30,22 @@ LLAMA2_70B = CATALOG.get("meta-llama/Llama-2-70b-chat-hf")
 RTX4090_TOTAL = 24564 * MIB  # what NVML reports for a 24 GiB RTX 4090
 RTX4090_FREE = RTX4090_TOTAL - 498 * MIB  # an idle GNOME desktop on it (fixture linux_rtx4090.json)
 
-# Parameters of one block as `sum(p.numel() for p in layer.parameters())` counted them for the real
-# transformers 4.34.1 layers (LlamaDecoderLayer, BloomBlock, FalconDecoderLayer) in the node runtime,
-# built under accelerate.init_empty_weights with each model's config (see test_counts_match_real_layers).
+# Parameters of one block as `sum(p.numel() for p in layer.parameters())` counted them for the real transformers
+# layers (LlamaDecoderLayer, MixtralDecoderLayer, FalconDecoderLayer, BloomBlock: 4.43.1 and 5.25.0;
+# Qwen3DecoderLayer, Qwen3MoeDecoderLayer: 5.25.0) built on the meta device with each model's published config
+# (see test_counts_match_real_layers).
 REAL_LAYER_PARAMS = {
     "meta-llama/Llama-2-70b-chat-hf": 855_654_400,
     "meta-llama/Meta-Llama-3.1-70B-Instruct": 855_654_400,
+    "meta-llama/Llama-3.3-70B-Instruct": 855_654_400,
+    "meta-llama/Meta-Llama-3.1-8B-Instruct": 218_112_000,
     "meta-llama/Meta-Llama-3.1-405B-Instruct": 3_187_703_808,
+    "mistralai/Mixtral-8x22B-Instruct-v0.1": 2_504_060_928,
+    "Qwen/Qwen3-8B": 192_946_432,
+    "Qwen/Qwen3-14B": 330_311_936,
+    "Qwen/Qwen3-32B": 487_598_336,
+    "Qwen/Qwen3-30B-A3B": 623_120_640,
+    "Qwen/Qwen3-235B-A22B": 2_487_755_008,
     "farlabs/tiny-demo": 41_088,
     "bigscience/bloom-560m": 12_596_224,
     "tiiuae/falcon-40b": 679_510_016,
@@ -154,7 +164,7 @@ def test_plan_from_free_memory_on_a_4090_by_hand() -> None:
         "1.50 GiB",
         "Petals working reserve",
         "855,654,400 params x 0.53125 bytes (nf4) x 1.01",
-        "16384 tokens / 8 kv groups",
+        "2 x 8 kv heads x 128 x 16384 tokens x 2 bytes (8 kv groups)",
         "= 41 blocks",
         "with 46 blocks",
         "=> serve 41 blocks",
@@ -247,33 +257,66 @@ def test_negative_free_memory_is_refused_by_the_planner_too() -> None:
 
 # the test suite's node runtime (make test installs it), so this check runs in CI rather than skipping there
 RUNTIME_PYTHON = Path(os.environ.get("FARNODE_RUNTIME_PYTHON") or runtime_dir_for_tests() / "bin" / "python")
+# a node runtime on transformers 5 (the Qwen3 families), where the test runtime is older: e.g. a t5-runtime checkout's
+NEWER_RUNTIME_PYTHON = os.environ.get("FARNODE_RUNTIME5_PYTHON", "")
 COUNT_LAYERS = """
-import json
-from accelerate import init_empty_weights
-from transformers import BloomConfig, FalconConfig, LlamaConfig
-from transformers.models.bloom.modeling_bloom import BloomBlock
-from transformers.models.falcon.modeling_falcon import FalconDecoderLayer
-from transformers.models.llama.modeling_llama import LlamaDecoderLayer
-spec = json.loads(input())
-out = {}
-for m in spec:
-    if m["family"] == "llama":
-        layer, cfg = LlamaDecoderLayer, LlamaConfig(hidden_size=m["hidden_size"],
-            intermediate_size=m["intermediate_size"], num_attention_heads=m["num_attention_heads"],
-            num_key_value_heads=m["num_key_value_heads"])
-    elif m["family"] == "bloom":
-        layer, cfg = BloomBlock, BloomConfig(hidden_size=m["hidden_size"], n_head=m["num_attention_heads"])
-    elif m["family"] == "falcon":
-        layer, cfg = FalconDecoderLayer, FalconConfig(hidden_size=m["hidden_size"],
-            num_attention_heads=m["num_attention_heads"], num_kv_heads=m["num_key_value_heads"],
-            new_decoder_architecture=True, parallel_attn=True, bias=False)
-    else:
+import importlib, inspect, json
+import torch, transformers
+LAYERS = {"llama": ("LlamaConfig", "llama", "LlamaDecoderLayer"),
+          "mixtral": ("MixtralConfig", "mixtral", "MixtralDecoderLayer"),
+          "falcon": ("FalconConfig", "falcon", "FalconDecoderLayer"), "bloom": ("BloomConfig", "bloom", "BloomBlock"),
+          "qwen3": ("Qwen3Config", "qwen3", "Qwen3DecoderLayer"),
+          "qwen3_moe": ("Qwen3MoeConfig", "qwen3_moe", "Qwen3MoeDecoderLayer")}
+out = {"transformers": transformers.__version__, "blocks": {}}
+for m in json.loads(input()):
+    config_name, module, layer_name = LAYERS[m["family"]]
+    if not hasattr(transformers, config_name):
         continue
-    with init_empty_weights(include_buffers=True):
-        block = layer(cfg, layer_idx=0) if m["family"] == "llama" else layer(cfg)  # 4.43 Llama asks for its index
-    out[m["name"]] = sum(p.numel() for p in block.parameters())
+    config_class = getattr(transformers, config_name)
+    h, heads, kv = m["hidden_size"], m["num_attention_heads"], m["num_key_value_heads"]
+    if m["family"] == "bloom":
+        config = config_class(hidden_size=h, n_head=heads)
+    elif m["family"] == "falcon":
+        config = config_class(hidden_size=h, num_attention_heads=heads, num_kv_heads=kv,
+                              new_decoder_architecture=True, parallel_attn=True, bias=False)
+    else:
+        keys = dict(hidden_size=h, intermediate_size=m["intermediate_size"], num_attention_heads=heads,
+                    num_key_value_heads=kv)
+        if m["family"] == "mixtral":
+            keys.update(num_local_experts=m["num_experts"])
+        if m["family"].startswith("qwen3"):
+            keys.update(head_dim=m["head_dim"])
+        if m["family"] == "qwen3_moe":  # every layer sparse, as the published configs have it
+            keys.update(num_experts=m["num_experts"], moe_intermediate_size=m["moe_intermediate_size"],
+                        decoder_sparse_step=1, mlp_only_layers=[])
+        config = config_class(**keys)
+    layer = getattr(importlib.import_module(f"transformers.models.{module}.modeling_{module}"), layer_name)
+    with torch.device("meta"):
+        takes_index = "layer_idx" in inspect.signature(layer.__init__).parameters
+        block = layer(config, layer_idx=0) if takes_index else layer(config)
+    total = sum(p.numel() for p in block.parameters())
+    in_linear = sum(p.numel() for sub in block.modules() if isinstance(sub, torch.nn.Linear)
+                    for p in sub.parameters(recurse=False))
+    out["blocks"][m["name"]] = {"params": total, "outside_linear": total - in_linear}
 print(json.dumps(out))
 """
+
+
+def count_real_layers(python: Path) -> tuple[str, dict[str, dict[str, int]]]:
+    """Build every catalog model's block in that Python's transformers; its version and each block's counts."""
+    run = subprocess.run([str(python), "-c", COUNT_LAYERS], input=json.dumps([m.to_json() for m in CATALOG.models]),
+                         capture_output=True, text=True, timeout=300, check=True)
+    out = json.loads(run.stdout.strip().splitlines()[-1])
+    return out["transformers"], out["blocks"]
+
+
+def check_counts(transformers: str, counted: dict[str, dict[str, int]], models: list[ModelSpec]) -> None:
+    for model in models:
+        real = counted[model.name]
+        assert real["params"] == model.params_per_block == REAL_LAYER_PARAMS[model.name], model.name
+        # what nf4/int8 leave in the serving dtype: the experts (and router) the planner counts, plus the norms
+        norms = real["outside_linear"] - unquantized_params(model, transformers)
+        assert 0 <= norms <= 4 * model.hidden_size + 2 * model.attention_head_dim, model.name
 
 
 @pytest.mark.runtime
@@ -281,20 +324,30 @@ print(json.dumps(out))
     not RUNTIME_PYTHON.exists(), reason="the node runtime (transformers) is not installed here: run `make runtime`"
 )
 def test_counts_match_real_layers() -> None:
-    """Build each catalog model's real block in the runtime's transformers and count its parameters."""
-    models = [m.to_json() for m in CATALOG.models]
-    run = subprocess.run(
-        [str(RUNTIME_PYTHON), "-c", COUNT_LAYERS],
-        input=json.dumps(models),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
-    counted = json.loads(run.stdout.strip().splitlines()[-1])
-    assert counted == {k: v for k, v in REAL_LAYER_PARAMS.items()}
-    for name, params in counted.items():
-        assert CATALOG.get(name).params_per_block == params
+    """Build each catalog model's real block in the runtime's transformers and count its parameters: every model
+    this runtime serves is counted (one it cannot build is one that names a newer runtime)."""
+    transformers, counted = count_real_layers(RUNTIME_PYTHON)
+    served = CATALOG.offered(transformers)
+    assert {m.name for m in served} <= set(counted)
+    check_counts(transformers, counted, served)
+    later = [m.name for m in CATALOG.models if m not in served]
+    assert all(runtime_problem(CATALOG.get(n), transformers) for n in later)
+
+
+@pytest.mark.runtime
+def test_counts_match_real_layers_on_the_newer_runtime() -> None:
+    """The models that need a newer runtime (Qwen3, Qwen3-MoE on transformers 5) against its real layers."""
+    python = Path(NEWER_RUNTIME_PYTHON) if NEWER_RUNTIME_PYTHON else RUNTIME_PYTHON
+    if not python.exists():
+        pytest.skip("no node runtime installed here: run `make runtime`")
+    transformers, counted = count_real_layers(python)
+    later = [m for m in CATALOG.models if runtime_problem(m, transformers) is None
+             and version_tuple(m.min_transformers or "0") >= (5,)]
+    if not later:
+        pytest.skip(f"the node runtime here has transformers {transformers}, older than the Qwen3 models need: set "
+                    "FARNODE_RUNTIME5_PYTHON to a transformers 5 runtime's python to count them")
+    check_counts(transformers, counted, later)
+    assert {m.family for m in later} == {"qwen3", "qwen3_moe"}
 
 
 def test_model_spec_check_rejects_inconsistent_kv_groups() -> None:

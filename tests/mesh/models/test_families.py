@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from farnode_desktop.core.gpus.catalog import ModelSpec, runtime_problem
+from farnode_desktop.core.node.runtime_lock import runtime_needs
 from farnode_desktop.mesh.check_model import check_model
 from farnode_desktop.mesh.models.families import (
     FAMILIES,
@@ -42,7 +44,10 @@ def model_folder(tmp_path: Path, config: dict[str, Any], names: list[str]) -> Pa
 
 
 def test_every_catalog_family_is_served_and_every_tiny_shape_passes_the_checks() -> None:
-    assert {m["family"] for m in CATALOG} == set(FAMILIES)
+    # a catalog entry whose family this runtime lacks names the newer runtime it needs (Qwen3: transformers 5), so
+    # the app does not offer it here (tests/core/gpus/test_planner_qwen3.py)
+    here = runtime_needs().transformers
+    assert {m["family"] for m in CATALOG if runtime_problem(ModelSpec.from_json(m), here) is None} == set(FAMILIES)
     for name, shape in SHAPES.items():
         assert any(m["name"] == name for m in CATALOG), name
         assert config_problems(shape) == [], name

@@ -99,3 +99,26 @@ def test_the_planner_box_says_the_demo_serves_on_the_cpu_on_a_pc_without_a_drive
         assert "on the CPU" in text and "no NVIDIA driver" not in text, text
     finally:
         core.ledger.close()
+
+
+def test_settings_offer_only_the_models_the_node_runtime_serves(tmp_path: Path, tasks: TaskRunner) -> None:
+    """Qwen3 needs the transformers 5 node runtime: with the shipped lock's 4.43.1 it is not in the model list, and
+    a Qwen3 already chosen stays listed with the plan saying why it does not start."""
+    from farnode_desktop.core.node.runtime_lock import runtime_needs
+
+    core = make_core(tmp_path / "home", settings=Settings(model="Qwen/Qwen3-32B", serve_on_launch=False))
+    try:
+        core.start()  # reads the settings and the GPUs; a model the runtime cannot serve launches no node
+        assert core.fleet.active() == {} or not runtime_needs().transformers.startswith("4.")
+        vm = SettingsViewModel(core, tasks)
+        offered = [m.name for m in core.catalog.offered(runtime_needs().transformers)]
+        assert "meta-llama/Llama-3.3-70B-Instruct" in offered and "bigscience/bloom-560m" in offered
+        if runtime_needs().transformers.startswith("4."):
+            assert not any(name.startswith("Qwen/") for name in offered)
+            assert vm.models == [*offered, "Qwen/Qwen3-32B"]
+            assert "Qwen/Qwen3-32B needs the newer node runtime" in vm.plan_text()
+            vm.set_model("meta-llama/Llama-3.3-70B-Instruct")
+        assert vm.models == offered
+    finally:
+        core.shutdown(timeout_s=5)
+        core.ledger.close()
