@@ -6,6 +6,9 @@ The keys folder holds private keys: keep it off the repository and off the updat
 Far Labs' release process, on offline or hardware-backed storage). Usage:
   python scripts/update_repo.py init --repo OUT --keys KEYS [--threshold root=2] [--ship resources/update --url URL]
   python scripts/update_repo.py publish --repo OUT --keys KEYS --manifest F --catalog F [--runtime-lock F]
+  python scripts/update_repo.py publish-app --repo OUT --keys KEYS --file farnode-0.2.0-linux-x86_64.tar.gz
+      --version 0.2.0 --platform linux-x86_64 [--entry farnode]   (Windows: a .zip of the app folder, FarNode.exe;
+      a .deb or NSIS .exe is published for new installs, the updater applies only the bundle archives)
   python scripts/update_repo.py rotate --repo OUT --keys KEYS --role timestamp   (rotate-root: --role root)
   python scripts/update_repo.py timestamp --repo OUT --keys KEYS
 """
@@ -29,6 +32,7 @@ from farnode_desktop.devnet.update_repo import (  # noqa: E402
     RUNTIME_INFO,
     RUNTIME_LOCK,
     UpdateRepository,
+    publish_app_release,
 )
 
 
@@ -61,7 +65,10 @@ def main(argv: list[str] | None = None) -> int:
         if name == "rotate":
             p.add_argument("--role", choices=ROLES, default="root", help="whose keys (default: root)")
             p.add_argument("--threshold", type=int, help="keys needed after the rotation (default: as before)")
+    _add_publish_app(sub)
     args = parser.parse_args(argv)
+    if args.command == "publish-app":
+        return _publish_app(args)
     repo = UpdateRepository(args.repo, args.keys)
     try:
         if args.command == "init":
@@ -87,6 +94,29 @@ def main(argv: list[str] | None = None) -> int:
     except (FarNodeError, OSError) as exc:
         print(f"update_repo: {exc}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _add_publish_app(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("publish-app", help="sign a FarNode app release (version and platform in its metadata)")
+    p.add_argument("--repo", type=Path, required=True, help="the repository folder (served as it is)")
+    p.add_argument("--keys", type=Path, required=True, help="the private keys folder (never published)")
+    p.add_argument("--file", type=Path, required=True, help="the bundle archive (.tar.gz/.zip) or installer")
+    p.add_argument("--version", required=True, help="the release's version (dotted numbers, as 0.2.0)")
+    p.add_argument("--platform", required=True, help="linux-x86_64, windows-x86_64, ...")
+    p.add_argument("--entry", help="the executable in the bundle the launcher starts (default: farnode, or "
+                                   "FarNode.exe for windows-*)")
+
+
+def _publish_app(args: argparse.Namespace) -> int:
+    entry = args.entry or ("FarNode.exe" if args.platform.startswith("windows") else "farnode")
+    try:
+        name, version = publish_app_release(UpdateRepository(args.repo, args.keys), args.file.read_bytes(),
+                                            args.file.name, args.version, args.platform, entry)
+    except (FarNodeError, OSError) as exc:
+        print(f"update_repo: {exc}", file=sys.stderr)
+        return 1
+    print(f"published {name} (FarNode {args.version}, {args.platform}) as targets version {version}")
     return 0
 
 

@@ -47,8 +47,8 @@ from farnode_desktop.core.pausing.games_first import GamesFirst, process_tree
 from farnode_desktop.core.pausing.rules import Snoozes, pause_length
 from farnode_desktop.core.pausing.signals.choose import PcSignals, for_this_pc, idle_rule_problem
 from farnode_desktop.core.settings import Settings, SettingsStore, relaunching_changes
+from farnode_desktop.core.updates.app_update import AppUpdates
 from farnode_desktop.core.updates.background import UpdateWatch
-from farnode_desktop.core.updates.client import UpdateClient
 
 SERVED_WORK_PERIOD_S = 60.0  # served work is written to the ledger in one-minute periods
 GAMES_FIRST_PERIOD_S = 1.0  # a game pauses the node within ~1 s of appearing; a tick costs ~2-6 ms of CPU
@@ -106,7 +106,8 @@ class AppCore:
         self._wallet_error: str | None = None
         self._lock = threading.RLock()
         self._last_games_first = 0.0
-        self.updates = UpdateWatch(UpdateClient(self.paths).check, self.bus,  # at start, then every few hours
+        self.app_updates = AppUpdates(self.paths, bus=self.bus)  # an installed app also stages a newer FarNode
+        self.updates = UpdateWatch(self.app_updates.check, self.bus,  # at start, then every few hours
                                    on_catalog=self._reload_catalog)
         self._started = False
 

@@ -30,6 +30,7 @@ from tuf.api.serialization.json import JSONSerializer
 
 from farnode_desktop.core.atomic import write_atomic
 from farnode_desktop.core.errors import FarNodeError
+from farnode_desktop.core.updates.app_layout import parse_version
 
 ROLES = ("root", "targets", "snapshot", "timestamp")
 DEFAULT_THRESHOLDS = {"root": 1, "targets": 1, "snapshot": 1, "timestamp": 1}
@@ -253,3 +254,42 @@ def publish_demo_release(folder: Path, manifest: bytes, catalog: bytes) -> Updat
     repo.init()
     repo.publish({NETWORK_MANIFEST: manifest, MODEL_CATALOG: catalog})
     return repo
+
+
+# ----- app releases (issue 20, phase 2): the frozen app as a target whose custom metadata says what it is -----
+APP_FORMATS = {".tar.gz": "bundle", ".zip": "bundle", ".deb": "installer", ".exe": "installer"}
+
+
+def app_target(file_name: str, platform: str) -> str:
+    """Where an app release lives in the repository: app/<platform>/<file name>."""
+    return f"app/{platform}/{file_name}"
+
+
+def unpacked_size(data: bytes, file_name: str) -> int | None:
+    """What a bundle archive unpacks to (the client checks its disk for it first); None for an installer."""
+    import io
+    import tarfile
+    import zipfile
+
+    if file_name.endswith(".zip"):
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            return sum(i.file_size for i in zf.infolist())
+    if file_name.endswith(".tar.gz"):
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tf:
+            return sum(m.size for m in tf.getmembers())
+    return None
+
+
+def publish_app_release(repo: UpdateRepository, data: bytes, file_name: str, version: str, platform: str,
+                        entry: str) -> tuple[str, int]:
+    """Sign one app release (a bundle archive the updater applies, or an installer for new installs) into a new
+    targets version; returns (target name, targets version)."""
+    kind = next((k for suffix, k in APP_FORMATS.items() if file_name.endswith(suffix)), None)
+    if kind is None:
+        raise RepositoryError(f"{file_name}: an app release is a .tar.gz or .zip bundle, or a .deb or .exe installer")
+    if parse_version(version) is None:
+        raise RepositoryError(f"{version!r} is not a release version (dotted numbers, as 0.2.0)")
+    name = app_target(file_name, platform)
+    custom = {"app": {"version": version, "platform": platform, "kind": kind, "entry": entry,
+                      "unpacked_bytes": unpacked_size(data, file_name)}}
+    return name, repo.publish({name: data}, custom={name: custom})
