@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
+from farnode_desktop.cli.runtime_update_cmd import cmd_rollback, cmd_update
 from farnode_desktop.core.node.runtime import NodeRuntime
 from farnode_desktop.core.paths import AppPaths
 
@@ -20,6 +22,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     check = rsub.add_parser("check", help="verify the node runtime: versions, imports, pip check")
     check.add_argument("--json", action="store_true")
     check.set_defaults(handler=cmd_check)
+    update = rsub.add_parser("update", help="prepare the runtime lock the update channel publishes (or --lock) "
+                                            "beside this one, check it on a real node, then switch to it")
+    update.add_argument("--lock", type=Path, help="a runtime lock file to update to (a trial; default: the channel's)")
+    update.add_argument("--info", type=Path, help="that lock's metadata (JSON)")
+    update.set_defaults(handler=cmd_update)
+    rollback = rsub.add_parser("rollback", help="go back to the runtime the last update replaced")
+    rollback.set_defaults(handler=cmd_rollback)
 
 
 def _runtime(args: argparse.Namespace) -> NodeRuntime:

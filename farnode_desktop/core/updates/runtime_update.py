@@ -4,6 +4,7 @@ the current runtime on a worker thread while the nodes serve on; once it has pas
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 from collections.abc import Callable, Sequence
@@ -118,6 +119,8 @@ class RuntimeUpdater:
                  deadline_s: float = DRAIN_DEADLINE_S) -> None:
         self.paths, self.runtime, self._nodes, self.bus = paths, runtime, nodes, bus
         self.versions = RuntimeVersions(runtime.location)
+        with contextlib.suppress(OSError):  # a switch a SIGKILL cut short is finished or undone before any launch
+            self.versions.settle()
         self._trial = trial if trial is not None else node_trial(paths)
         self._fetch = fetch or RuntimeTargets(paths).fetch
         self.deadline_s = deadline_s
