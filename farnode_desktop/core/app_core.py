@@ -49,6 +49,7 @@ from farnode_desktop.core.pausing.signals.choose import PcSignals, for_this_pc, 
 from farnode_desktop.core.settings import Settings, SettingsStore, relaunching_changes
 from farnode_desktop.core.updates.app_update import AppUpdates
 from farnode_desktop.core.updates.background import UpdateWatch
+from farnode_desktop.core.updates.runtime_update import RuntimeUpdater
 
 SERVED_WORK_PERIOD_S = 60.0  # served work is written to the ledger in one-minute periods
 GAMES_FIRST_PERIOD_S = 1.0  # a game pauses the node within ~1 s of appearing; a tick costs ~2-6 ms of CPU
@@ -109,6 +110,7 @@ class AppCore:
         self.app_updates = AppUpdates(self.paths, bus=self.bus)  # an installed app also stages a newer FarNode
         self.updates = UpdateWatch(self.app_updates.check, self.bus,  # at start, then every few hours
                                    on_catalog=self._reload_catalog)
+        self.runtime_updates = RuntimeUpdater(self.paths, self.runtime, self._supervisors, self.bus)  # a new lock
         self._started = False
 
     # ----- lifecycle -----
@@ -167,6 +169,7 @@ class AppCore:
                 self._last_games_first = now
                 self.games_first.tick()
             self.updates.tick(now)  # on its own thread: never waits for the update server
+            self.runtime_updates.tick(self.updates.last)
             self._record_served_work()
             self.outlook.observe(self.node_statuses(), self.sampler.latest(), self._gaming())  # duty cycle, energy
 
@@ -195,6 +198,7 @@ class AppCore:
             if self._claims_thread is not None:
                 self._claims_thread.join(timeout=40)  # every read it makes is bounded to 30 s
             self.updates.join(timeout_s=5)  # a check still running is a daemon thread; what it wrote is atomic
+            self.runtime_updates.join(timeout_s=5)  # a prepare still running stops; the next start settles
             self.outlook.close()
             self.signals.close()  # the X connection and the bus socket the readers hold
             self.ledger.close()
@@ -399,6 +403,9 @@ class AppCore:
                 self._wallet_error = str(exc)
                 return None
         return self._wallet
+
+    def _supervisors(self) -> list[NodeSupervisor]:
+        return [s for s in self.fleet.nodes.values() if isinstance(s, NodeSupervisor)]
 
     def _reload_catalog(self) -> None:
         """A newly verified catalog (from the update check's thread): the next plan uses it; nodes serve on.
