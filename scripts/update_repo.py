@@ -66,9 +66,12 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--role", choices=ROLES, default="root", help="whose keys (default: root)")
             p.add_argument("--threshold", type=int, help="keys needed after the rotation (default: as before)")
     _add_publish_app(sub)
+    _add_publish_runtime(sub)
     args = parser.parse_args(argv)
     if args.command == "publish-app":
         return _publish_app(args)
+    if args.command == "publish-runtime":
+        return _publish_runtime(args)
     repo = UpdateRepository(args.repo, args.keys)
     try:
         if args.command == "init":
@@ -117,6 +120,38 @@ def _publish_app(args: argparse.Namespace) -> int:
         print(f"update_repo: {exc}", file=sys.stderr)
         return 1
     print(f"published {name} (FarNode {args.version}, {args.platform}) as targets version {version}")
+    return 0
+
+
+def _add_publish_runtime(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("publish-runtime", help="sign a node-runtime lock and its metadata (nodes update to it)")
+    p.add_argument("--repo", type=Path, required=True, help="the repository folder (served as it is)")
+    p.add_argument("--keys", type=Path, required=True, help="the private keys folder (never published)")
+    p.add_argument("--lock", type=Path, required=True, help="the lock (resources/runtime/lock-linux-x86_64.txt)")
+    p.add_argument("--info", type=Path, help="its metadata (default: the .json beside the lock)")
+
+
+def _publish_runtime(args: argparse.Namespace) -> int:
+    """A lock FarNode can install (every requirement pinned with a hash) and metadata it can read, or a refusal."""
+    from farnode_desktop.core.node.runtime_lock import RuntimeNeeds, metadata_path
+    from farnode_desktop.core.updates.runtime_prepare import pins
+
+    info_path = args.info or metadata_path(args.lock)
+    try:
+        lock, info = args.lock.read_bytes(), info_path.read_bytes()
+        found = pins(lock.decode())
+        unhashed = [name for name, pin in found.items() if "--hash=sha256:" not in pin]
+        if not found or unhashed:
+            raise FarNodeError(f"{args.lock} is not a hashed lock (no hash for: {', '.join(unhashed) or 'anything'})")
+        try:
+            RuntimeNeeds.from_metadata(json.loads(info), source=info_path.name)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise FarNodeError(f"{info_path} is not runtime metadata FarNode can read ({exc})") from None
+        version = UpdateRepository(args.repo, args.keys).publish({RUNTIME_LOCK: lock, RUNTIME_INFO: info})
+    except (FarNodeError, OSError) as exc:
+        print(f"update_repo: {exc}", file=sys.stderr)
+        return 1
+    print(f"published the node runtime lock {args.lock.name} ({len(found)} packages) as targets version {version}")
     return 0
 
 
