@@ -13,7 +13,7 @@ APT_PACKAGES := gnome-keyring dbus dbus-x11 xvfb xauth trayer imagemagick nsis w
 # The node runtime for tests lives in the checkout (built once, reused by later runs).
 export FARNODE_RUNTIME_DIR ?= $(CURDIR)/.farnode-test/runtime
 
-.PHONY: run test setup system-packages python-env node-env runtime lint clean
+.PHONY: run test setup system-packages python-env node-env runtime old-clients lint clean
 
 run: setup
 	@if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then \
@@ -23,7 +23,7 @@ run: setup
 		unset FARNODE_RUNTIME_DIR; $(BIN)/farnode demo; \
 	fi
 
-test: setup runtime
+test: setup runtime old-clients
 	bash scripts/test-session.sh
 
 setup: system-packages python-env node-env
@@ -56,6 +56,10 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 runtime: python-env
 	$(BIN)/farnode runtime install
+
+# The Petals 2.2 and Petals main client venvs that tests/integration/test_old_clients.py runs (reused while unchanged).
+old-clients: python-env
+	$(BIN)/python scripts/old_clients.py setup
 
 lint: python-env
 	$(BIN)/ruff check . && $(BIN)/mypy
