@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 from farnode_desktop.core.errors import FarNodeError
 from farnode_desktop.core.events import Event
 from farnode_desktop.core.paths import AppPaths
+from farnode_desktop.core.updates.app_start import RESTART_EXIT
 from farnode_desktop.ui.bridge import CoreBridge
 from farnode_desktop.ui.heartbeat import Heartbeat
 from farnode_desktop.ui.icons import app_icon
@@ -27,6 +28,7 @@ from farnode_desktop.ui.tray import Tray
 from farnode_desktop.ui.viewmodels.core_api import CoreApi
 from farnode_desktop.ui.viewmodels.dashboard_vm import DashboardViewModel
 from farnode_desktop.ui.viewmodels.tray_vm import Notice, TrayViewModel
+from farnode_desktop.ui.viewmodels.update_vm import UpdateViewModel
 from farnode_desktop.ui.viewmodels.wallet_vm import WalletViewModel
 
 log = logging.getLogger("farnode.app")
@@ -83,6 +85,8 @@ class FarNodeApp(QObject):
         self.bridge = CoreBridge(core.bus, self)
         self.heartbeat = Heartbeat(core, self.tasks, parent=self)
         self.tray_vm = TrayViewModel(core, self.tasks, self)
+        self.update_vm = UpdateViewModel(self)  # the app update's download and Restart to update
+        self.exit_code = 0  # RESTART_EXIT after Restart to update: the launcher starts FarNode again
         self.dashboard_vm = DashboardViewModel(core, self.tasks, self)
         self.wallet_vm = WalletViewModel(core, self.tasks, self)
         self.windows: dict[str, QWidget] = {}
@@ -97,6 +101,7 @@ class FarNodeApp(QObject):
         self.heartbeat.snapshot.connect(self.tray_vm.on_snapshot)
         self.heartbeat.snapshot.connect(self.dashboard_vm.on_snapshot)
         self.bridge.any_event.connect(self.tray_vm.on_event)
+        self.bridge.any_event.connect(self.update_vm.on_event)
         self.bridge.any_event.connect(self._log_event)
         self.bridge.claim.connect(self.wallet_vm.on_event)
         self.bridge.claim.connect(lambda _e: self.refresh_earnings())
@@ -109,7 +114,7 @@ class FarNodeApp(QObject):
     def launch(self, start_core: bool = True) -> None:
         """Show the tray (or the dashboard where no tray exists) at once; start the core on a worker."""
         if self.use_tray:
-            self.tray = Tray(self.tray_vm, self.show_window, self.quit, self)
+            self.tray = Tray(self.tray_vm, self.show_window, self.quit, self, self.update_vm, self.restart_to_update)
             self.tray.show()
             log.info("tray icon shown %.2f s after launch", time.monotonic() - LAUNCHED_AT)
         else:
@@ -155,6 +160,11 @@ class FarNodeApp(QObject):
         QTimer.singleShot(int(deadline_s * 1000), self._deadline_passed)
         shut_down_within(self._shutdown, deadline_s, self._shut_down.emit)
 
+    def restart_to_update(self) -> None:
+        """Quit as the Quit item does, with the exit code that has the launcher apply the update and start again."""
+        self.exit_code = RESTART_EXIT
+        self.quit()
+
     def _deadline_passed(self) -> None:
         if not self._finished_once:
             log.warning("the shutdown did not finish within the quit deadline: quitting anyway (each node's server "
@@ -171,7 +181,7 @@ class FarNodeApp(QObject):
         self.bridge.close()
         app = QApplication.instance()
         if app is not None:
-            app.quit()
+            app.exit(self.exit_code)
 
     # -- windows --------------------------------------------------------------------------------------
     def window(self, name: str) -> QWidget:

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from farnode_desktop.ui.icons import tray_icon
 from farnode_desktop.ui.viewmodels.tray_vm import PAUSE_CHOICES, Notice, PauseChoice, TrayViewModel
+from farnode_desktop.ui.viewmodels.update_vm import UpdateViewModel
 from farnode_desktop.ui.windows.style import STYLESHEET
 
 _LEVELS = {
@@ -23,7 +24,8 @@ class Tray(QObject):
     """QSystemTrayIcon + QMenu. `open_window(name)` is called with dashboard, wallet, settings or logs."""
 
     def __init__(self, vm: TrayViewModel, open_window: Callable[[str], None], quit_app: Callable[[], None],
-                 parent: QObject | None = None) -> None:
+                 parent: QObject | None = None, update: UpdateViewModel | None = None,
+                 restart: Callable[[], None] | None = None) -> None:
         super().__init__(parent)
         self.vm = vm
         self.icon = QSystemTrayIcon(tray_icon(vm.state), self)
@@ -51,6 +53,14 @@ class Tray(QObject):
             action.triggered.connect(self._opener(open_window, name))
             self.window_actions[name] = action
         self.menu.addSeparator()
+        self.update_vm = update or UpdateViewModel(self)
+        # the app update's download as a bar of text: desktop tray menus (StatusNotifier, Windows) show no widgets
+        self.update_progress = self.menu.addAction("Downloading an update")
+        self.update_progress.setEnabled(False)
+        self.restart_action = self.menu.addAction("Restart to update")
+        self.restart_action.triggered.connect(restart or quit_app)
+        self.update_vm.changed.connect(self.refresh)
+        self.update_vm.notify.connect(self.show_notice)
         self.quit_action = self.menu.addAction("Quit FarNode")
         self.quit_action.triggered.connect(quit_app)
         self.icon.setContextMenu(self.menu)
@@ -82,6 +92,11 @@ class Tray(QObject):
         for choice in PAUSE_CHOICES:
             self.pause_actions[choice.key].setText(vm.pause_label(choice))
         self.resume_action.setVisible(vm.snoozed)
+        update = self.update_vm
+        self.update_progress.setVisible(update.percent is not None)
+        self.update_progress.setText(update.progress_text or "Downloading an update")
+        self.restart_action.setVisible(bool(update.staged))
+        self.restart_action.setText(update.restart_label or "Restart to update")
 
     def show_notice(self, notice: Notice) -> None:
         if self.icon.isVisible() and QSystemTrayIcon.supportsMessages():

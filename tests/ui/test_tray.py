@@ -15,7 +15,7 @@ from farnode_desktop.ui.viewmodels.tray_vm import TrayState, TrayViewModel
 from tests.ui.conftest import tick_until
 
 MENU = ["FarNode", "Start serving", "Pause serving", "Resume serving", "Dashboard", "Wallet && earnings", "Settings",
-        "Logs", "Quit FarNode"]
+        "Logs", "Downloading an update", "Restart to update", "Quit FarNode"]  # the last two: while there is one
 
 
 def _menu(tray: Tray) -> list[str]:
