@@ -23,12 +23,12 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppPaths:
     return AppPaths.default().ensure()
 
 
-def test_update_is_registered_with_check_and_status_only() -> None:
+def test_update_is_registered_with_check_status_apply_and_rollback() -> None:
     parser = build_parser()
-    assert parser.parse_args(["update", "check"]).handler.__name__ == "cmd_check"
-    assert parser.parse_args(["update", "status"]).handler.__name__ == "cmd_status"
+    for name in ("check", "status", "apply", "rollback"):  # apply/rollback: tests/core/updates/test_app_update.py
+        assert parser.parse_args(["update", name]).handler.__name__ == f"cmd_{name}"
     with pytest.raises(SystemExit):
-        parser.parse_args(["update", "apply"])  # the app's own update is the next phase: no command that does nothing
+        parser.parse_args(["update", "install"])
 
 
 def test_check_installs_then_status_says_what_is_trusted(home: AppPaths, tmp_path: Path,
