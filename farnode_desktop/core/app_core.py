@@ -35,6 +35,7 @@ from farnode_desktop.core.gpus.catalog import Catalog
 from farnode_desktop.core.gpus.eligibility import Eligibility, assess, detect_wsl
 from farnode_desktop.core.gpus.fleet import Fleet, FleetOptions, Supervisor, build_specs, gpu_index, plan_changes
 from farnode_desktop.core.gpus.nvml import GpuInventory, GpuReader, NvmlModule, with_free
+from farnode_desktop.core.gpus.replan import CatalogReplan
 from farnode_desktop.core.gpus.sampler import GpuSampler
 from farnode_desktop.core.node.factory import TINY_DEMO, dht_prefix_for, make_supervisor, resolve_model
 from farnode_desktop.core.node.model_check import refuse_unloadable
@@ -111,6 +112,8 @@ class AppCore:
         self.updates = UpdateWatch(self.app_updates.check, self.bus,  # at start, then every few hours
                                    on_catalog=self._reload_catalog)
         self.runtime_updates = RuntimeUpdater(self.paths, self.runtime, self._supervisors, self.bus)  # a new lock
+        self.replan = CatalogReplan(self.fleet, self.bus, self._plan_with, self._launch, lambda: self.catalog,
+                                    lambda: self.settings.model)  # a new catalog: changed nodes drain, relaunch
         self._started = False
 
     # ----- lifecycle -----
@@ -137,9 +140,10 @@ class AppCore:
         for spec in self._desired_specs(self.settings, inventory, remember=True):
             self.fleet.add(spec)
 
-    def _desired_specs(self, settings: Settings, inventory: GpuInventory, remember: bool = False) -> list[NodeSpec]:
+    def _desired_specs(self, settings: Settings, inventory: GpuInventory, remember: bool = False,
+                       catalog: Catalog | None = None) -> list[NodeSpec]:
         """The launch each node should run under `settings` on these GPU readings (`remember`: as the app's own)."""
-        model = self.catalog.get(settings.model)
+        model = (catalog or self.catalog).get(settings.model)
         eligibility = assess(inventory, model, settings, wsl=detect_wsl())
         if remember:
             self.eligibility = eligibility
@@ -163,6 +167,7 @@ class AppCore:
                 return
             now = self.clock.monotonic()
             self.fleet.transition(now)
+            self.replan.tick()
             self._finish_restarts()
             self._end_expired_snoozes()
             if now - self._last_games_first >= GAMES_FIRST_PERIOD_S:
@@ -408,9 +413,14 @@ class AppCore:
         return [s for s in self.fleet.nodes.values() if isinstance(s, NodeSupervisor)]
 
     def _reload_catalog(self) -> None:
-        """A newly verified catalog (from the update check's thread): the next plan uses it; nodes serve on.
-        One assignment, no lock: a plan in progress keeps the catalog it began with, and a shutdown never waits."""
-        self.catalog = Catalog.load(paths=self.paths)
+        """A newly verified catalog (from the update check's thread): the next plan uses it, and the tick drains
+        and relaunches the nodes whose plan it changes. No app lock: a plan in progress keeps its catalog."""
+        old, self.catalog = self.catalog, Catalog.load(paths=self.paths)
+        self.replan.changed(old)
+
+    def _plan_with(self, catalog: Catalog, remember: bool) -> list[NodeSpec]:
+        inventory = self.planning_inventory() or self.sampler.sample_once()
+        return self._desired_specs(self.settings, inventory, remember, catalog)
 
     def networks(self) -> PinnedNetworks:
         """The networks this installation pins (shipped manifest, and a devnet's local one in this home)."""

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from farnode_desktop.mesh.wire import NodeReport
 
 DRAIN_DEADLINE_S = 300.0  # the longest a node waits for its sessions before it stops anyway
+DRAINED = "drained"  # how the reason of a node a drain stopped begins
 
 
 @dataclass

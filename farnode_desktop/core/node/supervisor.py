@@ -10,7 +10,7 @@ from farnode_desktop.core.clock import Clock, SystemClock
 from farnode_desktop.core.errors import FarNodeError
 from farnode_desktop.core.events import Event, EventBus
 from farnode_desktop.core.node import health as node_health
-from farnode_desktop.core.node.draining import Drain
+from farnode_desktop.core.node.draining import DRAINED, Drain
 from farnode_desktop.core.node.facts import blocks_text
 from farnode_desktop.core.node.group_watch import GroupWatch
 from farnode_desktop.core.node.host import BackgroundJob, Job, OsProcessHost, ProcessHost, RunningProcess
@@ -355,7 +355,7 @@ class NodeSupervisor:
             self._launch_why = f"relaunched: {drain.reason}"
         else:
             self._desire = _Desire.STOP
-        self._begin_stop(now, graceful=True, then=(NodeState.STOPPED, f"drained ({why}): {drain.reason}", ""))
+        self._begin_stop(now, graceful=True, then=(NodeState.STOPPED, f"{DRAINED} ({why}): {drain.reason}", ""))
         return True
 
     def _after_probe(self, now: float) -> None:
