@@ -10,20 +10,18 @@ import time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from farnode_desktop import __version__
 from farnode_desktop.cli.stores import claim_factory, open_ledger, open_wallet
 from farnode_desktop.core.clock import SystemClock
 from farnode_desktop.core.earnings.claims import ClaimQuote, ClaimService
-from farnode_desktop.core.earnings.coordinator import CoordinatorClient, CoordinatorUnreachable
+from farnode_desktop.core.earnings.coordinator import CoordinatorUnreachable
 from farnode_desktop.core.earnings.coordinator_models import Earnings, format_tokens, safe_text
 from farnode_desktop.core.earnings.ledger import ClaimRecord, ClaimState, Ledger
+from farnode_desktop.core.earnings.network import PinnedNetworks
 from farnode_desktop.core.earnings.outlook import EarningsOutlook, Outlook
 from farnode_desktop.core.errors import FarNodeError
 from farnode_desktop.core.paths import AppPaths
 from farnode_desktop.core.settings import SettingsStore
-
-
-def coordinator_client() -> CoordinatorClient:
-    return claim_factory().client()
 
 
 def _claim_json(c: ClaimRecord, ledger: Ledger) -> dict[str, Any]:
@@ -56,12 +54,23 @@ def _outlook_json(outlook: EarningsOutlook) -> dict[str, Any]:
     }
 
 
+def _network_lines(networks: PinnedNetworks, chain_id: int | None) -> list[str]:
+    """The network's share of a payout (from the signed manifest) and, if this FarNode is too old, the warning."""
+    network = networks.preferred(chain_id)
+    if network is None:
+        return []
+    lines = [f"Network fee: {network.fee_text} on {network.name} (signed network manifest)"] if network.fee_text else []
+    return lines + [f"Warning: {why}" for why in networks.too_old(__version__, network.chain_id)]
+
+
 def cmd_earnings(args: argparse.Namespace) -> int:
+    factory = claim_factory()
+    network_lines = _network_lines(factory.networks, factory.settings.chain_id)
     address = open_wallet().address()
     ledger = open_ledger()
     offline = ""
     try:
-        earnings = coordinator_client().earnings(address, days=args.days)
+        earnings = factory.client().earnings(address, days=args.days)
         body = earnings.as_json()
         ledger.record_earnings(earnings)
     except CoordinatorUnreachable as exc:
@@ -74,7 +83,10 @@ def cmd_earnings(args: argparse.Namespace) -> int:
     work = ledger.served_work()
     outlook = outlook_of(ledger)
     if args.json:
+        network = factory.networks.preferred(factory.settings.chain_id)
         print(json.dumps({**body, "offline": offline or None, "claims": claims,
+                          "network_fee_bps": network.fee_bps if network else None,
+                          "update_warnings": factory.networks.too_old(__version__, network.chain_id) if network else [],
                           "served_tokens_recorded": sum(w.tokens for w in work), **_outlook_json(outlook)}, indent=2))
         return 0
     sym, dec = str(body["symbol"]), int(body["decimals"])
@@ -91,6 +103,8 @@ def cmd_earnings(args: argparse.Namespace) -> int:
     print(f"  claimed, being paid:  {fmt('pending')}")
     print(f"  paid:                 {fmt('paid')}")
     print(f"  minimum claim {fmt('min_claim')}, fee per claim {fmt('fee')}")
+    for line in network_lines:
+        print(f"  {line}")
     print(f"  expected: {outlook.forecast.range_text} ({outlook.forecast.basis})")
     print(f"  electricity: {outlook.electricity.text}")
     for n in body["nodes"]:
@@ -120,7 +134,8 @@ def _describe(record: ClaimRecord, ledger: Ledger) -> str:
 def cmd_claim(args: argparse.Namespace) -> int:
     wallet = open_wallet()
     ledger = open_ledger()
-    service: ClaimService = claim_factory().claim_service(wallet, ledger)
+    factory = claim_factory()
+    service: ClaimService = factory.claim_service(wallet, ledger)
     unfinished = False
     for record, error in service.resume_all():
         print(f"Resumed an earlier claim. {_describe(record, ledger)}")
@@ -133,8 +148,10 @@ def cmd_claim(args: argparse.Namespace) -> int:
     quote: ClaimQuote = service.quote(args.amount)
     print(f"Claimable: {format_tokens(quote.earnings.claimable)}")
     print(f"Minimum claim: {format_tokens(quote.earnings.min_claim)}; fee: {format_tokens(quote.fee)}")
+    for line in _network_lines(factory.networks, quote.network.chain_id):
+        print(line)
     if not quote.can_claim:
-        print(f"Nothing to claim: {quote.problem}")
+        print(f"No claim was made: {quote.problem}")
         return 1
     print(f"Claim {format_tokens(quote.amount)}: you receive {format_tokens(quote.net_amount)} after the fee,"
           f" on chain {quote.network.chain_id}, to {wallet.address()}")

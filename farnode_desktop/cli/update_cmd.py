@@ -12,7 +12,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from farnode_desktop.core.earnings.network import shipped_manifest_path, verified_manifest_path
+from farnode_desktop import __version__
+from farnode_desktop.core.earnings.network import (
+    installation_networks,
+    shipped_manifest_path,
+    verified_manifest_path,
+)
 from farnode_desktop.core.gpus.catalog import catalog_path, verified_catalog_path
 from farnode_desktop.core.paths import AppPaths
 from farnode_desktop.core.updates.app_update import AppUpdates
@@ -118,6 +123,10 @@ def status_json(paths: AppPaths) -> dict[str, Any]:
     verified = verified_manifest_path(paths)
     out["manifest"] = _file(verified if verified.is_file() else shipped_manifest_path())
     out["manifest"]["verified"] = verified.is_file()
+    networks = installation_networks(paths)
+    out["manifest"]["networks"] = [{"chain_id": n.chain_id, "name": n.name, "fee_bps": n.fee_bps,
+                                    "min_app_version": n.min_app_version, "too_old": n.too_old(__version__)}
+                                   for n in networks.networks]
     out["catalog"] = _file(catalog_path(paths))
     out["catalog"]["verified"] = catalog_path(paths) == verified_catalog_path(paths)
     app = AppUpdates(paths, client=None)
@@ -149,6 +158,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         entry = info[key]
         origin = "signed, verified by the update channel" if entry["verified"] else "shipped with FarNode"
         print(f"{what}: {origin}: {entry['path']}")
+    for network in info["manifest"]["networks"]:
+        if network["too_old"]:
+            print(f"warning: {network['too_old']}")
     app = info["app"]
     if not app["installed_app"]:
         print(f"app: FarNode {app['running']} from a source checkout: it updates through git and pip")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from farnode_desktop import __version__
 from farnode_desktop.core.clock import Clock, SystemClock
 from farnode_desktop.core.earnings import claim_words
 from farnode_desktop.core.earnings.coordinator import (
@@ -58,6 +59,7 @@ class ClaimService:
         bus: EventBus | None = None,
         expected_chain_id: int | None = None,
         networks: PinnedNetworks | None = None,
+        app_version: str = __version__,
     ) -> None:
         self._signer = signer
         self._client = client
@@ -67,6 +69,7 @@ class ClaimService:
         self._bus = bus
         self._expected_chain_id = expected_chain_id
         self._networks = networks if networks is not None else installation_networks()
+        self._app_version = app_version
         self._terms: SigningTerms | None = None
         self._answers: dict[str, ClaimStatus] = {}
 
@@ -97,7 +100,11 @@ class ClaimService:
             return claim_words.amount(wei, earnings.decimals, earnings.symbol)
 
         problem = ""
-        if earnings.fee != network.fee or earnings.min_claim != network.min_claim:
+        pinned = self._networks.get(network.chain_id)
+        too_old = pinned.too_old(self._app_version) if pinned is not None else None
+        if too_old is not None:  # new claims only: one already signed is still followed to its payout
+            problem = too_old
+        elif earnings.fee != network.fee or earnings.min_claim != network.min_claim:
             problem = "the coordinator's earnings and network replies name different fees or minimum claims"
         elif earnings.claimable > earnings.confirmed:
             problem = "the coordinator reports more claimable than confirmed earnings"
@@ -108,6 +115,10 @@ class ClaimService:
                        "serving and claim once you reach it")
         elif gross <= earnings.fee:
             problem = f"the fee ({far(earnings.fee)}) would take the whole amount ({far(gross)}); claim later"
+        elif pinned is not None and pinned.fee_bps is not None and earnings.fee * 10_000 > gross * pinned.fee_bps:
+            problem = (f"the coordinator's fee ({far(earnings.fee)}) is more than the {pinned.fee_text} that "
+                       f"{pinned.name}'s signed network manifest allows on {far(gross)}; claim a larger amount later, "
+                       "or report it to Far Labs")
         return ClaimQuote(network, earnings, gross, earnings.fee, max(gross - earnings.fee, 0), problem)
 
     def start(self, quote: ClaimQuote) -> ClaimRecord:

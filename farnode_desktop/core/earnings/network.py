@@ -24,7 +24,13 @@ LOCAL_MANIFEST = "network-manifest.json"  # in the config folder: pins the contr
 MAX_MANIFEST_BYTES = 256 * 1024
 MAX_NETWORKS = 64
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
-_KEYS = frozenset({"chain_id", "name", "rpc_url", "coordinator_url", "token", "payout_contract", "local"})
+_KEYS = frozenset({"chain_id", "name", "rpc_url", "coordinator_url", "token", "payout_contract", "local", "fees",
+                   "min_app_version"})
+_FEE_KEYS = frozenset({"payout_bps"})
+# The most a manifest may say the network keeps of a payout: 20 % (2000 basis points). More is a typo or not a
+# network FarNode should show as ordinary; the whole manifest is then refused and the installation's pins stay.
+MAX_FEE_BPS = 2000
+_APP_VERSION = re.compile(r"\d{1,4}(\.\d{1,4}){0,3}")
 _LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
@@ -49,15 +55,39 @@ class PinnedNetwork:
     token: str | None
     payout_contract: str | None
     local: bool = False  # a devnet on this PC: only such a chain may be pinned by the local manifest
+    # What the network keeps of a payout, in basis points (250 = 2.5 %); None: the manifest states none (a manifest
+    # from before this field), and then only the coordinator's per-claim fee, shown with each quote, applies.
+    fee_bps: int | None = None
+    # The oldest FarNode that may claim on this chain; None: any. An older FarNode warns and refuses new claims.
+    min_app_version: str | None = None
 
     @property
     def pinned(self) -> bool:
         return self.token is not None and self.payout_contract is not None
 
     def as_json(self) -> dict[str, Any]:
-        return {"chain_id": self.chain_id, "name": self.name, "rpc_url": self.rpc_url,
-                "coordinator_url": self.coordinator_url, "token": self.token,
-                "payout_contract": self.payout_contract, "local": self.local}
+        out: dict[str, Any] = {"chain_id": self.chain_id, "name": self.name, "rpc_url": self.rpc_url,
+                               "coordinator_url": self.coordinator_url, "token": self.token,
+                               "payout_contract": self.payout_contract, "local": self.local}
+        if self.fee_bps is not None:
+            out["fees"] = {"payout_bps": self.fee_bps}
+        if self.min_app_version is not None:
+            out["min_app_version"] = self.min_app_version
+        return out
+
+    @property
+    def fee_text(self) -> str:
+        """The network's share in words, e.g. "2.5 % of each payout"; empty when the manifest states none."""
+        if self.fee_bps is None:
+            return ""
+        return f"{self.fee_bps / 100:g} % of each payout"
+
+    def too_old(self, app_version: str) -> str | None:
+        """Plain words when `app_version` is older than this chain asks for (None: it may claim)."""
+        if self.min_app_version is None or _version(app_version) >= _version(self.min_app_version):
+            return None
+        return (f"this FarNode is version {app_version}, older than version {self.min_app_version} that "
+                f"{self.name} (chain {self.chain_id}) asks for: update FarNode to keep claiming")
 
 
 @dataclass(frozen=True)
@@ -83,6 +113,11 @@ class PinnedNetworks:
                      "update FarNode",
             )
         return network
+
+    def too_old(self, app_version: str, chain_id: int | None = None) -> list[str]:
+        """Plain warnings for each chain (or only `chain_id`'s) whose manifest asks for a newer FarNode."""
+        chosen = self.networks if chain_id is None else tuple(n for n in self.networks if n.chain_id == chain_id)
+        return [why for n in chosen if (why := n.too_old(app_version)) is not None]
 
     def preferred(self, chain_id: int | None) -> PinnedNetwork | None:
         """The network for `chain_id`, or (None) the first pinned one, else the first known."""
@@ -125,6 +160,34 @@ def _url(entry: dict[str, Any], name: str, where: str) -> str:
     return str(value)
 
 
+def _version(text: str) -> tuple[int, ...]:
+    """`0.1.0` -> (0, 1, 0), padded so that 1.2 equals 1.2.0; anything after the numbers (`rc1`, `+local`) ends them."""
+    numbers = tuple(int(n) for n in re.findall(r"\d+", re.split(r"[^\d.]", text, maxsplit=1)[0]))
+    return numbers + (0,) * (4 - len(numbers))
+
+
+def _fees(entry: dict[str, Any], where: str) -> int | None:
+    fees = entry.get("fees")
+    if fees is None:
+        return None
+    if not isinstance(fees, dict) or set(fees) != _FEE_KEYS:
+        raise ManifestError(f"{where}: fees is {shown(fees)}, not {{\"payout_bps\": a whole number}}")
+    bps = fees["payout_bps"]
+    if type(bps) is not int or not 0 <= bps <= MAX_FEE_BPS:
+        raise ManifestError(f"{where}: fees.payout_bps is {shown(bps)}, not a whole number of basis points from 0 "
+                            f"to {MAX_FEE_BPS} ({MAX_FEE_BPS / 100:g} %)")
+    return bps
+
+
+def _min_app_version(entry: dict[str, Any], where: str) -> str | None:
+    value = entry.get("min_app_version")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _APP_VERSION.fullmatch(value):
+        raise ManifestError(f"{where}: min_app_version is {shown(value)}, not a version like 0.2.0")
+    return value
+
+
 def _network(entry: object, where: str) -> PinnedNetwork:
     if not isinstance(entry, dict):
         raise ManifestError(f"{where} is not a JSON object")
@@ -144,7 +207,7 @@ def _network(entry: object, where: str) -> PinnedNetwork:
     if (token is None) != (contract is None):
         raise ManifestError(f"{where} pins only one of token and payout_contract")
     return PinnedNetwork(chain_id, name, _url(entry, "rpc_url", where), _url(entry, "coordinator_url", where),
-                         token, contract, local)
+                         token, contract, local, _fees(entry, where), _min_app_version(entry, where))
 
 
 def parse_manifest(raw: object, source: str) -> tuple[PinnedNetwork, ...]:
@@ -208,7 +271,8 @@ def _merge_local(shipped: tuple[PinnedNetwork, ...], local: Iterable[PinnedNetwo
             problems.append(f"{source} pins devnet chain {entry.chain_id} off this PC; ignored")
         else:
             merged[entry.chain_id] = PinnedNetwork(entry.chain_id, entry.name, entry.rpc_url, entry.coordinator_url,
-                                                   entry.token, entry.payout_contract, True)
+                                                   entry.token, entry.payout_contract, True, base.fee_bps,
+                                                   base.min_app_version)  # fees and versions: the shipped word
     return tuple(merged.values()), problems
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import farnode_desktop
 from farnode_desktop.core.earnings.network import PinnedNetworks
 
 
@@ -17,10 +18,13 @@ class PinnedView:
     token: str
     contract: str
     summary: str
+    fee: str = ""  # what the network keeps of a payout, from the manifest ("" when it states none)
+    warning: str = ""  # this FarNode is older than the chain asks for: update to keep claiming
 
 
-def pinned_view(networks: PinnedNetworks, chain_id: int | None) -> PinnedView:
-    """The network the provider's chain id (or, unset, the installation's first pinned network) pays on."""
+def pinned_view(networks: PinnedNetworks, chain_id: int | None, app_version: str | None = None) -> PinnedView:
+    """The network the provider's chain id (or, unset, the installation's first pinned network) pays on, with the
+    network's share of a payout and, when this FarNode is too old to claim there, why."""
     network = networks.preferred(chain_id)
     if network is None or not network.pinned or network.token is None or network.payout_contract is None:
         where = f"chain {chain_id}" if chain_id is not None else "any chain"
@@ -31,6 +35,8 @@ def pinned_view(networks: PinnedNetworks, chain_id: int | None) -> PinnedView:
     chain = f"{network.name} (chain {network.chain_id})"
     same = network.token.lower() == network.payout_contract.lower()
     contract = "the FAR token itself" if same else network.payout_contract
-    summary = (f"Paid in FAR {network.token} on {chain}; payouts come from {contract}. Pinned by this "
-               "installation: a coordinator cannot change them.")
-    return PinnedView(True, chain, network.token, network.payout_contract, summary)
+    fee = f"The network keeps {network.fee_text}. " if network.fee_bps is not None else ""
+    warning = network.too_old(app_version or farnode_desktop.__version__) or ""
+    summary = (f"Paid in FAR {network.token} on {chain}; payouts come from {contract}. {fee}Pinned by this "
+               "installation: a coordinator cannot change them." + (f"\nWarning: {warning}." if warning else ""))
+    return PinnedView(True, chain, network.token, network.payout_contract, summary, network.fee_text, warning)

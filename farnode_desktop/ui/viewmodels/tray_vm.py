@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from enum import StrEnum
 
 from PySide6.QtCore import QObject, Signal
 
+from farnode_desktop import __version__
 from farnode_desktop.core.earnings.coordinator_models import Earnings
 from farnode_desktop.core.earnings.forecast import Forecast, far_amount
 from farnode_desktop.core.errors import FarNodeError
@@ -142,6 +144,9 @@ def notice_for(event: Event, gpus: bool = True) -> Notice | None:
     return None
 
 
+WARNING_REFRESH_S = 60.0  # how often the tray reads the installation's network manifest again
+
+
 class TrayViewModel(QObject):
     """Follows snapshots and events; the tray widget only mirrors `state`, `tooltip` and the labels."""
 
@@ -160,6 +165,8 @@ class TrayViewModel(QObject):
         self.earnings: Earnings | None = None
         self.snoozed = False
         self.tooltip = "FarNode: stopped"
+        self.app_warning = ""  # the payout network asks for a newer FarNode: shown first, claims are refused
+        self._warning_read_at = -math.inf
         self._shown = (self.state, self.tooltip, self.start_stop_label)  # what the tray and the dashboard show
 
     # -- inputs ---------------------------------------------------------------------------------------
@@ -172,6 +179,10 @@ class TrayViewModel(QObject):
         # under way does what the provider just asked for stand in for it.
         if not self.busy:
             self.snoozed = snapshot.snoozed
+        if snapshot.at - self._warning_read_at >= WARNING_REFRESH_S:  # the manifest changes with an update check
+            self._warning_read_at = snapshot.at
+            network = self.core.networks().preferred(self.core.settings.chain_id)
+            self.app_warning = (network.too_old(__version__) or "") if network is not None else ""
         self._update()
 
     def on_earnings(self, earnings: Earnings | None) -> None:
@@ -241,6 +252,8 @@ class TrayViewModel(QObject):
     def _update(self) -> None:
         state = overall_state(self.statuses)
         lines = [f"FarNode: {overall_words(self.statuses).lower()}"]
+        if self.app_warning:  # first, so the tray menu's header says it
+            lines = ["Update FarNode to keep claiming", self.app_warning[0].upper() + self.app_warning[1:], *lines]
         if self.statuses:
             lines.append(f"Serving {count(self.tokens_per_s)} tokens/s")
         lines += [f"{s.name}: {s.state.value}, {retry}" for s in self.statuses if (retry := next_try(s))]
