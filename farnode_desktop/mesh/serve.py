@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from farnode_desktop.mesh import bridge, counters, health
+from farnode_desktop.mesh import bridge, counters, health, sessions
 from farnode_desktop.mesh.status import serve_status
 from farnode_desktop.mesh.wire import NodeReport, ServerState, capped
 
@@ -38,6 +38,12 @@ class NodeProcess:
         with self._lock:
             self.server = server
 
+    def refuse_new_sessions(self) -> None:
+        """The supervisor drains this node: no new inference session from now on (the open ones finish)."""
+        if sessions.GATE is not None:
+            sessions.GATE.refuse_new()
+        sessions.announce_joining(self.server)
+
     def state(self) -> ServerState:
         if self.stopping:
             return ServerState.STOPPING
@@ -51,9 +57,11 @@ class NodeProcess:
 
     def status(self) -> NodeReport:
         server = self.server
+        gate = sessions.GATE
         report = NodeReport(state=self.state(), pid=os.getpid(), uptime_s=round(time.time() - self.started_at, 3),
                             served=counters.SERVED.snapshot(),
-                            health=None if self.health is None else self.health.report())
+                            health=None if self.health is None else self.health.report(),
+                            sessions_open=None if gate is None else gate.open_sessions)
         if server is None:
             return report
         peer_id: str | None = None
@@ -67,15 +75,15 @@ class NodeProcess:
             except Exception as exc:  # a DHT whose daemon died: report it, do not crash the endpoint
                 dht_error = capped(f"{type(exc).__name__}: {exc}")
         blocks: tuple[int, ...] = ()
-        sessions: int | None = None
+        cache: int | None = None
         container = getattr(server, "module_container", None)
         if container is not None:
             blocks = tuple(sorted(int(uid.rsplit(".", 1)[1]) for uid in container.module_backends))
-            sessions = sessions_cache_bytes(container)
+            cache = sessions_cache_bytes(container)
         return dataclasses.replace(
             report, peer_id=peer_id, multiaddrs=multiaddrs, dht_prefix=server.dht_prefix, blocks=blocks,
             start_block=min(blocks) if blocks else None, end_block=max(blocks) + 1 if blocks else None,
-            dht_error=dht_error, sessions_cache_bytes=sessions)
+            dht_error=dht_error, sessions_cache_bytes=cache)
 
 
 def sessions_cache_bytes(container: Any) -> int | None:
@@ -165,10 +173,11 @@ def main(argv: list[str] | None = None) -> None:
     lifeline = os.environ.pop(LIFELINE_ENV, "")
     if lifeline.isdigit():
         watch_lifeline(int(lifeline))
-    serve_status(NODE.status, args.endpoint_file)
+    serve_status(NODE.status, args.endpoint_file, drain_fn=NODE.refuse_new_sessions)
     bridge.install()
     NODE.health = health.from_environment(lambda: health.target_of(NODE.server))  # its test fault goes in first
     counters.install()
+    sessions.install()  # before Petals forks its handlers: they share its counter and its refusal
     _capture_server()
     NODE.health.start()
     from petals.cli import run_server

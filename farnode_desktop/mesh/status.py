@@ -21,10 +21,25 @@ StatusFn = Callable[[], NodeReport]
 class _Handler(BaseHTTPRequestHandler):
     server: _StatusServer
 
-    def do_GET(self) -> None:
+    def _allowed(self) -> bool:
         supplied = self.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         if not hmac.compare_digest(supplied.encode(), self.server.token.encode()):
             self._send(401, {"error": "missing or wrong token"})
+            return False
+        return True
+
+    def do_POST(self) -> None:
+        """/drain: the supervisor (it holds the token) asks the node to take no new inference session."""
+        if not self._allowed():
+            return
+        if self.path == "/drain" and self.server.drain_fn is not None:
+            self.server.drain_fn()
+            self._send(200, {"refusing_new_sessions": True})
+        else:
+            self._send(404, {"error": "not found"})
+
+    def do_GET(self) -> None:
+        if not self._allowed():
             return
         if self.path.rstrip("/") in ("/status", ""):
             self._send(200, self.server.status_fn().to_json())
@@ -48,16 +63,19 @@ class _Handler(BaseHTTPRequestHandler):
 class _StatusServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, token: str, status_fn: StatusFn) -> None:
+    def __init__(self, token: str, status_fn: StatusFn, drain_fn: Callable[[], None] | None = None) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.token = token
         self.status_fn = status_fn
+        self.drain_fn = drain_fn
 
 
-def serve_status(status_fn: StatusFn, endpoint_file: Path) -> _StatusServer:
-    """Serve `status_fn()` as JSON on 127.0.0.1 (a free port) and write {url, token, pid} to `endpoint_file` (0600)."""
+def serve_status(status_fn: StatusFn, endpoint_file: Path,
+                 drain_fn: Callable[[], None] | None = None) -> _StatusServer:
+    """Serve `status_fn()` as JSON on 127.0.0.1 (a free port) and write {url, token, pid} to `endpoint_file` (0600);
+    a POST to /drain calls `drain_fn`."""
     token = secrets.token_urlsafe(24)
-    server = _StatusServer(token, status_fn)
+    server = _StatusServer(token, status_fn, drain_fn)
     port = server.server_address[1]
     info = {"url": f"http://127.0.0.1:{port}", "token": token, "pid": os.getpid(), "started_at": time.time()}
     tmp = endpoint_file.with_suffix(".tmp")

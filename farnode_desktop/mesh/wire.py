@@ -216,6 +216,9 @@ class NodeReport:
     # attention cache held (or awaited) by open inference sessions: 0 = none open; None (absent) = not known yet.
     # Each session holds its cache from its first step to its close, and the node's own test requests hold none.
     sessions_cache_bytes: int | None = None
+    # inference sessions open in the handlers (counted from before a draining node's refusal is checked, so a
+    # session that got past it is always counted); None = a server that does not count them
+    sessions_open: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The JSON form (the same keys, in the same order, as before the wire was typed)."""
@@ -237,6 +240,8 @@ class NodeReport:
             body["health"] = self.health.to_json()
         if self.sessions_cache_bytes is not None:
             body["sessions_cache_bytes"] = self.sessions_cache_bytes
+        if self.sessions_open is not None:
+            body["sessions_open"] = self.sessions_open
         return body
 
     @classmethod
@@ -271,6 +276,7 @@ class NodeReport:
                 served=ServedCounts._parse(raw),
                 health=health,
                 sessions_cache_bytes=_maybe_count(raw.get("sessions_cache_bytes")),
+                sessions_open=_maybe_count(raw.get("sessions_open")),
             )
         except (KeyError, TypeError, ValueError):  # a missing field, an unhashable state, a _Bad field
             return None

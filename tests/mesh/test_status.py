@@ -151,3 +151,26 @@ def test_a_dead_dht_is_reported_not_fatal_to_the_endpoint(serve: Any) -> None:
     assert report.dht_error == "ConnectionError: p2pd is gone"
     assert report.peer_id == "QmPeer" and report.multiaddrs == ()  # what was read before the failure is kept
     assert get(endpoint, "/status")[1]["dht_error"] == "ConnectionError: p2pd is gone"
+
+
+def test_the_supervisor_tells_a_node_to_take_no_new_session(tmp_path: Path) -> None:
+    """POST /drain with the token calls the node's hook; without it nothing happens; an endpoint that has no such
+    hook (an older runtime) says it cannot, which the probe tells apart from no answer."""
+    told: list[bool] = []
+    endpoint = tmp_path / "endpoint.json"
+    server = serve_status(lambda: REPORT, endpoint, drain_fn=lambda: told.append(True))
+    older = serve_status(lambda: REPORT, tmp_path / "older.json")
+    try:
+        info = json.loads(endpoint.read_text())
+        request = urllib.request.Request(info["url"] + "/drain", data=b"", method="POST",
+                                         headers={"Authorization": "Bearer not-the-token"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=5)
+        assert refused.value.code == 401 and told == []
+        assert HttpStatusProbe().refuse_sessions(endpoint) is True and told == [True]
+        assert HttpStatusProbe().refuse_sessions(tmp_path / "older.json") is False
+        assert HttpStatusProbe().refuse_sessions(tmp_path / "gone.json") is None
+    finally:
+        for s in (server, older):
+            s.shutdown()
+            s.server_close()

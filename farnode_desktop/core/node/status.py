@@ -190,6 +190,9 @@ class StatusProbe(Protocol):
 
     def fetch(self, endpoint_file: Path) -> NodeReport | None: ...
 
+    def refuse_sessions(self, endpoint_file: Path) -> bool | None:
+        """Tell the server to take no new inference session: True done, False it cannot, None no answer."""
+
 
 class HttpStatusProbe:
     """Reads {url, token} from the endpoint file the server wrote, asks it for /status on loopback and parses the
@@ -198,7 +201,8 @@ class HttpStatusProbe:
     def __init__(self, timeout_s: float = 2.0) -> None:
         self.timeout_s = timeout_s
 
-    def fetch(self, endpoint_file: Path) -> NodeReport | None:
+    @staticmethod
+    def _endpoint(endpoint_file: Path) -> tuple[str, str] | None:
         try:
             info = read_json_object(endpoint_file, max_bytes=4096)
             url, token = str(info["url"]), str(info["token"])
@@ -206,6 +210,28 @@ class HttpStatusProbe:
             return None
         if not url.startswith("http://127.0.0.1:"):
             return None  # the endpoint is loopback only; anything else is not ours
+        return url, token
+
+    def refuse_sessions(self, endpoint_file: Path) -> bool | None:
+        endpoint = self._endpoint(endpoint_file)
+        if endpoint is None:
+            return None
+        url, token = endpoint
+        request = urllib.request.Request(url + "/drain", data=b"", method="POST",  # noqa: S310
+                                         headers={"Authorization": f"Bearer {token}"})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:  # noqa: S310 (loopback only)
+                return bool(response.status == 200)
+        except urllib.error.HTTPError as exc:
+            return False if exc.code in (404, 405, 501) else None  # a server without /drain: an older runtime
+        except (OSError, ValueError):
+            return None
+
+    def fetch(self, endpoint_file: Path) -> NodeReport | None:
+        endpoint = self._endpoint(endpoint_file)
+        if endpoint is None:
+            return None
+        url, token = endpoint
         request = urllib.request.Request(url + "/status", headers={"Authorization": f"Bearer {token}"})  # noqa: S310
         try:
             with urllib.request.urlopen(request, timeout=self.timeout_s) as response:  # noqa: S310 (loopback only)

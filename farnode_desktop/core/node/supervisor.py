@@ -165,15 +165,22 @@ class NodeSupervisor:
 
     # ----- the state machine -----
     def transition(self, now: float) -> None:
-        """One tick. The status probe is a network call: it runs outside the lock, its answer is applied under it."""
+        """One tick. The status probe and a draining node's "take no new session" are network calls: they run
+        outside the lock, their answers are applied under it."""
         with self._lock:
             proc = self._proc if self._tick(now) else None
+            drain = self._drain if self._drain is not None and self._drain.due_to_tell() and self._proc else None
+        if drain is not None:
+            told = self.probe.refuse_sessions(self.folder.endpoint_file)
+            with self._lock:
+                drain.told(told, self.clock.monotonic())
         if proc is None:
             return
+        asked_at = self.clock.monotonic()
         answer = self.probe.fetch(self.folder.endpoint_file)
         with self._lock:
             if self._proc is proc and self._state in RUNNING_STATES:  # else a stop came first: the answer is stale
-                self._apply_probe(now, answer)
+                self._apply_probe(now, answer, asked_at)
                 self._after_probe(now)
 
     def _tick(self, now: float) -> bool:
@@ -380,14 +387,14 @@ class NodeSupervisor:
         loading = self._state is not NodeState.STARTING
         return self._watch.check(self.host.group_members(self._proc.pgid), self.clock.monotonic(), loading)
 
-    def _apply_probe(self, now: float, answer: NodeReport | None) -> None:
+    def _apply_probe(self, now: float, answer: NodeReport | None, asked_at: float) -> None:
         if answer is None:
             return
         self._last_probe_ok = now
         remote_state = answer.state
         verdict = self._word.answered(now, answer)
         if self._drain is not None and self._state is NodeState.DRAINING:
-            self._drain.heard(answer)
+            self._drain.heard(answer, asked_at)
         if verdict.broken is not None:  # up, answering, and failing the requests it is there for: like a crash
             self._healable = self._healable or verdict.broken
             return

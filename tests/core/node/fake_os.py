@@ -226,6 +226,13 @@ class FakeProbe:
         self.down = False
         self.calls = 0
 
+    told: bool | None = True  # the answer to "take no new inference session" (False: an older runtime)
+    refusals = 0  # how often the supervisor asked
+
+    def refuse_sessions(self, endpoint_file: Any) -> bool | None:
+        self.refusals += 1
+        return None if self.down else self.told
+
     def fetch(self, endpoint_file: Any) -> NodeReport | None:
         self.calls += 1
         if self.down or not self.body:

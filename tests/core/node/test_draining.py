@@ -91,3 +91,42 @@ def test_the_providers_stop_overrides_a_drain(tmp_path: Path) -> None:
     rig.tick()
     assert rig.tick() is S.STOPPED
     assert rig.tick(5) is S.STOPPED  # no relaunch after the provider's stop
+
+
+def test_the_node_refuses_new_sessions_before_a_quiet_answer_counts(tmp_path: Path) -> None:
+    rig = _serving(tmp_path)
+    rig.probe.told = None  # the node does not answer "take no new session" yet
+    rig.probe.body["sessions_cache_bytes"] = 0
+    rig.sup.drain("switching to a new node runtime", deadline_s=120, relaunch=False)
+    assert rig.probe.refusals == 1  # told at once, before any answer is weighed
+    assert rig.tick(1) is S.DRAINING  # a quiet answer, but a session could still open: the drain waits
+    assert rig.probe.refusals == 2 and rig.host.signals == []
+    rig.probe.told = True
+    rig.tick(1)  # confirmed; the answer read after it is quiet
+    assert rig.probe.refusals == 3
+    rig.tick()
+    assert rig.host.signals and rig.host.signals[0][2] == signal.SIGINT
+
+
+def test_a_session_let_in_but_not_yet_holding_cache_keeps_the_node_draining(tmp_path: Path) -> None:
+    rig = _serving(tmp_path)
+    rig.probe.body.update(sessions_cache_bytes=0, sessions_open=1)  # let in just before the refusal
+    rig.sup.drain("the plan changed", deadline_s=120, relaunch=True)
+    for _ in range(5):
+        assert rig.tick(1) is S.DRAINING
+    assert rig.host.signals == []
+    rig.probe.body["sessions_open"] = 0
+    rig.tick(1)
+    rig.tick()
+    assert rig.host.signals[0][2] == signal.SIGINT
+
+
+def test_a_node_that_cannot_be_told_is_judged_by_its_cache_after_a_few_tries(tmp_path: Path) -> None:
+    rig = _serving(tmp_path)
+    rig.probe.told = None  # never answers (its endpoint hangs)
+    rig.probe.body["sessions_cache_bytes"] = 0
+    rig.sup.drain("switching to a new node runtime", deadline_s=120, relaunch=False)
+    for _ in range(4):
+        rig.tick(1)
+    assert rig.probe.refusals == 3  # TELL_TRIES, then the drain goes on without it
+    assert rig.sup.state in (S.STOPPING, S.STOPPED)

@@ -39,7 +39,7 @@ def _works(location: Path) -> str:
     runtime = NodeRuntime(location)
     assert runtime.is_installed(), f"{location} -> {location.resolve()} is not an installed runtime"
     code = "import os, sys, six; print(os.path.realpath(sys.prefix))"
-    out = subprocess.run([str(location / "bin" / "python"), "-c", code], text=True, check=True,
+    out = subprocess.run([str(location / "bin" / "python"), "-c", code], capture_output=True, text=True, check=True,
                          timeout=60).stdout.strip()
     return out
 
