@@ -15,7 +15,7 @@ from farnode_desktop.core.errors import FarNodeError
 from farnode_desktop.core.events import Event
 from farnode_desktop.core.node.runtime import NodeRuntime
 from farnode_desktop.core.paths import AppPaths
-from farnode_desktop.devnet.demo import DemoCancelled, DemoNetwork, demo_paths
+from farnode_desktop.devnet.demo import RUNTIME_UPDATE_AFTER_S, DemoCancelled, DemoNetwork, demo_paths, update_after
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -23,6 +23,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     demo.add_argument("--headless", action="store_true", help="no windows: print live status (default without a display)")
     demo.add_argument("--duration", type=float, default=0, help="stop by itself after this many seconds (0: Ctrl-C)")
     demo.add_argument("--claim-every", type=float, default=45, help="claim earnings every this many seconds")
+    demo.add_argument("--update-after", type=float, default=RUNTIME_UPDATE_AFTER_S,
+                      help="publish a new node runtime this many seconds after the first served request, which the "
+                           "node then switches to (-1: never)")
     demo.set_defaults(handler=cmd_demo)
 
 
@@ -55,13 +58,16 @@ def run_headless(args: argparse.Namespace) -> int:
         print(f"demo: {text}", flush=True)
 
     paths = demo_paths(real, say=say)
-    demo = DemoNetwork(paths, NodeRuntime(real.runtime), on_line=say)
+    demo = DemoNetwork(paths, NodeRuntime(real.runtime), on_line=say, runtime_update_after_s=update_after(args))
 
     def show(event: Event) -> None:
         if event.topic == "node.state":
             print(f"demo: node {event.source}: {event.data.get('state')}: {event.reason}", flush=True)
         elif event.topic == "payout.confirmed":
             print(f"demo: payout confirmed on chain: tx {event.data.get('tx_hash')}", flush=True)
+        elif (event.topic in ("update.runtime", "update.problem", "update.available", "update.staged")
+              and event.source != "demo"):  # the demo's own lines are said already
+            print(f"demo: update: {event.reason}", flush=True)
 
     demo.bus.subscribe(show)
     code = 0

@@ -1,7 +1,9 @@
 """Demo mode: the whole Far Labs network on this PC (chain, token, coordinator, gateway, a CPU node) on loopback.
 
-Within a few minutes the provider sees tokens served, earnings rising and a claim paid on chain. Everything it
-starts is stopped again by `stop()`, and no process is left behind.
+Within a few minutes the provider sees tokens served, earnings rising and a claim paid on chain; a little after the
+first served request the demo's update repository publishes a new node runtime (one package changed), which the app
+prepares beside the current one and switches the node onto. Everything it starts is stopped again by `stop()`, and
+no process is left behind.
 """
 
 from __future__ import annotations
@@ -9,10 +11,8 @@ from __future__ import annotations
 import json
 import os
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from farnode_desktop.core.app_core import AppCore
@@ -29,9 +29,7 @@ from farnode_desktop.core.node.factory import TINY_DEMO
 from farnode_desktop.core.node.host import NODE_MARKER_ENV, LaunchCommand, OsProcessHost, RunningProcess, minimal_env
 from farnode_desktop.core.node.logfile import RotatingLog
 from farnode_desktop.core.node.process_group import (
-    PID_FILE,
     end_group,
-    end_leftover_group,
     new_marker,
     write_pid_file,
 )
@@ -41,12 +39,37 @@ from farnode_desktop.core.node.supervisor import SupervisorPolicy
 from farnode_desktop.core.paths import AppPaths
 from farnode_desktop.core.settings import Settings, SettingsStore
 from farnode_desktop.core.updates.channel import set_override
-from farnode_desktop.devnet.update_repo import LoopbackRepositoryServer, publish_demo_release
+from farnode_desktop.devnet.demo_home import (
+    GATEWAY_PID_FILE,
+    KEEP_ARCHIVES,
+    archive_ledger,
+    demo_paths,
+    end_leftovers,
+    remove,
+)
+from farnode_desktop.devnet.runtime_release import one_wheel_release
+from farnode_desktop.devnet.update_repo import (
+    RUNTIME_INFO,
+    RUNTIME_LOCK,
+    LoopbackRepositoryServer,
+    UpdateRepository,
+    publish_demo_release,
+)
 
+__all__ = ["DEMO_WALLET_SERVICE", "GATEWAY_PEERS_FILE", "GATEWAY_PID_FILE", "KEEP_ARCHIVES", "NODE_RUNTIME_LINK",
+           "RUNTIME_UPDATE_AFTER_S", "UPDATE_RELEASE", "DemoCancelled", "DemoNetwork", "DemoStats", "MemoryKeyring",
+           "archive_ledger", "demo_paths", "end_leftovers", "update_after"]  # the demo's home is in demo_home.py
 DEMO_WALLET_SERVICE = "FarNode Desktop demo wallet"  # never the provider's own wallet entry
-GATEWAY_PID_FILE = "gateway.pid"
 GATEWAY_PEERS_FILE = "peers.json"  # the node's addresses now: the gateway reads them again for each new client
-KEEP_ARCHIVES = 5  # earlier demo ledgers kept under <demo home>/archive
+NODE_RUNTIME_LINK = "node-runtime"  # the demo node's own runtime: a link to this PC's, which the demo's update moves
+UPDATE_RELEASE = "update-release"  # the demo's update repository, its throwaway keys and its wheels
+RUNTIME_UPDATE_AFTER_S = 20.0  # `farnode demo`: the runtime release follows the first served request by this much
+
+
+def update_after(args: object) -> float | None:
+    """`--update-after` of `farnode demo` in seconds (default RUNTIME_UPDATE_AFTER_S), None for never (< 0)."""
+    value = float(getattr(args, "update_after", RUNTIME_UPDATE_AFTER_S))
+    return None if value < 0 else value
 
 
 class MemoryKeyring:
@@ -84,7 +107,10 @@ class DemoNetwork:
 
     def __init__(self, paths: AppPaths, runtime: NodeRuntime, *, keyring: KeyringBackend | None = None,
                  bus: EventBus | None = None, gateway_interval_s: float = 1.0, policy: SupervisorPolicy | None = None,
-                 on_line: Callable[[str], None] | None = None, gateway_requests: int = 0) -> None:
+                 on_line: Callable[[str], None] | None = None, gateway_requests: int = 0,
+                 runtime_update_after_s: float | None = None) -> None:
+        """`runtime_update_after_s`: publish a new node runtime this long after the first served request (None:
+        never; the tests of other things keep their node on one runtime)."""
         from farnode_desktop.devnet import Devnet, Rules
 
         self.paths = paths.ensure()
@@ -101,6 +127,13 @@ class DemoNetwork:
         self._gateway_log: RotatingLog | None = None
         self._peers_written: list[str] = []
         self._update_server: LoopbackRepositoryServer | None = None
+        self._update_repo: UpdateRepository | None = None
+        self._runtime_update_after = runtime_update_after_s
+        self._runtime_timer: threading.Timer | None = None
+        self.runtime_release: str | None = None  # what the demo's runtime release changed, once published
+        # the node runs from the demo's own link to this PC's runtime, so the demo's update switches that link (the
+        # new version prepared in the demo's folder, hard-linked), never the provider's runtime
+        self.node_runtime = NodeRuntime(self.paths.data / NODE_RUNTIME_LINK, base_python=runtime.base_python)
         self._unsubscribe: Callable[[], None] = lambda: None
         self._host = OsProcessHost()
         self._lock = threading.Lock()
@@ -127,6 +160,7 @@ class DemoNetwork:
         if not self.runtime.is_installed():
             self._say("installing the node runtime (first run only, a few minutes)")
             self.runtime.install(progress=lambda msg, done, total: self._say(f"runtime {done}/{total}: {msg}"))
+        self._link_node_runtime()
         info = self.devnet.start()
         self._say(f"devnet: coordinator {info.coordinator_url}, chain RPC {info.rpc_url} (chain {info.chain_id})")
         settings = Settings(model=TINY_DEMO, new_swarm=True, coordinator_url=info.coordinator_url,
@@ -135,7 +169,7 @@ class DemoNetwork:
         # This run's fresh token, pinned by the demo's own installation folder (never taken from the coordinator).
         pin_local_devnet(self.paths, info.pinned_network())
         self._publish_update(info.pinned_network())
-        core = AppCore(self.paths, bus=self.bus, runtime=self.runtime, keystore=self._choose_keyring(),
+        core = AppCore(self.paths, bus=self.bus, runtime=self.node_runtime, keystore=self._choose_keyring(),
                        policy=self._policy, wallet_service=DEMO_WALLET_SERVICE, served_work_period_s=5.0)
         self.core = core
         wallet = core.wallet()
@@ -169,14 +203,67 @@ class DemoNetwork:
         self._start_gateway(core, info.coordinator_url, info.gateway_token)
         return core
 
+    def _link_node_runtime(self) -> None:
+        """The demo node's runtime: a link to this PC's installed runtime (made afresh each run; a link is moved,
+        never what it points to)."""
+        link = self.node_runtime.location
+        if link.is_symlink() or link.is_file():
+            link.unlink()
+        elif link.exists():
+            raise FarNodeError(f"{link} is in the way of the demo's node runtime link",
+                               hint="remove it, or start the demo afresh")
+        versions = link.parent / f"{link.name}.versions"
+        if versions.exists():
+            remove(versions)
+        link.parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(self.runtime.location.resolve(), link)
+
     def _publish_update(self, network: PinnedNetwork) -> None:
         """An update repository on loopback with this run's signed network manifest; the app's check at start
         verifies and installs it against the root this demo home trusts (set here, never by a server)."""
-        repo = publish_demo_release(self.paths.data / "update-release", json.dumps(manifest_json([network])).encode(),
+        repo = publish_demo_release(self.paths.data / UPDATE_RELEASE, json.dumps(manifest_json([network])).encode(),
                                     catalog_path(self.paths).read_bytes())
+        self._update_repo = repo
         self._update_server = LoopbackRepositoryServer(repo.folder)
         set_override(self.paths, self._update_server.url, repo.root_bytes(1))
         self._say(f"update repository: {self._update_server.url} (signed release: network manifest, catalog)")
+
+    def publish_runtime_update(self) -> str:
+        """Sign a new node runtime into the demo's repository (this run's runtime lock with one small package
+        rebuilt on this PC as a new version) and have the app check now: it prepares the runtime beside the
+        current one while the node serves on, then the node drains and starts once on it. Returns what changed.
+
+        The app itself is not released here: in a source checkout FarNode updates through git, and a frozen app's
+        update needs a bundle built by the release process (README, "The app updates itself")."""
+        if self._update_repo is None or self.core is None:
+            raise FarNodeError("the demo has not started yet: nothing to publish into")
+        release = one_wheel_release(self.node_runtime, self.paths.data / UPDATE_RELEASE / "wheels")
+        self._update_repo.publish({RUNTIME_LOCK: release.lock, RUNTIME_INFO: release.info})
+        self.runtime_release = release.summary
+        text = (f"the demo's update server published a new node runtime ({release.summary}); the app itself is not "
+                f"updated in the demo")
+        self._say(text)
+        self.bus.emit(Event("update.runtime", "demo", text, {"stage": "published", "change": release.summary}))
+        self.core.updates.check_soon()
+        return release.summary
+
+    def _publish_runtime_later(self) -> None:
+        """On the first served request: the runtime release follows after `runtime_update_after_s`, on a timer
+        thread, so nothing delays the demo's start or its first request."""
+        if self._runtime_update_after is None or self._runtime_timer is not None:
+            return
+
+        def publish() -> None:
+            try:
+                self.publish_runtime_update()
+            except (FarNodeError, OSError) as exc:
+                self._say(f"the demo's runtime update was not published: {exc}")
+                self.bus.emit(Event("update.problem", "demo", f"the demo's runtime update was not published: {exc}",
+                                    {"runtime": True}))
+
+        self._runtime_timer = threading.Timer(self._runtime_update_after, publish)
+        self._runtime_timer.name, self._runtime_timer.daemon = "demo-runtime-release", True
+        self._runtime_timer.start()
 
     def _start_gateway(self, core: AppCore, coordinator_url: str, gateway_token: str) -> None:
         status = core.node_statuses()[0]
@@ -238,6 +325,7 @@ class DemoNetwork:
             self.stats.requests += 1
             if "receipt" in body:
                 self.stats.reported += 1
+            self._publish_runtime_later()
         self.bus.emit(Event("demo.request", "gateway", "inference request served", body))
 
     def gateway_running(self) -> bool:
@@ -272,6 +360,9 @@ class DemoNetwork:
                 errors.append(exc)
 
         self._unsubscribe()
+        if self._runtime_timer is not None:
+            self._runtime_timer.cancel()
+            self._runtime_timer.join(timeout=10)
         if self._gateway is not None:
             gateway = self._gateway
             step(lambda: self._end_gateway(gateway))
@@ -303,69 +394,3 @@ class DemoNetwork:
 
 class DemoCancelled(FarNodeError):
     """The provider stopped the demo while it was still starting."""
-
-
-def demo_paths(base: AppPaths | None = None, fresh: bool = True,
-               say: Callable[[str], None] | None = None) -> AppPaths:
-    """The demo keeps its own settings, ledger and nodes, apart from the provider's real ones.
-
-    Each run starts a new chain, so `fresh` starts from a clean folder (the model is kept). Before anything is
-    cleared, what an earlier demo left running (a killed demo's node and gateway) is ended through its pid files,
-    and its ledger is archived under `archive/`, never deleted: its claims were on a chain that is gone, but the
-    record of them stays readable.
-    """
-    root = Path(os.environ.get("FARNODE_DEMO_HOME") or (base or AppPaths.default()).data / "demo")
-    paths = AppPaths.under(root)
-    if fresh and root.exists():
-        end_leftovers(paths, say)
-        archived = archive_ledger(paths)
-        if archived is not None and say is not None:
-            say(f"the previous demo's ledger was archived to {archived}")
-        for child in root.iterdir():
-            if child.name == "data":
-                for item in child.iterdir():
-                    if item.name != "models":
-                        _remove(item)
-            elif child.name != "archive":
-                _remove(child)
-    return paths
-
-
-def end_leftovers(paths: AppPaths, say: Callable[[str], None] | None = None) -> list[int]:
-    """End every process group an earlier demo recorded (its nodes' servers, its gateway); returns their pids."""
-    host, clock = OsProcessHost(), SystemClock()
-    pid_files = [*sorted((paths.data / "nodes").glob(f"*/{PID_FILE}")), paths.data / "gateway" / GATEWAY_PID_FILE]
-    ended: list[int] = []
-    for pid_file in pid_files:
-        if pid_file.is_file():
-            ended += end_leftover_group(pid_file, host, clock)
-    if ended and say is not None:
-        say(f"ended {len(ended)} process(es) an earlier demo left running")
-    return ended
-
-
-def archive_ledger(paths: AppPaths, keep: int = KEEP_ARCHIVES) -> Path | None:
-    """Move the last demo's ledger (and its SQLite journal files) to archive/<time>/; keep the newest `keep`."""
-    ledger = paths.ledger_file
-    if not ledger.is_file():
-        return None
-    archive_root = paths.data.parent / "archive"
-    now_ns = time.time_ns()  # names sort in the order the runs ended
-    target = archive_root / f"{time.strftime('%Y%m%d-%H%M%S', time.gmtime(now_ns / 1e9))}.{now_ns % 10**9:09d}"
-    target.mkdir(parents=True)
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        part = ledger.with_name(ledger.name + suffix)
-        if part.exists():
-            os.replace(part, target / part.name)
-    for old in sorted(p for p in archive_root.iterdir() if p.is_dir())[:-keep]:
-        _remove(old)
-    return target / ledger.name
-
-
-def _remove(path: Path) -> None:
-    import shutil
-
-    if path.is_dir():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        path.unlink(missing_ok=True)

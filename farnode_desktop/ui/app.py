@@ -331,7 +331,7 @@ def run_demo_app(args: argparse.Namespace) -> int:
     from PySide6.QtWidgets import QLabel, QVBoxLayout
 
     from farnode_desktop.core.node.runtime import NodeRuntime
-    from farnode_desktop.devnet.demo import DemoNetwork, demo_paths
+    from farnode_desktop.devnet.demo import DemoNetwork, demo_paths, update_after
     from farnode_desktop.ui.windows.style import STYLESHEET
 
     qapp = make_qapp()
@@ -343,7 +343,8 @@ def run_demo_app(args: argparse.Namespace) -> int:
     paths = demo_paths(real, say=lambda text: log.info("demo: %s", text))
     setup_logging(paths.ensure())
     lines = _Lines()
-    demo = DemoNetwork(paths, NodeRuntime(real.runtime), on_line=lines.line.emit)
+    demo = DemoNetwork(paths, NodeRuntime(real.runtime), on_line=lines.line.emit,
+                       runtime_update_after_s=update_after(args))  # then the node switches runtimes, on screen
     splash = QWidget()
     splash.setWindowTitle("FarNode demo")
     splash.setStyleSheet(STYLESHEET)

@@ -117,6 +117,8 @@ class AppUpdates:
             raise ReleaseRefused(f"FarNode {release.version} would be {release.length:,} bytes, more than FarNode "
                                  f"accepts ({self.max_bytes:,}); the running FarNode is untouched")
         self._last_progress = (-1, 0.0)
+        self._emit("update.available", f"FarNode {release.version} is available: downloading it while the nodes "
+                                       f"serve on", {"version": release.version, "bytes": release.length})
         stage_release(root, release, lambda: fetcher.fetch(release.url(channel.targets_url)),
                       progress=lambda done, total: self._progress(release.version, done, total), write=self._write)
         self._emit("update.staged", f"FarNode {release.version} is ready: restart FarNode to update",

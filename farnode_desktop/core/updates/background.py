@@ -39,6 +39,10 @@ class UpdateWatch:
         self._thread.start()
         return True
 
+    def check_soon(self) -> None:
+        """The next tick starts a check, whenever the last one was (the demo has just published a release)."""
+        self._last_start = None
+
     def _run(self) -> None:
         try:
             result = self._check()

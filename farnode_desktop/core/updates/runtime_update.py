@@ -139,26 +139,36 @@ class RuntimeUpdater:
             self._thread.start()
         if self._ready is not None and self.switch is None:
             self.switch = RuntimeSwitch(self.versions, self._ready.vid, self._nodes(), self.deadline_s)
-            self._say("update.runtime", f"the new node runtime passed its checks; {SWITCH_REASON}")
+            self._say("update.runtime", f"the new node runtime passed its checks; {SWITCH_REASON}",
+                      {"stage": "switching"})
         if self.switch is not None and self.switch.tick():
             ready, self.switch, self._ready = self._ready, None, None
             assert ready is not None
             self._say("update.runtime", f"the nodes run on the new node runtime ({len(ready.changed)} package(s) "
-                                        "changed); the previous one is kept for one rollback")
+                                        "changed); the previous one is kept for one rollback",
+                      {"stage": "done", "changed": ready.changed})
 
     def _prepare(self) -> None:
         try:
             fetched = self._fetch()
             if fetched is None:
                 return
-            self._ready = prepare(self.versions, fetched[0], fetched[1], self._trial, cancel=self.cancel)
+            self._say("update.runtime", "a new node runtime is available: preparing it beside the current one while "
+                                        "the nodes serve on", {"stage": "preparing"})
+            self._ready = prepare(self.versions, fetched[0], fetched[1], self._trial, cancel=self.cancel,
+                                  progress=self._preparing)
         except FarNodeError as exc:
-            self._say("update.problem", f"the node runtime update was not applied: {exc}")
+            self._say("update.problem", f"the node runtime update was not applied: {exc}", {"runtime": True})
         except Exception as exc:  # a bug must not end the worker quietly
-            self._say("update.problem", f"the node runtime update failed: {exc}")
+            self._say("update.problem", f"the node runtime update failed: {exc}", {"runtime": True})
 
-    def _say(self, topic: str, text: str) -> None:
-        self.bus.emit(Event(topic, "updates", text))
+    def _preparing(self, message: str, done: int, total: int) -> None:
+        """prepare's steps and pip's packages as it gets them (the ones already there are not told one by one)."""
+        if not message.startswith("already there"):
+            self._say("update.runtime", f"preparing the new node runtime: {message}", {"stage": "preparing"})
+
+    def _say(self, topic: str, text: str, data: dict[str, object] | None = None) -> None:
+        self.bus.emit(Event(topic, "updates", text, data or {}))
 
     def join(self, timeout_s: float) -> None:
         self.cancel.set()

@@ -52,3 +52,15 @@ def test_a_failed_check_and_a_crashing_check_are_told() -> None:
         ("update.problem", "the update server's signed metadata has expired"),
         ("update.problem", "the update check failed: a bug")]
     assert events[0].data == {"refused": True}
+
+
+def test_check_soon_makes_the_next_tick_check_whenever_the_last_one_was() -> None:
+    calls: list[float] = []
+    watch = UpdateWatch(lambda: calls.append(1.0) or CheckResult(True, "nothing new", 0.0), EventBus(), period_s=100.0)
+    assert watch.tick(0.0)
+    watch.join(5)
+    assert not watch.tick(10.0)  # not due for another 90 s
+    watch.check_soon()  # the demo just published a release
+    assert watch.tick(11.0)
+    watch.join(5)
+    assert len(calls) == 2 and not watch.tick(12.0)  # then the period counts again from that check
