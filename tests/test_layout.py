@@ -19,6 +19,8 @@ _RUNTIME = "runs inside the node runtime (torch, Petals): covered by tests/integ
 NO_MIRROR: dict[str, str] = {
     "core/clock.py": "the system clock, three calls into `time`; tests use its ManualClock throughout",
     "core/errors.py": "two exception classes without logic; their messages and hints are asserted by the CLI tests",
+    "core/node/supervisor_core.py": "NodeSupervisor's state: tests/core/node/test_supervisor_lifecycle.py and the others",
+    "core/node/supervisor_launch.py": "NodeSupervisor's launch rules: tests/core/node/test_supervisor_lifecycle.py",
     "mesh/client.py": "runs inside the node runtime: covered by tests/integration/test_mesh_client.py",
     "mesh/gateway.py": "runs inside the node runtime: covered by tests/integration/test_demo_e2e.py",
     "mesh/generate.py": "runs inside the node runtime: the tests' own client (tests/runtime_env.py)",
