@@ -240,10 +240,13 @@ class DemoNetwork:
         release = one_wheel_release(self.node_runtime, self.paths.data / UPDATE_RELEASE / "wheels")
         self._update_repo.publish({RUNTIME_LOCK: release.lock, RUNTIME_INFO: release.info})
         self.runtime_release = release.summary
-        text = (f"the demo's update server published a new node runtime ({release.summary}); the app itself is not "
-                f"updated in the demo")
+        note = ("The demo updates the node runtime only: " + (
+            "FarNode itself, run from this source checkout, updates through git" if self.core.app_updates.root is None
+            else "FarNode itself updates from Far Labs' signed releases"))
+        text = f"the demo's update server published a new node runtime ({release.summary}). {note}"
         self._say(text)
-        self.bus.emit(Event("update.runtime", "demo", text, {"stage": "published", "change": release.summary}))
+        self.bus.emit(Event("update.runtime", "demo", text, {"stage": "published", "change": release.summary,
+                                                             "note": note}))
         self.core.updates.check_soon()
         return release.summary
 

@@ -207,7 +207,8 @@ class FarNodeApp(QObject):
         if name == "dashboard":
             from farnode_desktop.ui.windows.dashboard import DashboardWindow
 
-            dashboard = DashboardWindow(self.dashboard_vm, self.tray_vm)
+            dashboard = DashboardWindow(self.dashboard_vm, self.tray_vm, update=self.update_vm,
+                                        restart=self.restart_to_update)
             if not self.use_tray:
                 dashboard.closing.connect(self.quit)  # no tray to live in: closing the window quits
             return dashboard

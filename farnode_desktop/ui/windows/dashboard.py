@@ -29,6 +29,7 @@ from farnode_desktop.ui.viewmodels.dashboard_vm import (
     point_text,
 )
 from farnode_desktop.ui.viewmodels.tray_vm import TrayViewModel
+from farnode_desktop.ui.viewmodels.update_vm import UpdateViewModel
 from farnode_desktop.ui.windows.charts import ThroughputChart
 from farnode_desktop.ui.windows.style import (
     MUTED,
@@ -42,6 +43,7 @@ from farnode_desktop.ui.windows.style import (
     set_pill,
     state_colour,
 )
+from farnode_desktop.ui.windows.update_line import UpdateLine
 
 PauseClicked = Callable[[QPushButton, PauseControl], None]
 
@@ -123,7 +125,8 @@ class DashboardWindow(QWidget):
         super().closeEvent(event)
 
     def __init__(self, vm: DashboardViewModel, controls: TrayViewModel | None = None,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, update: UpdateViewModel | None = None,
+                 restart: Callable[[], None] | None = None) -> None:
         super().__init__(parent)
         self.vm = vm
         self.controls = controls
@@ -153,6 +156,9 @@ class DashboardWindow(QWidget):
         self.start_stop.setObjectName("primary")
         head.addWidget(self.start_stop)
         root.addLayout(head)
+        # what update is on its way (hidden when none), and Restart to update once a new FarNode is staged
+        self.update_line = UpdateLine(update or UpdateViewModel(self), restart)
+        root.addWidget(self.update_line)
 
         # Below the header, one scroll area: on a 1366x768 laptop the cards, the chart and the outlook scroll
         # together, each at its full height, while the header and its button stay on screen.
