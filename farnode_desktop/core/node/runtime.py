@@ -255,6 +255,7 @@ class NodeRuntime:
             elif line.startswith("Installing collected packages"):
                 say("installing packages (this takes a minute)", done, total)
         code = proc.wait()
+        proc.stdout.close()  # read to its end: closed here, not left to the collector (a ResourceWarning on screen)
         watcher.join()
         if cancel.is_set():
             raise FarNodeError(INSTALL_STOPPED)

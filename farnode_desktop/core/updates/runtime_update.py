@@ -142,11 +142,11 @@ class RuntimeUpdater:
             self._say("update.runtime", f"the new node runtime passed its checks; {SWITCH_REASON}",
                       {"stage": "switching"})
         if self.switch is not None and self.switch.tick():
-            ready, self.switch, self._ready = self._ready, None, None
+            ready, previous, self.switch, self._ready = self._ready, self.switch.previous, None, None
             assert ready is not None
+            kept = "; the previous one is kept for one rollback" if previous is not None else ""
             self._say("update.runtime", f"the nodes run on the new node runtime ({len(ready.changed)} package(s) "
-                                        "changed); the previous one is kept for one rollback",
-                      {"stage": "done", "changed": ready.changed})
+                                        f"changed){kept}", {"stage": "done", "changed": ready.changed})
 
     def _prepare(self) -> None:
         try:
