@@ -8,6 +8,7 @@ benchmarks/results/runtime_update.json. Uses a temporary home beside the test ru
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import platform
@@ -22,6 +23,7 @@ sys.path.insert(0, str(REPO))
 
 from farnode_desktop.core.events import EventBus  # noqa: E402
 from farnode_desktop.core.node.factory import TINY_DEMO, local_spec, make_supervisor  # noqa: E402
+from farnode_desktop.core.node.health import WAITING  # noqa: E402
 from farnode_desktop.core.node.runtime import NodeRuntime  # noqa: E402
 from farnode_desktop.core.node.runtime_versions import RuntimeVersions  # noqa: E402
 from farnode_desktop.core.node.status import NodeState  # noqa: E402
@@ -46,6 +48,16 @@ def wheel_sizes(lock_text: str, extra: list[Path]) -> tuple[int, int, list[str]]
     return sum(index[n] for n in found), len(found), [n for n in names if n not in index]
 
 
+def phase_times(states: list[tuple[float, str, str]], began: float) -> dict[str, float]:
+    """Seconds in each state the node went through from the switch on (a state met twice is added up)."""
+    phases: dict[str, float] = {}
+    marks = [(began, "serving", ""), *states]
+    for (at, state, reason), (until, _, _) in itertools.pairwise(marks):
+        label = f"{state} (test request)" if reason == WAITING else state
+        phases[label] = round(phases.get(label, 0.0) + until - at, 2)
+    return phases
+
+
 def main() -> int:
     source = NodeRuntime(Path(os.environ.get("FARNODE_RUNTIME_DIR", ".farnode-test/runtime")).resolve())
     home = Path(tempfile.mkdtemp(prefix="bench-runtime-update-", dir=source.location.parent))
@@ -68,10 +80,14 @@ def main() -> int:
 
     # a node serving from the current runtime
     spec = local_spec("gpu0", TINY_DEMO, paths, current, new_swarm=True, initial_peers=[])
-    node = make_supervisor(spec, paths, EventBus(), current)
+    bus = EventBus()
+    states: list[tuple[float, str, str]] = []  # (monotonic, state, reason): where the downtime goes
+    bus.subscribe(lambda e: states.append((time.monotonic(), e.data["state"], e.reason)), "node.state")
+    node = make_supervisor(spec, paths, bus, current)
     node.start()
     assert node.wait_until(lambda s: s is NodeState.SERVING, 300) is NodeState.SERVING, node.status().reason
 
+    load_before = round(os.getloadavg()[0], 2)
     t0 = time.monotonic()
     prepared = prepare(versions, lock, None, node_trial(paths))  # the node serves on meanwhile
     prepare_s = time.monotonic() - t0
@@ -92,6 +108,7 @@ def main() -> int:
             break
         time.sleep(0.1)
     on_new = Path(os.path.realpath(location)) == prepared.folder
+    phases = phase_times([s for s in states if s[0] >= switch_began], switch_began)
     node.stop()
     node.wait_until(lambda s: s in (NodeState.STOPPED, NodeState.FAILED), 60)
     node.close()
@@ -109,6 +126,8 @@ def main() -> int:
         "serving_downtime_s": round(served_again - stopped_at, 1) if served_again and stopped_at else None,
         "switch_total_s_incl_drain": round(served_again - switch_began, 1) if served_again else None,
         "node_on_new_runtime": on_new,
+        "downtime_phases_s": phases,
+        "load_average_1m_before_after": [load_before, round(os.getloadavg()[0], 2)],
         "command": "FARNODE_RUNTIME_DIR=.farnode-test/runtime .venv/bin/python benchmarks/bench_runtime_update.py",
     }
     out = REPO / "benchmarks" / "results" / "runtime_update.json"
