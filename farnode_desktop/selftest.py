@@ -243,7 +243,13 @@ def check_updates() -> dict[str, Any]:
             server.close()
     if not result.ok or len(result.installed) != 2:
         raise CheckFailed(f"the signed update check failed: {result.message}")
-    return {"state": "ok", "shipped_root_version": root.version, "channel": shipped.url or "none"}
+    from farnode_desktop import __version__
+    from farnode_desktop.core.updates.app_layout import LAUNCHED_ENV, installed_root
+
+    # an installed build runs through the launcher (installer/farnode_entry.py): it started this process, and the
+    # app folder it keeps versions in is the core's
+    return {"state": "ok", "shipped_root_version": root.version, "channel": shipped.url or "none",
+            "launched": os.environ.get(LAUNCHED_ENV, ""), "app_updates": installed_root(__version__) is not None}
 
 
 def _loopback_json(url: str, body: dict[str, Any] | None = None) -> Any:

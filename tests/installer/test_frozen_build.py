@@ -38,6 +38,8 @@ def test_frozen_self_test_passed_inside_the_build(build: Path) -> None:
     assert checks["qt"]["collation"] == "ok" and checks["qt"]["idna"] == "ok"
     assert checks["devnet"]["state"] == "ok"
     assert checks["updates"]["state"] == "ok" and checks["updates"]["shipped_root_version"] == 1  # TUF, frozen
+    # the entry went through the launcher, which started the installed version; the app can update itself
+    assert checks["updates"]["launched"] == "installed" and checks["updates"]["app_updates"] is True
     assert checks["cli"]["not_included"] == []
     assert checks["runtime"]["mesh_sources"].endswith("_internal/mesh_src")
 
