@@ -12,7 +12,7 @@ from farnode_desktop.cli.demo_cmd import _print_error, _status_line, has_display
 from farnode_desktop.core.errors import FarNodeError
 from farnode_desktop.core.node.runtime import NodeRuntime
 from farnode_desktop.core.paths import AppPaths
-from farnode_desktop.devnet.demo import DemoNetwork
+from farnode_desktop.devnet.demo import DemoNetwork, update_after
 
 
 @pytest.mark.parametrize(("env", "shown"), [({}, False), ({"DISPLAY": ":0"}, True), ({"WAYLAND_DISPLAY": "w-0"}, True),
@@ -30,6 +30,10 @@ def test_demo_flags() -> None:
     assert (args.headless, args.duration, args.claim_every) == (False, 0, 45)
     args = build_parser().parse_args(["demo", "--headless", "--duration", "90", "--claim-every", "10"])
     assert (args.headless, args.duration, args.claim_every) == (True, 90.0, 10.0)
+    # the demo's node-runtime release: 20 s after the first served request by default, never with -1
+    assert update_after(build_parser().parse_args(["demo"])) == 20.0
+    assert update_after(build_parser().parse_args(["demo", "--update-after", "0"])) == 0.0
+    assert update_after(build_parser().parse_args(["demo", "--update-after", "-1"])) is None
 
 
 def test_the_status_line_before_the_network_is_up(tmp_path: Path) -> None:

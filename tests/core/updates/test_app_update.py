@@ -89,6 +89,8 @@ def test_a_staged_release_that_fails_its_self_test_goes_back_by_itself(install: 
     progress = [e.data["percent"] for e in seen if e.topic == "update.progress"]
     assert progress and progress[-1] == 100 and progress == sorted(progress)
     assert any(e.topic == "update.staged" and e.data["version"] == "0.2.0" for e in seen)
+    told = [e.topic for e in seen if e.topic in ("update.available", "update.progress", "update.staged")]
+    assert told[0] == "update.available" and told[-1] == "update.staged"  # said before the download begins
     assert install.version() == "0.1.0"  # the next start applied it, its self-test failed, the launcher went back
     state = install.root.read()
     assert state.current is None and state.refused == ["0.2.0"] and state.trial is None
