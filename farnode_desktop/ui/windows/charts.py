@@ -15,6 +15,7 @@ from PySide6.QtCharts import (
     QChartView,
     QDateTimeAxis,
     QLineSeries,
+    QScatterSeries,
     QValueAxis,
 )
 from PySide6.QtCore import QDateTime, QMargins, QPointF, Qt
@@ -98,7 +99,11 @@ def _apply_ticks(axis: QValueAxis, top: float) -> None:
 
 
 class ThroughputChart(_ThemedView):
-    """Served tokens/s, filled under the line, over the last hour or day; hovering a minute shows its figures."""
+    """Served tokens/s, filled under the line, over the last hour or day; hovering a minute shows its figures.
+
+    A dot marks the latest minute (the one ending now, still filling): a line needs two minutes, and in a node's
+    first minute that dot is all there is to see of the tokens/s the header already shows.
+    """
 
     def __init__(self) -> None:
         chart = _themed_chart()
@@ -117,6 +122,12 @@ class ThroughputChart(_ThemedView):
         gradient.setColorAt(1.0, qcolor(ACCENT, 10))
         self.area.setBrush(QBrush(gradient))
         chart.addSeries(self.area)
+        self.latest = QScatterSeries()
+        self.latest.setMarkerShape(QScatterSeries.MarkerShape.MarkerShapeCircle)
+        self.latest.setMarkerSize(10.0)
+        self.latest.setColor(QColor(ACCENT))
+        self.latest.setBorderColor(QColor(TEXT))
+        chart.addSeries(self.latest)
         self.x_axis = QDateTimeAxis()
         self.y_axis = QValueAxis()
         self.y_axis.setLabelFormat("%.0f")
@@ -125,10 +136,12 @@ class ThroughputChart(_ThemedView):
             _style_axis(axis)
             chart.addAxis(axis, side)
             self.area.attachAxis(axis)
+            self.latest.attachAxis(axis)
         self.setMinimumHeight(200)
         self.shown: list[MinutePoint] = []
         self.describe: Callable[[MinutePoint], str] = lambda p: f"{p.tokens_per_s:,.0f} tokens/s"
         self.area.hovered.connect(self._hovered)
+        self.latest.hovered.connect(self._hovered)
         self.set_points([], 3600.0)
 
     def set_points(self, points: Sequence[MinutePoint], span_s: float, now: float | None = None,
@@ -140,6 +153,7 @@ class ThroughputChart(_ThemedView):
             self.describe = describe
         self.line.replace([QPointF(p.at * 1000.0, p.tokens_per_s) for p in self.shown])
         self.base.replace([QPointF(p.at * 1000.0, 0.0) for p in self.shown])
+        self.latest.replace([QPointF(p.at * 1000.0, p.tokens_per_s) for p in self.shown[-1:]])
         self.x_axis.setFormat("HH:mm")
         self.x_axis.setTickCount(7 if span_s <= 3600 else 9)
         self.x_axis.setRange(QDateTime.fromMSecsSinceEpoch(int(start * 1000)),
