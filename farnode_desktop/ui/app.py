@@ -27,6 +27,7 @@ from farnode_desktop.ui.tasks import TaskRunner
 from farnode_desktop.ui.tray import Tray
 from farnode_desktop.ui.viewmodels.core_api import CoreApi
 from farnode_desktop.ui.viewmodels.dashboard_vm import DashboardViewModel
+from farnode_desktop.ui.viewmodels.format import error_text
 from farnode_desktop.ui.viewmodels.tray_vm import Notice, TrayViewModel
 from farnode_desktop.ui.viewmodels.update_vm import UpdateViewModel
 from farnode_desktop.ui.viewmodels.wallet_vm import WalletViewModel
@@ -133,10 +134,8 @@ class FarNodeApp(QObject):
         self.refresh_earnings()
 
     def _start_failed(self, exc: BaseException) -> None:
-        hint = exc.hint if isinstance(exc, FarNodeError) else ""
-        log.error("the core did not start: %s %s", exc, hint)
-        self.tray_vm.notify.emit(Notice("FarNode could not start", f"{exc}" + (f"\n{hint}" if hint else ""),
-                                        "critical"))
+        log.error("the core did not start: %s", error_text(exc))
+        self.tray_vm.notify.emit(Notice("FarNode could not start", error_text(exc, "\n"), "critical"))
         self.open_window("firstrun")
 
     def refresh_earnings(self) -> None:
@@ -250,7 +249,7 @@ class FarNodeApp(QObject):
 
     def _task_failed(self, exc: BaseException) -> None:
         if isinstance(exc, FarNodeError):
-            self.tray_vm.notify.emit(Notice("FarNode", f"{exc}" + (f"\n{exc.hint}" if exc.hint else ""), "warning"))
+            self.tray_vm.notify.emit(Notice("FarNode", error_text(exc, "\n"), "warning"))
 
 
 def make_qapp(argv: list[str] | None = None) -> QApplication:
@@ -380,8 +379,7 @@ def run_demo_app(args: argparse.Namespace) -> int:
             QTimer.singleShot(int(duration * 1000), app.quit)
 
     def failed(exc: BaseException) -> None:
-        hint = exc.hint if isinstance(exc, FarNodeError) else ""
-        progress.setText(f"The demo could not start: {exc}" + (f"\n{hint}" if hint else ""))
+        progress.setText("The demo could not start: " + error_text(exc, "\n"))
         log.error("demo failed: %s", exc)
         tasks.submit(demo.stop, lambda _r: None, lambda _e: None)
 

@@ -3,18 +3,17 @@ the payout wallet -> start serving."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
 from farnode_desktop.core.atomic import write_atomic
-from farnode_desktop.core.errors import FarNodeError
 from farnode_desktop.core.gpus.eligibility import assess, detect_wsl
 from farnode_desktop.core.paths import AppPaths
 from farnode_desktop.core.settings import SettingsStore
 from farnode_desktop.ui.tasks import TaskRunner
+from farnode_desktop.ui.viewmodels.busy import run_busy
 from farnode_desktop.ui.viewmodels.core_api import CoreApi
 from farnode_desktop.ui.viewmodels.format import gib
 from farnode_desktop.ui.viewmodels.wallet_setup_vm import WalletSetupViewModel
@@ -100,13 +99,13 @@ class FirstRunViewModel(QObject):
         if self.step == 0:
             self.check()
         elif self.step == 1:
-            self._run(self.core.runtime.is_installed, self._runtime_checked)
+            run_busy(self, self.core.runtime.is_installed, self._runtime_checked)
         elif self.step == 2:
             self.wallet_setup.load()
 
     # -- step 1: eligibility --------------------------------------------------------------------------
     def check(self) -> None:
-        self._run(self._assess, self._checked)
+        run_busy(self, self._assess, self._checked)
 
     def _assess(self) -> CheckResult:
         inventory = self.core.sampler.sample_once()
@@ -141,7 +140,7 @@ class FirstRunViewModel(QObject):
 
     def install_runtime(self) -> None:
         self.runtime_line = "Starting the install…"
-        self._run(lambda: self.core.runtime.install(progress=self.progress.emit), self._installed)
+        run_busy(self, lambda: self.core.runtime.install(progress=self.progress.emit), self._installed)
 
     def _on_progress(self, message: str, done: int, total: int) -> None:
         self.runtime_line, self.runtime_done, self.runtime_total = message, done, total
@@ -160,22 +159,3 @@ class FirstRunViewModel(QObject):
     def finish(self) -> None:
         write_atomic(marker(self.core.paths), "done\n", mode=0o644)
         self.finished.emit()
-
-    # -- plumbing -------------------------------------------------------------------------------------
-    def _run(self, fn: Callable[[], object], done: Callable[[object], None]) -> None:
-        self.busy = True
-        self.error = ""
-        self.changed.emit()
-
-        def ok(value: object) -> None:
-            self.busy = False
-            done(value)
-            self.changed.emit()
-
-        def failed(exc: BaseException) -> None:
-            self.busy = False
-            hint = exc.hint if isinstance(exc, FarNodeError) else ""
-            self.error = f"{exc}" + (f" — {hint}" if hint else "")
-            self.changed.emit()
-
-        self.tasks.submit(fn, ok, failed)

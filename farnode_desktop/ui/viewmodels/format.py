@@ -1,14 +1,17 @@
-"""Plain-language formatting shared by the view-models: durations, counts, sizes, short ids and addresses."""
+"""Plain-language formatting shared by the view-models: durations, counts, sizes, short ids and addresses, and an
+error with what to do about it."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from farnode_desktop.core.earnings.coordinator_models import format_tokens
+from farnode_desktop.core.errors import FarNodeError
 
 GIB = 1024**3
 
-__all__ = ["count", "day_label", "duration", "far", "gib", "short_address", "short_id", "when"]
+__all__ = ["count", "day_label", "duration", "error_text", "far", "gib", "short_address", "short_id", "when",
+           "with_hint"]
 
 
 def duration(seconds: float) -> str:
@@ -74,3 +77,14 @@ def day_label(day: str) -> str:
         return dt.date.fromisoformat(day).strftime("%b %d")
     except ValueError:
         return day
+
+
+def with_hint(text: str, hint: str, sep: str = " — ") -> str:
+    """`text — hint` (a line's) or, with `sep="\\n"`, the hint on a line of its own (a notification's); `text` alone
+    when there is no hint."""
+    return f"{text}{sep}{hint}" if hint else text
+
+
+def error_text(exc: BaseException, sep: str = " — ") -> str:
+    """What went wrong and, for FarNode's own errors, what to do about it: `with_hint(str(exc), exc.hint)`."""
+    return with_hint(str(exc), exc.hint if isinstance(exc, FarNodeError) else "", sep)

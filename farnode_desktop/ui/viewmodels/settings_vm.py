@@ -16,6 +16,7 @@ from farnode_desktop.core.pausing.rules import DAYS, parse_schedule
 from farnode_desktop.core.settings import Setting, Settings
 from farnode_desktop.ui.tasks import TaskRunner
 from farnode_desktop.ui.viewmodels.core_api import CoreApi
+from farnode_desktop.ui.viewmodels.format import error_text
 from farnode_desktop.ui.viewmodels.network_vm import PinnedView, pinned_view
 
 _SCHEDULE_LINE = re.compile(r"^\s*([A-Za-z,\- ]+?)\s+(\d{1,2}:\d{2})\s*[--]\s*(\d{1,2}:\d{2})\s*$")
@@ -168,7 +169,7 @@ class SettingsViewModel(QObject):
         try:
             new = self.build()
         except FarNodeError as exc:
-            self.message = str(exc) + (f" — {exc.hint}" if exc.hint else "")
+            self.message = error_text(exc)
             self.error.emit(self.message)
             return
         self.busy = True
@@ -198,7 +199,6 @@ class SettingsViewModel(QObject):
 
     def _failed(self, exc: BaseException) -> None:
         self.busy = False
-        hint = exc.hint if isinstance(exc, FarNodeError) else ""
-        self.message = f"Not saved: {exc}" + (f" — {hint}" if hint else "")
+        self.message = f"Not saved: {error_text(exc)}"
         self.error.emit(self.message)
         self.changed.emit()

@@ -14,13 +14,12 @@ from PySide6.QtCore import QObject, Signal
 from farnode_desktop import __version__
 from farnode_desktop.core.earnings.coordinator_models import Earnings
 from farnode_desktop.core.earnings.forecast import Forecast, far_amount
-from farnode_desktop.core.errors import FarNodeError
 from farnode_desktop.core.events import Event
 from farnode_desktop.core.node.status import NodeState, NodeStatus, next_try, no_requests_for, no_requests_text
 from farnode_desktop.core.pausing.rules import PAUSE_LENGTHS, pause_cost
 from farnode_desktop.ui.tasks import TaskRunner
 from farnode_desktop.ui.viewmodels.core_api import CoreApi, Snapshot, take_snapshot
-from farnode_desktop.ui.viewmodels.format import count, far
+from farnode_desktop.ui.viewmodels.format import count, error_text, far, with_hint
 
 
 class TrayState(StrEnum):
@@ -113,7 +112,7 @@ def notice_for(event: Event, gpus: bool = True) -> Notice | None:
             return Notice("Serving", f"{event.source}: {event.reason}")
         if state == NodeState.FAILED:
             hint = str(data.get("hint") or "")
-            text = event.reason + (f"\n{hint}" if hint else "")
+            text = with_hint(event.reason, hint, "\n")
             retry = data.get("retry_in_s")
             status = NodeStatus(event.source, NodeState.FAILED, event.reason,
                                 retry_in_s=float(retry) if isinstance(retry, (int, float)) else None)
@@ -230,8 +229,7 @@ class TrayViewModel(QObject):
     def _run(self, fn: Callable[[], object], what: str) -> None:
         def failed(exc: BaseException) -> None:
             self.busy = False
-            hint = exc.hint if isinstance(exc, FarNodeError) else ""
-            self.notify.emit(Notice(f"{what} failed", f"{exc}" + (f"\n{hint}" if hint else ""), "warning"))
+            self.notify.emit(Notice(f"{what} failed", error_text(exc, "\n"), "warning"))
             self.changed.emit()
 
         def fresh(snapshot: object) -> None:

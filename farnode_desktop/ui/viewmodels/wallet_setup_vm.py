@@ -3,7 +3,7 @@ and three of its words typed back before its key is stored; an import says where
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from enum import Enum
 
 from PySide6.QtCore import QObject, Signal
@@ -12,7 +12,9 @@ from farnode_desktop.core.earnings.recovery import LOSS_WARNING, WRITE_IT_DOWN, 
 from farnode_desktop.core.earnings.wallet import Wallet
 from farnode_desktop.core.errors import FarNodeError
 from farnode_desktop.ui.tasks import TaskRunner
+from farnode_desktop.ui.viewmodels.busy import run_busy
 from farnode_desktop.ui.viewmodels.core_api import CoreApi
+from farnode_desktop.ui.viewmodels.format import error_text
 
 __all__ = ["BACKUP_OF", "LOSS_WARNING", "WRITE_IT_DOWN", "SetupStage", "WalletSetupViewModel"]
 
@@ -56,7 +58,7 @@ class WalletSetupViewModel(QObject):
 
     # -- looking for a wallet -------------------------------------------------------------------------
     def load(self) -> None:
-        self._run(self.core.wallet_address, self._known)
+        run_busy(self, self.core.wallet_address, self._known)
 
     def _known(self, address: object) -> None:
         self.address = address if isinstance(address, str) else None
@@ -105,10 +107,10 @@ class WalletSetupViewModel(QObject):
         try:
             phrase.check(answers)
         except FarNodeError as exc:
-            self.error = f"{exc} — {exc.hint}" if exc.hint else str(exc)
+            self.error = error_text(exc)
             self.changed.emit()
             return
-        self._run(lambda: self._wallet().create(phrase), lambda value: self._stored(value, "created"))
+        run_busy(self, lambda: self._wallet().create(phrase), lambda value: self._stored(value, "created"))
 
     def _stored(self, address: object, kind: str) -> None:
         self._forget()
@@ -135,28 +137,10 @@ class WalletSetupViewModel(QObject):
                 return wallet.import_keystore(secret, password)
             raise FarNodeError(f"unknown import kind {kind!r}")
 
-        self._run(do, lambda value: self._stored(value, kind))
+        run_busy(self, do, lambda value: self._stored(value, kind))
 
     def _wallet(self) -> Wallet:
         wallet = self.core.wallet()
         if wallet is None:
             raise FarNodeError(self.core.wallet_problem() or "no secure keyring is available for the wallet")
         return wallet
-
-    # -- plumbing -------------------------------------------------------------------------------------
-    def _run(self, fn: Callable[[], object], done: Callable[[object], None]) -> None:
-        self.busy, self.error = True, ""
-        self.changed.emit()
-
-        def ok(value: object) -> None:
-            self.busy = False
-            done(value)
-            self.changed.emit()
-
-        def failed(exc: BaseException) -> None:
-            self.busy = False
-            hint = exc.hint if isinstance(exc, FarNodeError) else ""
-            self.error = f"{exc}" + (f" — {hint}" if hint else "")
-            self.changed.emit()
-
-        self.tasks.submit(fn, ok, failed)

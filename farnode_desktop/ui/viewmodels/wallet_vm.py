@@ -13,12 +13,11 @@ from farnode_desktop.core.earnings.claim_words import amounts_in_far
 from farnode_desktop.core.earnings.claims import ClaimQuote, ClaimService
 from farnode_desktop.core.earnings.coordinator_models import Earnings
 from farnode_desktop.core.earnings.ledger import ClaimRecord, ClaimState
-from farnode_desktop.core.errors import FarNodeError
 from farnode_desktop.core.events import Event
 from farnode_desktop.core.node.facts import block_range
 from farnode_desktop.ui.tasks import TaskRunner
 from farnode_desktop.ui.viewmodels.core_api import CoreApi
-from farnode_desktop.ui.viewmodels.format import count, day_label, far, when
+from farnode_desktop.ui.viewmodels.format import count, day_label, error_text, far, when
 from farnode_desktop.ui.viewmodels.network_vm import PinnedView, pinned_view
 from farnode_desktop.ui.viewmodels.wallet_setup_vm import WalletSetupViewModel
 
@@ -151,8 +150,7 @@ class WalletViewModel(QObject):
 
     def _failed(self, exc: BaseException) -> None:
         self.loading = False
-        hint = exc.hint if isinstance(exc, FarNodeError) else ""
-        self.error.emit(f"{exc}" + (f" — {hint}" if hint else ""))
+        self.error.emit(error_text(exc))
         self.changed.emit()
 
     @property
@@ -256,8 +254,7 @@ class WalletViewModel(QObject):
 
     def _claim_failed(self, exc: BaseException) -> None:
         self.claiming = False
-        hint = exc.hint if isinstance(exc, FarNodeError) else ""
-        self.claim_message = amounts_in_far(f"{exc}" + (f" — {hint}" if hint else ""))  # a wei figure reads as FAR
+        self.claim_message = amounts_in_far(error_text(exc))  # a wei figure reads as FAR
         self.claim_changed.emit()
 
     def step_index(self) -> int:

@@ -72,3 +72,17 @@ def test_day_label() -> None:
     assert day_label("2026-11-22") == "Nov 22"
     assert day_label("2026-01-05") == "Jan 05"
     assert day_label("yesterday") == "yesterday"  # not a date: shown as it came
+
+
+def test_an_error_reads_with_what_to_do_about_it() -> None:
+    from farnode_desktop.core.errors import UserInputError
+    from farnode_desktop.ui.viewmodels.format import error_text, with_hint
+
+    assert with_hint("node failed", "") == "node failed"
+    assert with_hint("node failed", "free some VRAM") == "node failed — free some VRAM"
+    assert with_hint("node failed", "free some VRAM", "\n") == "node failed\nfree some VRAM"
+    assert error_text(UserInputError("not a model", hint="pick one from the list")) == (
+        "not a model — pick one from the list")
+    assert error_text(UserInputError("not a model")) == "not a model"
+    assert error_text(UserInputError("not a model", hint="pick one"), "\n") == "not a model\npick one"
+    assert error_text(OSError("disk full")) == "disk full"  # no hint to add
