@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from PySide6.QtWidgets import QSystemTrayIcon
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 from pytestqt.qtbot import QtBot
 
 from farnode_desktop.core.node.status import NodeState
@@ -34,3 +35,9 @@ def test_without_a_tray_the_dashboard_is_the_main_window(qtbot: QtBot, tmp_path:
     window.close()
     qtbot.waitUntil(lambda: all(s.state is NodeState.STOPPED for s in core.node_statuses()), timeout=10_000)
     assert app._quitting
+    qtbot.waitUntil(lambda: app._finished_once, timeout=10_000)
+    # The app left "the" event loop with QApplication.exit(), which no exec() was running here: Qt keeps that
+    # quit pending and every later event loop (each qtbot wait of the next tests) would return at once. One
+    # exec() that ends itself takes it back.
+    QTimer.singleShot(0, QApplication.quit)
+    QApplication.exec()
