@@ -11,7 +11,8 @@ from farnode_desktop.core.earnings.network import PinnedNetworks
 
 @dataclass(frozen=True)
 class PinnedView:
-    """The pinned network in words: `lines` for a form, `summary` for one muted line, `pinned` False when none."""
+    """The pinned network in words: `summary` for one muted line, `warning_line` for a line of its own in the
+    warning colour ("" when this FarNode may claim there), `pinned` False when none."""
 
     pinned: bool
     chain: str
@@ -20,6 +21,10 @@ class PinnedView:
     summary: str
     fee: str = ""  # what the network keeps of a payout, from the manifest ("" when it states none)
     warning: str = ""  # this FarNode is older than the chain asks for: update to keep claiming
+
+    @property
+    def warning_line(self) -> str:
+        return f"Warning: {self.warning}." if self.warning else ""
 
 
 def pinned_view(networks: PinnedNetworks, chain_id: int | None, app_version: str | None = None) -> PinnedView:
@@ -38,5 +43,5 @@ def pinned_view(networks: PinnedNetworks, chain_id: int | None, app_version: str
     fee = f"The network keeps {network.fee_text}. " if network.fee_bps is not None else ""
     warning = network.too_old(app_version or farnode_desktop.__version__) or ""
     summary = (f"Paid in FAR {network.token} on {chain}; payouts come from {contract}. {fee}Pinned by this "
-               "installation: a coordinator cannot change them." + (f"\nWarning: {warning}." if warning else ""))
+               "installation: a coordinator cannot change them.")
     return PinnedView(True, chain, network.token, network.payout_contract, summary, network.fee_text, warning)

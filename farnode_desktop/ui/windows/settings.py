@@ -171,7 +171,12 @@ class SettingsWindow(QWidget):
         self.chain_id.setValidator(QRegularExpressionValidator(QRegularExpression("[0-9]{0,15}"), self.chain_id))
         self.pinned = label("", "muted", wrap=True)  # what a coordinator cannot change: shown, never edited
         self.pinned.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        form.addRow("Pays in", self.pinned)
+        self.pinned_warning = label("", "warning", wrap=True)  # this FarNode is too old to claim there
+        self.pinned_warning.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        pays_in = QVBoxLayout()
+        pays_in.addWidget(self.pinned)
+        pays_in.addWidget(self.pinned_warning)
+        form.addRow("Pays in", pays_in)
         self.chain_id.textChanged.connect(self._show_pinned)  # another chain id: that chain's pinned token
         self.log_level = self._choice(form, SETTINGS["log_level"])
         layout.addLayout(form)
@@ -230,6 +235,8 @@ class SettingsWindow(QWidget):
     def _show_pinned(self) -> None:
         pinned = self.vm.pinned()
         self.pinned.setText(pinned.summary)
+        self.pinned_warning.setText(pinned.warning_line)
+        self.pinned_warning.setVisible(bool(pinned.warning_line))
         self.pinned.setToolTip(f"FAR token {pinned.token}\nPayout contract {pinned.contract}\n{pinned.chain}")
 
     def refresh(self) -> None:

@@ -28,6 +28,7 @@ TEXT = "#e6edf5"
 MUTED = "#8aa0b8"
 ACCENT = "#4fd1c5"
 ORANGE = "#f6ad55"
+WARNING = ORANGE  # a line the provider must act on (update FarNode, write the words down), never a muted one
 FIELD = "#0e1a28"  # the inside of an input, a check box or a radio button
 OUTLINE = "#5b7a9c"  # every control's edge: visible on BG and on CARD (a test measures the contrast)
 
@@ -54,6 +55,7 @@ QFrame#card QLabel, QFrame#card QCheckBox, QFrame#card QRadioButton {{ backgroun
 QLabel#title {{ font-size: 20px; font-weight: 600; }}
 QLabel#h2 {{ font-size: 15px; font-weight: 600; }}
 QLabel#muted {{ color: {MUTED}; }}
+QLabel#warning {{ color: {WARNING}; }}
 QLabel#big {{ font-size: 22px; font-weight: 600; }}
 QLabel#pill {{ border-radius: 10px; padding: 3px 10px; font-weight: 600; color: #0b1622; }}
 QPushButton {{ background: #1b2e44; border: 1px solid #274463; border-radius: 8px; padding: 7px 14px; }}

@@ -48,6 +48,10 @@ class WalletWindow(QWidget):
         self.network_label = label("", "muted", wrap=True)  # the pinned FAR token and payout contract
         self.network_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         titles.addWidget(self.network_label)
+        self.network_warning = label("", "warning", wrap=True)  # this FarNode is too old to claim there
+        self.network_warning.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.network_warning.hide()
+        titles.addWidget(self.network_warning)
         head.addLayout(titles, 1)
         self.copy_button = QPushButton("Copy address")
         self.copy_button.clicked.connect(self.copy_address)
@@ -168,6 +172,8 @@ class WalletWindow(QWidget):
             self.address_label.setToolTip(f"Payout address {short_address(data.address)}")
         network = data.network if data is not None else None
         self.network_label.setText(network.summary if network is not None else "")
+        self.network_warning.setText(network.warning_line if network is not None else "")
+        self.network_warning.setVisible(bool(self.network_warning.text()))
         self.network_label.setToolTip(f"FAR token {network.token}\nPayout contract {network.contract}\n{network.chain}"
                                       if network is not None else "")
         self.copy_button.setEnabled(bool(vm.address))
