@@ -27,9 +27,12 @@ class NodeSupervisor(LaunchRules, StopRules):
     """Launches, watches, restarts and stops one node server; every change of state is an event with a reason."""
 
     # ----- the provider's controls (any thread) -----
-    def start(self) -> None:
+    def start(self, reason: str = "") -> None:
+        """Run the node; `reason` is what its log says of the launch this starts (else "started by the provider")."""
         with self._lock:
             self._desire = Desire.RUN
+            if reason and self._state in (NodeState.STOPPED, NodeState.FAILED):
+                self._launch_why = reason
             if self._state is NodeState.FAILED:
                 self._budget.reset()
                 self._cooling_until = None

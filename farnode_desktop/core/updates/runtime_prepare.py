@@ -21,6 +21,7 @@ from farnode_desktop.core.node.runtime import MARKER, OWN_LOCK, NodeRuntime, Pro
 from farnode_desktop.core.node.runtime_versions import READY, RuntimeVersions, clone_tree, relocate, version_id
 from farnode_desktop.core.node.status import NodeState
 from farnode_desktop.core.paths import AppPaths
+from farnode_desktop.core.updates.words import packages
 
 CLONE_BYTES = 512 * 1024**2  # the clone's folders and links, pip's unpacking: a floor under any estimate
 UNKNOWN_PACKAGE_BYTES = 1024**3  # a package the current runtime does not have: its installed size is not known
@@ -128,7 +129,7 @@ def prepare(versions: RuntimeVersions, lock: bytes, info: bytes | None, trial: T
             f"{versions.folder}, {needed / 1024**3:.1f} GB needed; the current runtime stays",
             hint="free some disk space; FarNode tries the update again at its next check")
     shutil.rmtree(target, ignore_errors=True)  # what a killed prepare left
-    say(f"cloning the current runtime ({len(changed)} package(s) change)", 0, 1)
+    say(f"cloning the current runtime ({packages(len(changed))} to change)", 0, 1)
     source = versions.current_folder()
     clone_tree(source, target)
     relocate(target, source)

@@ -23,13 +23,14 @@ from farnode_desktop.core.paths import AppPaths
 from farnode_desktop.core.updates.channel import load_channel
 from farnode_desktop.core.updates.client import CheckResult, UpdateClient
 from farnode_desktop.core.updates.runtime_prepare import Prepared, Trial, node_trial, prepare
-from farnode_desktop.core.updates.words import plain_reason
+from farnode_desktop.core.updates.words import packages, plain_reason
 
 RUNTIME_LOCK = "runtime/lock.txt"
 RUNTIME_INFO = "runtime/runtime.json"
 MAX_LOCK_BYTES = 1024 * 1024
 MAX_INFO_BYTES = 256 * 1024
 SWITCH_REASON = "switching to the new node runtime"
+SWITCHED_REASON = "restarted onto the updated node runtime"  # the node's log says why it started, not "the provider"
 
 
 class Node(Protocol):
@@ -40,7 +41,7 @@ class Node(Protocol):
 
     def drain(self, reason: str, deadline_s: float, relaunch: bool) -> None: ...
 
-    def start(self) -> None: ...
+    def start(self, reason: str = "") -> None: ...
 
 
 class RuntimeTargets(UpdateClient):
@@ -105,7 +106,7 @@ class RuntimeSwitch:
         self.previous = self.versions.switch(self.vid)
         for node in self.nodes:
             if node.state is NodeState.STOPPED:  # drained; a node the provider paused meanwhile stays paused
-                node.start()
+                node.start(SWITCHED_REASON)
         self.done = True
         return True
 
@@ -145,7 +146,7 @@ class RuntimeUpdater:
             ready, previous, self.switch, self._ready = self._ready, self.switch.previous, None, None
             assert ready is not None
             kept = "; the previous one is kept for one rollback" if previous is not None else ""
-            self._say("update.runtime", f"the nodes run on the new node runtime ({len(ready.changed)} package(s) "
+            self._say("update.runtime", f"the nodes run on the new node runtime ({packages(len(ready.changed))} "
                                         f"changed){kept}", {"stage": "done", "changed": ready.changed})
 
     def _prepare(self) -> None:

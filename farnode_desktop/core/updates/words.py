@@ -1,4 +1,4 @@
-"""What a failed update check tells the provider: TUF's errors in plain words, each ending in what stayed."""
+"""What an update tells the provider: TUF's errors in plain words, each ending in what stayed, and counts."""
 
 from __future__ import annotations
 
@@ -7,6 +7,11 @@ import errno
 from tuf.api import exceptions
 
 KEPT = "nothing installed was changed"
+
+
+def packages(n: int) -> str:
+    """`1 package`, `3 packages`."""
+    return f"{n} package" if n == 1 else f"{n} packages"
 
 
 def plain_reason(exc: BaseException) -> str:

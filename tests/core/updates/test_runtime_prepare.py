@@ -38,8 +38,11 @@ def test_one_changed_wheel_is_all_pip_changes_and_the_current_runtime_is_untouch
     assert lock_changes(current.lock.read_text(), lock.decode()) == (["six"], [])
     before = fingerprint(current.location)
     versions = RuntimeVersions(current.location)
-    prepared = prepare(versions, lock, b'{"cuda_build": 13000}', trial=None)
+    said: list[str] = []
+    prepared = prepare(versions, lock, b'{"cuda_build": 13000}', trial=None,
+                       progress=lambda message, done, total: said.append(message))
     assert prepared.changed == ["six"] and (prepared.folder / READY).is_file()
+    assert "cloning the current runtime (1 package to change)" in said  # not "1 package(s)"
     fresh = NodeRuntime(prepared.folder)
     assert fresh.is_installed() and fresh.lock.read_bytes() == lock
     assert _version(fresh, "six") == "1.17.0.post1" and _version(current, "six") == "1.17.0"

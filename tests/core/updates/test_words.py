@@ -28,3 +28,9 @@ def test_refusals_in_plain_words(exc: Exception, words: str) -> None:
 def test_disk_errors_keep_the_previous_files() -> None:
     assert plain_reason(OSError(errno.ENOSPC, "No space left on device")).startswith("the disk is full")
     assert "Permission denied" in plain_reason(OSError(errno.EACCES, "Permission denied"))
+
+
+def test_a_count_of_packages_reads_singular_or_plural() -> None:
+    from farnode_desktop.core.updates.words import packages
+
+    assert (packages(0), packages(1), packages(2)) == ("0 packages", "1 package", "2 packages")
