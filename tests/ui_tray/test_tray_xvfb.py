@@ -47,7 +47,10 @@ def test_the_tray_icon_shows_the_state_and_the_menu(qtbot: QtBot, tmp_path: Path
     assert tray.icon.toolTip().startswith("FarNode: serving\nServing 1,160 tokens/s")
     menu = [a.text() for a in tray.menu.actions() if not a.isSeparator()]
     assert menu == ["FarNode: serving", "Stop serving", "Pause serving", "Resume serving", "Dashboard",
-                    "Wallet && earnings", "Settings", "Logs", "Quit FarNode"]
+                    "Wallet && earnings", "Settings", "Logs", "Downloading an update", "Restart to update",
+                    "Quit FarNode"]
+    # the app update's two lines are there for a download and a staged update, hidden while neither is
+    assert not tray.update_progress.isVisible() and not tray.restart_action.isVisible()
     tray.refresh()
     pauses = [a.text() for a in tray.pause_menu.actions()]
     assert pauses[0].startswith("Pause for 30 min  (≈ 2.1 M served tokens)")
