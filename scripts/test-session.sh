@@ -22,9 +22,27 @@ trap 'kill $tray 2>/dev/null' EXIT
 sleep 1
 status=0
 out=artifacts/test-output.txt
-# Everything but the real-tray tests, offscreen Qt.
-.venv/bin/pytest -m "not tray" -p no:cacheprovider --durations=15 "$@" 2>&1 | tee "$out"
-main_status=${PIPESTATUS[0]}
+# Everything but the real-tray tests, offscreen Qt. A whole run (no arguments) runs the slow tests (real nodes,
+# builds: mostly waiting on child processes) in a second pytest beside the quick ones, each with its own HOME; the
+# slow pass prints when it ends. FARNODE_TEST_SERIAL=1 runs them one after the other.
+if [ $# -eq 0 ] && [ -z "${FARNODE_TEST_SERIAL:-}" ]; then
+  slow_out=artifacts/test-output-slow.txt
+  HOME="$(mktemp -d)" .venv/bin/pytest -m "(runtime or slow) and not tray" -p no:cacheprovider --durations=15 \
+    --basetemp "$(mktemp -d)/slow" >"$slow_out" 2>&1 &
+  slow_pid=$!
+  .venv/bin/pytest -m "not runtime and not slow and not tray" -p no:cacheprovider --durations=10 \
+    --basetemp "$(mktemp -d)/quick" 2>&1 | tee "$out"
+  quick_status=${PIPESTATUS[0]}
+  wait $slow_pid
+  slow_status=$?
+  echo "---- the slow pass (real nodes, builds), run beside the quick one ----"
+  cat "$slow_out" | tee -a "$out"
+  main_status=$quick_status
+  [ $main_status -eq 0 ] && main_status=$slow_status
+else
+  .venv/bin/pytest -m "not tray" -p no:cacheprovider --durations=15 "$@" 2>&1 | tee "$out"
+  main_status=${PIPESTATUS[0]}
+fi
 # The tray tests need the X display with the tray host.
 FARNODE_TEST_DISPLAY=1 .venv/bin/pytest -m tray -p no:cacheprovider "$@" 2>&1 | tee -a "$out"
 tray_status=${PIPESTATUS[0]}
