@@ -11,6 +11,7 @@ from farnode_desktop.core.node.runtime_versions import RuntimeVersions
 from farnode_desktop.core.paths import AppPaths
 from farnode_desktop.core.updates.runtime_prepare import node_trial, prepare
 from farnode_desktop.core.updates.runtime_update import RuntimeTargets
+from farnode_desktop.core.updates.words import packages
 
 
 def _nodes_running(paths: AppPaths) -> list[str]:
@@ -46,7 +47,7 @@ def cmd_update(args: argparse.Namespace) -> int:
 
     prepared = prepare(versions, lock, info, node_trial(paths), progress=progress)
     previous = versions.switch(prepared.vid)
-    print(f"node runtime {prepared.vid} is now current ({len(prepared.changed)} package(s) changed: "
+    print(f"node runtime {prepared.vid} is now current ({packages(len(prepared.changed))} changed: "
           f"{', '.join(prepared.changed) or 'none'}); {previous or 'the previous one'} is kept for one rollback")
     return 0
 

@@ -33,7 +33,7 @@ def test_update_then_rollback(farnode_home: Path, tmp_path: Path, monkeypatch: p
     assert main(["runtime", "update", "--lock", str(tmp_path / "lock.txt")]) == 0
     out = capsys.readouterr().out
     assert "starting a node on the new runtime to check it serves" in out
-    assert "is now current (1 package(s) changed: six)" in out
+    assert "is now current (1 package changed: six)" in out
     assert location.is_symlink() and _six(location) == "1.17.0.post1"
     assert NodeRuntime(location).is_installed() and NodeRuntime(location).lock.read_bytes() == wheel_lock(tmp_path)
     assert main(["runtime", "rollback"]) == 0
