@@ -80,6 +80,9 @@ def install() -> int:
             added += 1
     if not hasattr(utils, "anext"):
         utils.anext = hm_asyncio.anext  # type: ignore[attr-defined]
+    from farnode_desktop.mesh import compat5
+
+    added += len(compat5.install())  # transformers 5 / peft 0.22 dropped names Petals 2.2 imports
     register_families_with_petals()
     _installed = True
     return added

@@ -38,7 +38,7 @@ def register() -> list[str]:
     import petals
     from petals.utils import auto_config
 
-    from farnode_desktop.mesh.models import rollback
+    from farnode_desktop.mesh.models import checkpoint, rollback
 
     for name in FAMILY_MODULES:
         module = importlib.import_module(f"farnode_desktop.mesh.models.{name}")
@@ -53,5 +53,6 @@ def register() -> list[str]:
                 if holder is not None:
                     setattr(holder, cls.__name__, cls)
     rollback.install()
+    checkpoint.install()
     _registered = True
     return list(FAMILY_MODULES)

@@ -14,6 +14,30 @@ import torch
 KVCache = tuple[torch.Tensor, torch.Tensor]
 
 
+def layer_cache(layer_past: Any, batch_size: int, kv_heads: int) -> tuple[Any, int]:
+    """A one-layer transformers `DynamicCache` holding Petals' cached keys/values (transformers 5's layers call
+    `cache.update(k, v, layer_idx)`), and the cached length."""
+    from transformers.cache_utils import DynamicCache
+
+    cache = DynamicCache()
+    past_length = 0
+    if layer_past is not None:
+        keys, values = petals_to_hf(layer_past, batch_size, kv_heads)
+        past_length = keys.shape[2]
+        if past_length:
+            cache.update(keys, values, 0)
+    return cache, past_length
+
+
+def cache_to_petals(cache: Any) -> KVCache:
+    """The one layer of a `DynamicCache` (transformers 5: `cache.layers[0].keys`; 4.x: `cache.key_cache[0]`) in
+    Petals' layout."""
+    layers = getattr(cache, "layers", None)
+    if layers is not None:
+        return hf_to_petals(layers[0].keys, layers[0].values)
+    return hf_to_petals(cache.key_cache[0], cache.value_cache[0])
+
+
 def petals_to_hf(layer_past: Any, batch_size: int, kv_heads: int) -> KVCache:
     """Petals' `(keys, values)` of one block to transformers' `[batch, kv_heads, length, head_dim]` pair."""
     keys, values = layer_past[0], layer_past[1]

@@ -1,7 +1,8 @@
-"""FarMesh's Mixtral family (mixture of experts) on transformers 4.43; Petals 2.2 has none.
+"""FarMesh's Mixtral family (mixture of experts) on transformers 5; Petals 2.2 has none.
 
 The server block wraps transformers' `MixtralDecoderLayer` (attention with GQA, then the sparse-MoE feed-forward,
-router included); the cache conversion is the same as Llama's, with Mixtral's sliding window in the mask.
+router included); the cache conversion is the same as Llama's, with Mixtral's sliding window in the mask. The
+experts are transformers 5's fused tensors (`checkpoint.fuse_experts` converts the published per-expert weights).
 """
 
 from __future__ import annotations
@@ -9,12 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from transformers.cache_utils import DynamicCache
 from transformers.modeling_outputs import MoeModelOutputWithPast
 from transformers.models.mixtral import MixtralConfig, MixtralForCausalLM, MixtralModel
-from transformers.models.mixtral.modeling_mixtral import MixtralAttention, MixtralDecoderLayer
+from transformers.models.mixtral.modeling_mixtral import (
+    MixtralAttention,
+    MixtralDecoderLayer,
+    MixtralRotaryEmbedding,
+)
 
-from farnode_desktop.mesh.models.cache import causal_mask, hf_to_petals, petals_to_hf, positions
+from farnode_desktop.mesh.models.cache import cache_to_petals, causal_mask, layer_cache, positions
 from farnode_desktop.mesh.models.config import FarMeshConfigMixin, LlamaStyleConfigLoading
 from farnode_desktop.mesh.models.swarm_body import LlamaStyleBody, LlamaStyleCausalLM
 
@@ -24,27 +28,22 @@ class FarMeshMixtralBlock(MixtralDecoderLayer):
 
     def __init__(self, config: MixtralConfig) -> None:
         super().__init__(config, layer_idx=0)
+        self.config = config
         self.sliding_window = config.sliding_window
+        self.rotary_emb = MixtralRotaryEmbedding(config=config)
 
     def forward(self, hidden_states: torch.Tensor, *args: Any, layer_past: Any = None, use_cache: bool = False,
                 **kwargs: Any) -> tuple[Any, ...]:
         batch_size, seq_length, _ = hidden_states.shape
-        cache = DynamicCache()
-        past_length = 0
-        if layer_past is not None:
-            keys, values = petals_to_hf(layer_past, batch_size, self.self_attn.num_key_value_heads)
-            past_length = keys.shape[2]
-            if past_length:
-                cache.update(keys, values, 0)
+        cache, past_length = layer_cache(layer_past, batch_size, self.config.num_key_value_heads)
         position_ids = positions(past_length, seq_length, batch_size, hidden_states.device)
         mask = causal_mask(batch_size, seq_length, past_length, hidden_states.dtype, hidden_states.device,
                            sliding_window=self.sliding_window)
-        outputs = super().forward(hidden_states, attention_mask=mask, position_ids=position_ids,
-                                  past_key_value=cache, use_cache=True, output_router_logits=False,
-                                  cache_position=position_ids[0])
+        hidden = super().forward(hidden_states, position_embeddings=self.rotary_emb(hidden_states, position_ids),
+                                 attention_mask=mask, position_ids=position_ids, cache=cache, use_cache=True)
         if not use_cache:
-            return (outputs[0],)
-        return outputs[0], hf_to_petals(cache.key_cache[0], cache.value_cache[0])
+            return (hidden,)
+        return hidden, cache_to_petals(cache)
 
 
 class DistributedMixtralConfig(LlamaStyleConfigLoading, MixtralConfig, FarMeshConfigMixin):
