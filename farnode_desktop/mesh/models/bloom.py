@@ -1,5 +1,6 @@
-"""FarMesh's BLOOM family on transformers 4.43: BLOOM's own cache layout is Petals' layout, so the block only adds
-the ALiBi biases and the causal mask that transformers' BloomModel used to make for its layers.
+"""FarMesh's BLOOM family on transformers 5: the block adds the ALiBi biases and the additive causal mask that
+transformers' BloomModel makes for its layers, and converts Petals' cache layout (BLOOM's old one) to the one-layer
+`DynamicCache` that transformers 5's BloomAttention updates, and back.
 
 Checkpoints come in two layouts: the hub's `h.N.*` (BLOOM saved as BloomModel) and `transformer.h.N.*` (saved by a
 current `save_pretrained` of BloomForCausalLM); a local folder is served from whichever it has.
@@ -13,7 +14,7 @@ import torch
 from transformers.models.bloom import BloomConfig, BloomForCausalLM, BloomModel
 from transformers.models.bloom.modeling_bloom import BloomAttention, BloomBlock, build_alibi_tensor
 
-from farnode_desktop.mesh.models.cache import causal_mask
+from farnode_desktop.mesh.models.cache import cache_to_petals, causal_mask, layer_cache
 from farnode_desktop.mesh.models.config import FarMeshConfigLoading, FarMeshConfigMixin
 from farnode_desktop.mesh.models.swarm_body import SwarmCausalLM, SwarmModelBody
 
@@ -21,19 +22,22 @@ from farnode_desktop.mesh.models.swarm_body import SwarmCausalLM, SwarmModelBody
 class FarMeshBloomBlock(BloomBlock):
     """One BLOOM block as a Petals server block."""
 
+    def __init__(self, config: BloomConfig) -> None:
+        super().__init__(config, layer_idx=0)
+
     def forward(self, hidden_states: torch.Tensor, *args: Any, layer_past: Any = None, use_cache: bool = False,
                 **kwargs: Any) -> tuple[Any, ...]:
         batch_size, seq_length, _ = hidden_states.shape
-        past_length = 0 if layer_past is None else int(layer_past[0].shape[-1])
-        past = (layer_past[0], layer_past[1]) if past_length else None
+        cache, past_length = layer_cache(layer_past, batch_size, self.num_heads)
         total = past_length + seq_length
         ones = torch.ones(batch_size, total, dtype=torch.long, device=hidden_states.device)
         alibi = build_alibi_tensor(ones, self.num_heads, hidden_states.dtype)
-        mask = causal_mask(batch_size, seq_length, past_length, hidden_states.dtype, hidden_states.device) != 0
-        outputs = super().forward(hidden_states, alibi=alibi, attention_mask=mask, layer_past=past, use_cache=True)
+        mask = causal_mask(batch_size, seq_length, past_length, hidden_states.dtype, hidden_states.device)
+        outputs = super().forward(hidden_states, alibi=alibi, attention_mask=mask, layer_past=cache, use_cache=True)
+        hidden = outputs[0] if isinstance(outputs, tuple) else outputs
         if not use_cache:
-            return (outputs[0],)
-        return outputs[0], outputs[1]
+            return (hidden,)
+        return hidden, cache_to_petals(cache)
 
 
 class DistributedBloomConfig(FarMeshConfigLoading, BloomConfig, FarMeshConfigMixin):

@@ -1,8 +1,8 @@
-"""FarMesh's Falcon family on transformers 4.43 (rotary Falcon: 7B's multi-query and 40B/180B's new decoder
+"""FarMesh's Falcon family on transformers 5 (rotary Falcon: 7B's multi-query and 40B/180B's new decoder
 architecture).
 
-transformers' Falcon keeps `num_heads` key/value heads in its cache for the new decoder architecture (each kv head
-broadcast to its group); the server stores one copy per kv head and expands it for the layer.
+transformers 5's Falcon caches one copy per kv head (4.43 broadcast each to its group), as Petals' server stores
+them; the block keeps its own rotary embedding (5.x computes it in the model) and passes a one-layer DynamicCache.
 """
 
 from __future__ import annotations
@@ -11,16 +11,9 @@ from typing import Any
 
 import torch
 from transformers.models.falcon import FalconConfig, FalconForCausalLM, FalconModel
-from transformers.models.falcon.modeling_falcon import FalconAttention, FalconDecoderLayer
+from transformers.models.falcon.modeling_falcon import FalconAttention, FalconDecoderLayer, FalconRotaryEmbedding
 
-from farnode_desktop.mesh.models.cache import (
-    causal_mask,
-    collapse_kv,
-    expand_kv,
-    hf_to_petals,
-    petals_to_hf,
-    positions,
-)
+from farnode_desktop.mesh.models.cache import cache_to_petals, causal_mask, layer_cache, positions
 from farnode_desktop.mesh.models.config import FarMeshConfigLoading, FarMeshConfigMixin
 from farnode_desktop.mesh.models.swarm_body import NO_EMBEDDINGS_NORM, SwarmCausalLM, SwarmModelBody
 
@@ -37,30 +30,22 @@ class FarMeshFalconBlock(FalconDecoderLayer):
     """One Falcon decoder layer as a Petals server block."""
 
     def __init__(self, config: FalconConfig) -> None:
-        super().__init__(config)
-        attention = self.self_attention
-        self.stored_heads = config.num_attention_heads // _kv_groups(config)
-        layer_heads = attention.num_heads if attention.new_decoder_architecture else attention.num_kv_heads
-        self.expand = layer_heads // self.stored_heads
+        super().__init__(config, layer_idx=0)
+        self.stored_heads = self.self_attention.num_kv_heads
+        self.rotary_emb = FalconRotaryEmbedding(config=config)
 
     def forward(self, hidden_states: torch.Tensor, *args: Any, layer_past: Any = None, use_cache: bool = False,
                 **kwargs: Any) -> tuple[Any, ...]:
         batch_size, seq_length, _ = hidden_states.shape
-        past: tuple[torch.Tensor, torch.Tensor] | None = None
-        past_length = 0
-        if layer_past is not None:
-            keys, values = petals_to_hf(layer_past, batch_size, self.stored_heads)
-            past_length = keys.shape[2]
-            if past_length:
-                past = (expand_kv(keys, self.expand), expand_kv(values, self.expand))
+        cache, past_length = layer_cache(layer_past, batch_size, self.stored_heads)
         position_ids = positions(past_length, seq_length, batch_size, hidden_states.device)
         mask = causal_mask(batch_size, seq_length, past_length, hidden_states.dtype, hidden_states.device)
-        outputs = super().forward(hidden_states, alibi=None, attention_mask=mask, position_ids=position_ids,
-                                  layer_past=past, use_cache=True)
+        outputs = super().forward(hidden_states, attention_mask=mask, position_ids=position_ids, layer_past=cache,
+                                  use_cache=True, position_embeddings=self.rotary_emb(hidden_states, position_ids))
+        hidden = outputs[0] if isinstance(outputs, tuple) else outputs
         if not use_cache:
-            return (outputs[0],)
-        keys, values = outputs[1]
-        return outputs[0], hf_to_petals(collapse_kv(keys, self.expand), collapse_kv(values, self.expand))
+            return (hidden,)
+        return hidden, cache_to_petals(cache)
 
 
 class DistributedFalconConfig(FarMeshConfigLoading, FalconConfig, FarMeshConfigMixin):
