@@ -14,6 +14,15 @@ import torch
 KVCache = tuple[torch.Tensor, torch.Tensor]
 
 
+def prepare_block_config(config: Any) -> None:
+    """What a standalone transformers 5 layer needs from its config: an attention implementation (the model picks
+    one when it loads; a lone layer would fall back to eager with a warning) and, for MoE layers, an experts one."""
+    if getattr(config, "_attn_implementation", None) is None:
+        config._attn_implementation = "sdpa"
+    if hasattr(config, "_experts_implementation") and config._experts_implementation is None:
+        config._experts_implementation = "eager"
+
+
 def layer_cache(layer_past: Any, batch_size: int, kv_heads: int) -> tuple[Any, int]:
     """A one-layer transformers `DynamicCache` holding Petals' cached keys/values (transformers 5's layers call
     `cache.update(k, v, layer_idx)`), and the cached length."""

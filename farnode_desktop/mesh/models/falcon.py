@@ -13,7 +13,13 @@ import torch
 from transformers.models.falcon import FalconConfig, FalconForCausalLM, FalconModel
 from transformers.models.falcon.modeling_falcon import FalconAttention, FalconDecoderLayer, FalconRotaryEmbedding
 
-from farnode_desktop.mesh.models.cache import cache_to_petals, causal_mask, layer_cache, positions
+from farnode_desktop.mesh.models.cache import (
+    cache_to_petals,
+    causal_mask,
+    layer_cache,
+    positions,
+    prepare_block_config,
+)
 from farnode_desktop.mesh.models.config import FarMeshConfigLoading, FarMeshConfigMixin
 from farnode_desktop.mesh.models.swarm_body import NO_EMBEDDINGS_NORM, SwarmCausalLM, SwarmModelBody
 
@@ -30,6 +36,7 @@ class FarMeshFalconBlock(FalconDecoderLayer):
     """One Falcon decoder layer as a Petals server block."""
 
     def __init__(self, config: FalconConfig) -> None:
+        prepare_block_config(config)
         super().__init__(config, layer_idx=0)
         self.stored_heads = self.self_attention.num_kv_heads
         self.rotary_emb = FalconRotaryEmbedding(config=config)

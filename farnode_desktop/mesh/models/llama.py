@@ -13,7 +13,13 @@ import torch
 from transformers.models.llama import LlamaConfig, LlamaForCausalLM, LlamaModel
 from transformers.models.llama.modeling_llama import LlamaAttention, LlamaDecoderLayer, LlamaRotaryEmbedding
 
-from farnode_desktop.mesh.models.cache import cache_to_petals, causal_mask, layer_cache, positions
+from farnode_desktop.mesh.models.cache import (
+    cache_to_petals,
+    causal_mask,
+    layer_cache,
+    positions,
+    prepare_block_config,
+)
 from farnode_desktop.mesh.models.config import FarMeshConfigMixin, LlamaStyleConfigLoading
 from farnode_desktop.mesh.models.swarm_body import LlamaStyleBody, LlamaStyleCausalLM
 
@@ -22,8 +28,10 @@ class FarMeshLlamaBlock(LlamaDecoderLayer):
     """One Llama decoder layer as a Petals server block (`forward(hidden, layer_past=, use_cache=)`)."""
 
     def __init__(self, config: LlamaConfig) -> None:
+        prepare_block_config(config)
         super().__init__(config, layer_idx=0)
         self.config = config
+        self.self_attn.num_heads = config.num_attention_heads  # Petals' backend counts heads here (4.x had it)
         self.rotary_emb = LlamaRotaryEmbedding(config=config)
 
     def forward(self, hidden_states: torch.Tensor, *args: Any, layer_past: Any = None, use_cache: bool = False,

@@ -18,7 +18,13 @@ from transformers.models.mixtral.modeling_mixtral import (
     MixtralRotaryEmbedding,
 )
 
-from farnode_desktop.mesh.models.cache import cache_to_petals, causal_mask, layer_cache, positions
+from farnode_desktop.mesh.models.cache import (
+    cache_to_petals,
+    causal_mask,
+    layer_cache,
+    positions,
+    prepare_block_config,
+)
 from farnode_desktop.mesh.models.config import FarMeshConfigMixin, LlamaStyleConfigLoading
 from farnode_desktop.mesh.models.swarm_body import LlamaStyleBody, LlamaStyleCausalLM
 
@@ -27,8 +33,10 @@ class FarMeshMixtralBlock(MixtralDecoderLayer):
     """One Mixtral decoder layer as a Petals server block."""
 
     def __init__(self, config: MixtralConfig) -> None:
+        prepare_block_config(config)
         super().__init__(config, layer_idx=0)
         self.config = config
+        self.self_attn.num_heads = config.num_attention_heads  # Petals' backend counts heads here (4.x had it)
         self.sliding_window = config.sliding_window
         self.rotary_emb = MixtralRotaryEmbedding(config=config)
 

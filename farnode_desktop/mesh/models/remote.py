@@ -1,4 +1,4 @@
-"""Client side of FarMesh's families: transformers 4.43's generate() over Petals' remote inference sessions.
+"""Client side of FarMesh's families: transformers 5's generate() over Petals' remote inference sessions.
 
 The servers keep the attention caches; the client's `past_key_values` is a `RemotePastKeyValues` that only counts
 how many of generate()'s tokens the session has already seen, so generate() sends each token once. The base
@@ -20,15 +20,25 @@ class RemotePastKeyValues(Cache):
     """Stands for the attention caches the servers keep: how many tokens the session has seen, and beam reorders."""
 
     def __init__(self, tokens_seen: int = 0) -> None:
-        super().__init__()
+        super().__init__(layers=[])  # transformers 5's Cache holds per-layer objects: here there are none
         self.tokens_seen = tokens_seen
         self.hypo_ids: torch.Tensor | None = None
 
     def get_seq_length(self, layer_idx: int | None = 0) -> int:
         return self.tokens_seen
 
-    def get_max_length(self) -> int | None:
-        return None
+    def get_max_length(self, layer_idx: int | None = None) -> int:
+        return -1  # transformers 5: -1 means no maximum
+
+    def get_mask_sizes(self, query_length: int, layer_idx: int = 0) -> tuple[int, int]:
+        return self.tokens_seen + query_length, 0
+
+    def batch_repeat_interleave(self, repeats: int) -> None:
+        if self.tokens_seen:
+            raise ValueError("FarMesh cannot widen a session the servers already hold (beams/sequences): start one")
+
+    def crop(self, tokens_to_remove: int) -> None:
+        raise ValueError("FarMesh sessions roll back with `session.position = n` (start_from_position), not crop()")
 
     def update_seen(self, new_tokens: int) -> None:
         self.tokens_seen += new_tokens
@@ -43,15 +53,17 @@ class SwarmGeneration(RemoteGenerationMixin):
 
     _supports_cache_class = True  # RemotePastKeyValues is a Cache for every family, BLOOM and Falcon included
 
-    def prepare_inputs_for_generation(self, input_ids: torch.Tensor, past_key_values: Any = None,
-                                      inputs_embeds: torch.Tensor | None = None,
+    def prepare_inputs_for_generation(self, input_ids: torch.Tensor, *args: Any, cache: Any = None,
+                                      past_key_values: Any = None, inputs_embeds: torch.Tensor | None = None,
                                       attention_mask: torch.Tensor | None = None, **kwargs: Any) -> dict[str, Any]:
+        """transformers 5 passes the cache as `cache` (4.x: `past_key_values`); the model gets it as `cache`."""
         if attention_mask is not None and not bool((attention_mask == 1).all()):
             raise ValueError("FarMesh does not serve padded batches yet: give prompts of equal length")
-        seen = past_key_values.get_seq_length() if past_key_values is not None else 0
+        cache = cache if cache is not None else past_key_values
+        seen = cache.get_seq_length() if cache is not None else 0
         if inputs_embeds is not None and seen == 0:
-            return {"inputs_embeds": inputs_embeds, "past_key_values": past_key_values, "use_cache": True}
-        return {"input_ids": input_ids[:, seen:], "past_key_values": past_key_values, "use_cache": True}
+            return {"inputs_embeds": inputs_embeds, "cache": cache, "use_cache": True}
+        return {"input_ids": input_ids[:, seen:], "cache": cache, "use_cache": True}
 
     def generate(self, inputs: torch.Tensor | None = None, *args: Any, session: Any = None, **kwargs: Any) -> Any:
         self._fix_generate_kwargs(kwargs)
@@ -84,8 +96,10 @@ class SwarmGeneration(RemoteGenerationMixin):
             if inputs is not None and seen >= inputs.shape[1]:  # every token is on the servers: re-send the last
                 seen = inputs.shape[1] - 1
                 active.position = seen  # a rollback (start_from_position) by one token
-            if "past_key_values" not in kwargs:
-                kwargs["past_key_values"] = RemotePastKeyValues(seen)
+            if "past_key_values" in kwargs:  # the 4.x name of generate()'s cache argument
+                kwargs["cache"] = kwargs.pop("past_key_values")
+            if "cache" not in kwargs:
+                kwargs["cache"] = RemotePastKeyValues(seen)
             if inputs is not None and kwargs.get("attention_mask") is None:
                 # Every token is a real one (the servers have no padding); without this, transformers would guess a
                 # mask from the pad token id and refuse a prompt that merely contains that token.

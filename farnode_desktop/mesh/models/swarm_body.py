@@ -56,11 +56,12 @@ class SwarmModelBody(FromPretrainedMixin, PTuneMixin):
         n_layer, config.num_hidden_layers = config.num_hidden_layers, 0  # no local decoder layers
         super().__init__(config)
         config.num_hidden_layers = n_layer
-        setattr(self, self.layers_name, RemoteSequential(config, dht=dht))
+        with torch.device("cpu"):  # transformers 5 builds models under a meta-device context; the DHT's shared
+            setattr(self, self.layers_name, RemoteSequential(config, dht=dht))  # memory must be real
         self.requires_grad_(False)
         self.init_prompts(config)
 
-    def forward(self, input_ids: torch.Tensor | None = None, past_key_values: Any = None,
+    def forward(self, input_ids: torch.Tensor | None = None, cache: Any = None, past_key_values: Any = None,
                 attention_mask: torch.Tensor | None = None, inputs_embeds: torch.Tensor | None = None,
                 position_ids: torch.Tensor | None = None, use_cache: bool | None = None,
                 output_attentions: bool | None = None, output_hidden_states: bool | None = None,
@@ -84,7 +85,8 @@ class SwarmModelBody(FromPretrainedMixin, PTuneMixin):
             embeds, prompts = self.get_prompt(inputs_embeds.shape[0])
             inputs_embeds = torch.cat([embeds, inputs_embeds], dim=1)
         hidden_states = self.word_embeddings_layernorm(inputs_embeds)
-        remote = past_key_values if isinstance(past_key_values, RemotePastKeyValues) else None
+        past = cache if cache is not None else past_key_values  # transformers 5 names it `cache`
+        remote = past if isinstance(past, RemotePastKeyValues) else None
         hidden_states = self.h(hidden_states, prompts=prompts, hypo_ids=remote.hypo_ids if remote else None)
         if remote is not None:
             remote.hypo_ids = None
@@ -92,8 +94,10 @@ class SwarmModelBody(FromPretrainedMixin, PTuneMixin):
         if use_prompts:
             hidden_states = hidden_states[:, self.pre_seq_len:]
         hidden_states = self.ln_f(hidden_states)
-        return self.output_class(last_hidden_state=hidden_states, past_key_values=remote, hidden_states=None,
-                                 attentions=None)
+        fields = getattr(self.output_class, "__dataclass_fields__", {})
+        cache_field = "cache" if "cache" in fields else "past_key_values"  # renamed in transformers 5
+        return self.output_class(last_hidden_state=hidden_states, hidden_states=None, attentions=None,
+                                 **{cache_field: remote})
 
 
 class LlamaStyleBody(SwarmModelBody):
