@@ -29,6 +29,8 @@ NO_MIRROR: dict[str, str] = {
     "mesh/models/falcon.py": _RUNTIME,
     "mesh/models/llama.py": _RUNTIME,
     "mesh/models/mixtral.py": _RUNTIME,
+    "mesh/models/qwen3.py": _RUNTIME,
+    "mesh/models/qwen3_moe.py": _RUNTIME,
     "mesh/serve.py": "covered by tests/mesh/test_status.py and tests/integration/test_node_supervised.py",
 }
 

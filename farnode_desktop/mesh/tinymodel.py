@@ -65,6 +65,20 @@ SHAPES: dict[str, dict[str, Any]] = {
         "model_type": "falcon", **_SMALL, "num_attention_heads": 16, "num_kv_heads": 1,
         "new_decoder_architecture": True, "parallel_attn": True, "multi_query": True, "alibi": False, "bias": False,
         "bos_token_id": 1, "eos_token_id": 2},
+    # Qwen3-32B: head_dim 128 with 64 heads at hidden 5120 (heads x head_dim != hidden), kv heads 8
+    "Qwen/Qwen3-32B": {
+        "model_type": "qwen3", **_SMALL, "intermediate_size": 160, "num_attention_heads": 16,
+        "num_key_value_heads": 2, "head_dim": 8, "rope_theta": 1000000.0, "max_position_embeddings": 40960,
+        "rms_norm_eps": 1e-06, "use_sliding_window": False, "sliding_window": None, "attention_bias": False,
+        "tie_word_embeddings": False, "bos_token_id": 1, "eos_token_id": 2},
+    # Qwen3-30B-A3B: 128 experts, 8 per token, every layer sparse, head_dim 128 with 32 heads at hidden 2048
+    "Qwen/Qwen3-30B-A3B": {
+        "model_type": "qwen3_moe", **_SMALL, "intermediate_size": 192, "moe_intermediate_size": 24,
+        "num_attention_heads": 16, "num_key_value_heads": 2, "head_dim": 8, "num_experts": 16,
+        "num_experts_per_tok": 8, "norm_topk_prob": True, "decoder_sparse_step": 1, "mlp_only_layers": [],
+        "rope_theta": 1000000.0, "max_position_embeddings": 40960, "rms_norm_eps": 1e-06,
+        "use_sliding_window": False, "sliding_window": None, "router_aux_loss_coef": 0.001,
+        "tie_word_embeddings": False, "bos_token_id": 1, "eos_token_id": 2},
     "bigscience/bloom-560m": {
         "model_type": "bloom", "vocab_size": 256, "hidden_size": 64, "n_layer": 4, "n_head": 16,
         "layer_norm_epsilon": 1e-05, "apply_residual_connection_post_layernorm": False, "bos_token_id": 1,

@@ -36,6 +36,8 @@ SERVED = {  # one catalog model per family, the one with the most distinctive co
     "mixtral": "mistralai/Mixtral-8x22B-Instruct-v0.1",
     "falcon": "tiiuae/falcon-40b",
     "bloom": "bigscience/bloom-560m",
+    "qwen3": "Qwen/Qwen3-32B",
+    "qwen3_moe": "Qwen/Qwen3-30B-A3B",
 }
 ALSO_CHECKED = ("meta-llama/Meta-Llama-3.1-70B-Instruct", "meta-llama/Llama-2-70b-chat-hf")
 
@@ -159,6 +161,7 @@ def test_importing_petals_after_the_bridge_registers_the_families(families_runti
     assert result == {
         "llama": "farnode_desktop.mesh.models.llama", "mixtral": "farnode_desktop.mesh.models.mixtral",
         "falcon": "farnode_desktop.mesh.models.falcon", "bloom": "farnode_desktop.mesh.models.bloom",
+        "qwen3": "farnode_desktop.mesh.models.qwen3", "qwen3_moe": "farnode_desktop.mesh.models.qwen3_moe",
         "petals.DistributedLlamaForCausalLM": "farnode_desktop.mesh.models.llama",
         "iterate_rpc_inference": "farnode_desktop.mesh.models.rollback",
     }

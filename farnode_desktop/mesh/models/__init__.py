@@ -1,5 +1,6 @@
-"""FarMesh's model families for Petals 2.2 on transformers 4.43 (Llama, Mixtral, Falcon, BLOOM), put into Petals'
-own model registry (`petals.utils.auto_config`) in place of 2.2's, plus the rollback protocol of current clients."""
+"""FarMesh's model families for Petals 2.2 on transformers 5 (Llama, Mixtral, Falcon, BLOOM, Qwen3, Qwen3-MoE), put
+into Petals' own model registry (`petals.utils.auto_config`) in place of 2.2's, plus the rollback protocol of current
+clients, fused MoE experts on load and the head size fix of Petals' backend."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import importlib
 import re
 from importlib import metadata
 
-FAMILY_MODULES = ("llama", "mixtral", "falcon", "bloom")
-MIN_TRANSFORMERS = (4, 43)  # Llama 3.1's rope type and the decoder layers these families wrap
+FAMILY_MODULES = ("llama", "mixtral", "falcon", "bloom", "qwen3", "qwen3_moe")
+MIN_TRANSFORMERS = (5, 0)  # the Cache, rotary and attention APIs of transformers 5 that these families use
 _registered = False
 
 
@@ -38,7 +39,7 @@ def register() -> list[str]:
     import petals
     from petals.utils import auto_config
 
-    from farnode_desktop.mesh.models import checkpoint, rollback
+    from farnode_desktop.mesh.models import checkpoint, rollback, server_fixes
 
     for name in FAMILY_MODULES:
         module = importlib.import_module(f"farnode_desktop.mesh.models.{name}")
@@ -54,5 +55,6 @@ def register() -> list[str]:
                     setattr(holder, cls.__name__, cls)
     rollback.install()
     checkpoint.install()
+    server_fixes.install()
     _registered = True
     return list(FAMILY_MODULES)

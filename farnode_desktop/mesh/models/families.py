@@ -14,7 +14,7 @@ from typing import Any
 
 from farnode_desktop.mesh.wire import loads_bounded
 
-# transformers 4.43's RoPE variants (`transformers.modeling_rope_utils.ROPE_INIT_FUNCTIONS`) and the keys each needs.
+# transformers' RoPE variants (`transformers.modeling_rope_utils.ROPE_INIT_FUNCTIONS`) and the keys each needs.
 ROPE_TYPES: dict[str, tuple[str, ...]] = {
     "default": (),
     "linear": ("factor",),
@@ -41,6 +41,8 @@ FAMILIES: dict[str, Family] = {
     "mixtral": Family("mixtral", "Mixtral", "model.layers"),
     "falcon": Family("falcon", "Falcon", "transformer.h"),
     "bloom": Family("bloom", "BLOOM", "h", alt_block_prefix="transformer.h"),
+    "qwen3": Family("qwen3", "Qwen3", "model.layers"),
+    "qwen3_moe": Family("qwen3_moe", "Qwen3-MoE", "model.layers"),
 }
 
 
@@ -64,7 +66,7 @@ def dht_prefix(model_type: str, model_name: str) -> str | None:
         return prefix if prefix.endswith("-hf") else prefix + "-hf"
     if model_type == "falcon":
         return repo.replace(".", "-")
-    if model_type == "mixtral":
+    if model_type in ("mixtral", "qwen3", "qwen3_moe"):  # Petals has no Qwen rule: FarMesh uses Mixtral's
         return model_name.replace(".", "-")
     if model_type == "bloom":
         return (model_name + "-petals").replace(".", "-")
@@ -76,13 +78,16 @@ def _positive_int(config: dict[str, Any], key: str) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
-def _check_heads(config: dict[str, Any], heads_key: str, kv_key: str | None, problems: list[str]) -> None:
+def _check_heads(config: dict[str, Any], heads_key: str, kv_key: str | None, problems: list[str],
+                 head_dim_given: bool = False) -> None:
     hidden = _positive_int(config, "hidden_size")
     heads = _positive_int(config, heads_key)
     if hidden is None or heads is None:
         problems.append(f"the config needs whole positive numbers for hidden_size and {heads_key}")
         return
-    if hidden % heads:
+    if head_dim_given and _positive_int(config, "head_dim") is not None:
+        pass  # an explicit head_dim (Qwen3) need not divide hidden_size
+    elif hidden % heads:
         problems.append(f"hidden_size {hidden} is not a multiple of {heads_key} {heads}")
     if kv_key is not None and config.get(kv_key) is not None:
         kv = _positive_int(config, kv_key)
@@ -123,9 +128,19 @@ def config_problems(config: dict[str, Any]) -> list[str]:
     if _positive_int(config, "num_hidden_layers" if family.name != "bloom" else "n_layer") is None and \
             _positive_int(config, "num_hidden_layers") is None:
         problems.append("the config does not say how many layers the model has")
-    if family.name in ("llama", "mixtral"):
-        _check_heads(config, "num_attention_heads", "num_key_value_heads", problems)
+    if family.name in ("llama", "mixtral", "qwen3", "qwen3_moe"):
+        _check_heads(config, "num_attention_heads", "num_key_value_heads", problems,
+                     head_dim_given=family.name.startswith("qwen3"))
         _check_rope(config, None if family.name == "llama" else (), problems)
+    if family.name.startswith("qwen3") and config.get("use_sliding_window"):
+        problems.append("Qwen3 with sliding-window layers (use_sliding_window) is not served")
+    if family.name == "qwen3_moe":
+        experts, top_k = _positive_int(config, "num_experts"), _positive_int(config, "num_experts_per_tok")
+        if experts is None or top_k is None or top_k > experts:
+            problems.append("a Qwen3-MoE config needs num_experts and num_experts_per_tok <= num_experts")
+        if config.get("mlp_only_layers") or config.get("decoder_sparse_step", 1) != 1:
+            problems.append("Qwen3-MoE with dense layers among the sparse ones (mlp_only_layers, "
+                            "decoder_sparse_step) is not served: Petals builds every block alike")
     if family.name == "mixtral":
         experts, top_k = _positive_int(config, "num_local_experts"), _positive_int(config, "num_experts_per_tok")
         if experts is None or top_k is None or top_k > experts:

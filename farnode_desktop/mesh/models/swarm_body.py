@@ -141,6 +141,13 @@ class SwarmCausalLM(FromPretrainedMixin, SwarmGeneration):
     def get_output_embeddings(self) -> nn.Module:
         return self.lm_head
 
+    def tie_weights(self, *args: Any, **kwargs: Any) -> None:
+        """Petals' LM head shares the input embeddings' weight when the config ties them (BLOOM, Falcon): transformers
+        5 ties through a name mapping (`lm_head.weight` -> the embeddings) that Petals' LMHead, whose weight is None
+        until tied, does not fit, so the head is tied here as transformers 4.x did."""
+        if getattr(self.config, "tie_word_embeddings", False):
+            self.lm_head.weight = self.get_input_embeddings().weight
+
 
 class LlamaStyleCausalLM(SwarmCausalLM):
     """The *ForCausalLM of a family with transformers' Llama-style names: the base model under `model` (Petals' code
