@@ -37,7 +37,7 @@ HEADER = """\
 # closure: it serves on NVIDIA GPUs (driver 580+, see lock-linux-x86_64.json) and also runs on a CPU (the demo,
 # CPU serving), so one file serves both. Installed with `pip install --no-deps --require-hashes -r` (no
 # resolver), because petals 2.2.0.post1's own metadata pins hivemind==1.1.10.post2, pydantic<2 and
-# transformers<4.35: hivemind 1.1.12, pydantic 2 and transformers 4.43 are the point of FarMesh.
+# transformers<4.35: hivemind 1.1.12, pydantic 2 and transformers 5 are the point of FarMesh.
 """
 
 

@@ -41,17 +41,17 @@ def install() -> list[str]:
     restored: list[str] = []
     transformers_utils = importlib.import_module("transformers.utils")
     if not hasattr(transformers_utils, "get_file_from_repo"):
-        transformers_utils.get_file_from_repo = get_file_from_repo
+        setattr(transformers_utils, "get_file_from_repo", get_file_from_repo)  # noqa: B010
         restored.append("transformers.utils.get_file_from_repo")
     transformers = importlib.import_module("transformers")
     if not hasattr(transformers, "PretrainedConfig") and hasattr(transformers, "PreTrainedConfig"):
-        transformers.PretrainedConfig = transformers.PreTrainedConfig
+        setattr(transformers, "PretrainedConfig", transformers.PreTrainedConfig)  # noqa: B010
         restored.append("transformers.PretrainedConfig")
     try:
         peft_utils = importlib.import_module("peft.utils")
     except ImportError:
         peft_utils = None
     if peft_utils is not None and not hasattr(peft_utils, "COMMON_LAYERS_PATTERN"):
-        peft_utils.COMMON_LAYERS_PATTERN = list(PEFT_COMMON_LAYERS_PATTERN)
+        setattr(peft_utils, "COMMON_LAYERS_PATTERN", list(PEFT_COMMON_LAYERS_PATTERN))  # noqa: B010
         restored.append("peft.utils.COMMON_LAYERS_PATTERN")
     return restored

@@ -80,7 +80,7 @@ class RuntimeNeeds:
     arch_list: tuple[str, ...] = ("sm_75", "sm_80", "sm_86", "sm_90", "sm_100", "sm_120", "compute_120")
     # bitsandbytes' library for the build's CUDA version (nf4 / int8 quantization), None when the lock has none
     quant_library: str | None = "libbitsandbytes_cuda130.so"
-    transformers: str = "4.43.1"  # the locked transformers: which model configs the runtime can load
+    transformers: str = "5.25.0"  # the locked transformers: which model configs the runtime can load
     source: str = "built-in defaults"
 
     @property

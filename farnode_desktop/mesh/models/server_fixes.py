@@ -18,11 +18,11 @@ def inference_cache_descriptors(self: Any, batch_size: int, max_length: int) -> 
     from hivemind.utils.tensor_descr import TensorDescriptor
 
     size = head_dim(self.config)
-    cache_tensors = []
-    for device, num_heads in zip(self.module.devices, self.shard_num_heads, strict=True):
-        num_heads //= self.config.num_key_value_groups
-        keys = TensorDescriptor((batch_size, num_heads, size, max_length), dtype=self.dtype, device=device)
-        values = TensorDescriptor((batch_size, num_heads, max_length, size), dtype=self.dtype, device=device)
+    cache_tensors: list[Any] = []
+    for device, shard_heads in zip(self.module.devices, self.shard_num_heads, strict=True):
+        kv_heads = shard_heads // self.config.num_key_value_groups
+        keys = TensorDescriptor((batch_size, kv_heads, size, max_length), dtype=self.dtype, device=device)
+        values = TensorDescriptor((batch_size, kv_heads, max_length, size), dtype=self.dtype, device=device)
         cache_tensors.extend((keys, values))
     return cache_tensors
 

@@ -11,7 +11,7 @@ from tests.runtime_env import RUNTIME_ABSENT, run_in_runtime, runtime_python
 pytestmark = [pytest.mark.runtime,
               pytest.mark.skipif(not runtime_python().exists(), reason=RUNTIME_ABSENT)]
 
-FAMILIES = ("llama", "mixtral", "falcon", "bloom")
+FAMILIES = ("llama", "mixtral", "falcon", "bloom", "qwen3", "qwen3_moe")
 SCRIPT = r"""
 import json, tempfile
 from pathlib import Path
@@ -45,8 +45,8 @@ with tempfile.TemporaryDirectory() as tmp:
                                  num_attention_heads=2, num_key_value_heads=1)).save_pretrained(tmp)
     loaded = petals.AutoDistributedConfig.from_pretrained(tmp)
     out["auto_config"] = [type(loaded).__module__, loaded.block_class.__name__, loaded.num_key_value_groups]
-# With a transformers older than 4.43 nothing registers (Petals 2.2's own families would stay)
-models._registered, models.transformers_version = False, lambda: (4, 38)
+# With a transformers older than 5 nothing registers (Petals 2.2's own families would stay)
+models._registered, models.transformers_version = False, lambda: (4, 43)
 out["older"] = [models.supported_here(), models.register()]
 print(json.dumps(out))
 """
@@ -54,7 +54,7 @@ print(json.dumps(out))
 
 def test_import_petals_registers_the_four_families_in_petals_registry() -> None:
     out = run_in_runtime(SCRIPT)
-    assert out["transformers"] == [[4, 43], "4.43.1"] and out["supported"] is True  # read without importing it
+    assert out["transformers"] == [[5, 25], "5.25.0"] and out["supported"] is True  # read without importing it
     ours = {t: {"config": f"farnode_desktop.mesh.models.{t}", "model": f"farnode_desktop.mesh.models.{t}",
                 "model_for_causal_lm": f"farnode_desktop.mesh.models.{t}", "model_for_sequence_classification": None}
             for t in FAMILIES}
