@@ -47,5 +47,6 @@ def test_petals_names_from_hivemind_exist_after_the_bridge_and_families_register
     assert out["after"] == []
     assert out["again"] == 0 and out["installed"] is True  # idempotent
     assert out["petals_loaded_by_bridge"] is False  # the bridge only waits for `import petals`
-    assert out["families"] == {t: f"farnode_desktop.mesh.models.{t}" for t in ("llama", "mixtral", "falcon", "bloom")}
+    assert out["families"] == {t: f"farnode_desktop.mesh.models.{t}"
+                               for t in ("llama", "mixtral", "falcon", "bloom", "qwen3", "qwen3_moe")}
     assert out["hook_left"] == []  # the finder steps aside once petals is loaded

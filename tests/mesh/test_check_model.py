@@ -17,7 +17,8 @@ from farnode_desktop.mesh.tinymodel import SHAPES
 root = pathlib.Path(tempfile.mkdtemp())
 out = {"root": str(root)}
 for name, change in (("good", {}), ("incomplete", {"rope_scaling": {"rope_type": "llama3", "factor": 8.0}}),
-                     ("rejected", {"rope_scaling": {"rope_type": "linear", "factor": -1.0}})):
+                     ("bad_factor", {"rope_scaling": {"rope_type": "linear", "factor": -1.0}}),
+                     ("rejected", {"rms_norm_eps": "tiny"})):
     folder = root / name
     folder.mkdir()
     (folder / "config.json").write_text(json.dumps({**SHAPES["meta-llama/Meta-Llama-3.1-405B-Instruct"], **change}))
@@ -34,7 +35,9 @@ def test_a_good_config_passes_and_refused_ones_say_why() -> None:
     assert out["incomplete"]["ok"] is False
     assert out["incomplete"]["problems"] == [
         "rope_scaling 'llama3' lacks low_freq_factor, high_freq_factor, original_max_position_embeddings"]
-    # passes FarMesh's own checks; only the runtime's transformers refuses it
+    # transformers 5 only warns about a RoPE factor below 1 (4.43 refused it): FarMesh refuses it itself
+    assert out["bad_factor"]["problems"] == ["rope_scaling 'linear' needs a factor of at least 1, got -1.0"]
+    # passes FarMesh's own checks; only the runtime's transformers (5.x's strict config fields) refuses it
     assert out["rejected"]["ok"] is False and out["rejected"]["family"] == "llama"
-    assert out["rejected"]["problems"] == ["the node runtime's transformers rejects the config: `rope_scaling`'s "
-                                           "factor field must be a float >= 1, got -1.0"]
+    assert out["rejected"]["problems"] == ["the node runtime's transformers rejects the config: Validation error "
+                                           "for field 'rms_norm_eps':"]

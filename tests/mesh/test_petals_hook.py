@@ -38,7 +38,7 @@ def test_a_fresh_runtime_process_imports_petals_through_the_hook() -> None:
     # at interpreter start only the finder is in place: no typing, torch, hivemind or petals yet
     assert out["at_start"] == {"modules": [], "finders": ["PetalsFirst"], "hook": True}
     assert out["bridged"] is True
-    assert out["families"] == ["bloom", "falcon", "llama", "mixtral"]
+    assert out["families"] == ["bloom", "falcon", "llama", "mixtral", "qwen3", "qwen3_moe"]
     assert out["named"] == "farnode_desktop.mesh.models.llama"  # `petals.DistributedLlamaForCausalLM` is FarMesh's
     assert out["finders_left"] == []  # it acts once, then steps aside (and install() after petals adds none)
     assert out["loader"] == "_Loader"
@@ -72,6 +72,7 @@ def test_a_script_that_imports_hivemind_before_petals_gets_the_bridge_and_then_f
     assert out["first"] == {"nested_compare": "hivemind.utils.nested", "MPFuture": "hivemind.utils.mpfuture",
                             "anext": True, "petals_loaded": False}
     assert out["bridged"] is True
-    assert out["families"] == ["bloom", "falcon", "llama", "mixtral"]  # registered when petals loaded later
+    # registered when petals loaded later
+    assert out["families"] == ["bloom", "falcon", "llama", "mixtral", "qwen3", "qwen3_moe"]
     assert out["named"] == "farnode_desktop.mesh.models.llama"
     assert out["finders_left"] == []

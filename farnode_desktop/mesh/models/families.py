@@ -110,6 +110,12 @@ def _check_rope(config: dict[str, Any], allowed: tuple[str, ...] | None, problem
     missing = [key for key in known[str(rope_type)] if key not in scaling]
     if missing:
         problems.append(f"rope_scaling {rope_type!r} lacks {', '.join(missing)}")
+        return
+    factor = scaling.get("factor")
+    if "factor" in known[str(rope_type)] and (not isinstance(factor, (int, float)) or isinstance(factor, bool)
+                                              or factor < 1):
+        # transformers 4.43 refused such a config; 5.x only logs a warning and would serve it
+        problems.append(f"rope_scaling {rope_type!r} needs a factor of at least 1, got {factor!r}")
 
 
 def config_problems(config: dict[str, Any]) -> list[str]:

@@ -87,7 +87,9 @@ class SwarmModelBody(FromPretrainedMixin, PTuneMixin):
         hidden_states = self.word_embeddings_layernorm(inputs_embeds)
         past = cache if cache is not None else past_key_values  # transformers 5 names it `cache`
         remote = past if isinstance(past, RemotePastKeyValues) else None
-        hidden_states = self.h(hidden_states, prompts=prompts, hypo_ids=remote.hypo_ids if remote else None)
+        # `is not None`: a transformers 5 Cache with no layers has len() 0, so it is falsy
+        hypo_ids = remote.hypo_ids if remote is not None else None
+        hidden_states = self.h(hidden_states, prompts=prompts, hypo_ids=hypo_ids)
         if remote is not None:
             remote.hypo_ids = None
             remote.update_seen(n_tokens)

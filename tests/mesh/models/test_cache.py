@@ -40,16 +40,18 @@ past = TransformerBackend._select_layer_past(ONE_SHARD, stored, P)
 back = cache.petals_to_hf(past, B, KV)
 out["round_trip"] = torch.equal(back[0], keys) and torch.equal(back[1], values)
 
-# Masks: what transformers' own models build (eager attention, an all-ones attention mask of past + new tokens).
+# Masks: what transformers 5's models build (masking_utils, eager attention, an all-ones attention mask of
+# past + new tokens).
+from transformers.masking_utils import create_causal_mask, create_sliding_window_causal_mask
+
 def hf_mask(model_cls, config, past, seq, batch):
-    model = model_cls(config)
-    cache_position = torch.arange(past, past + seq)
     dyn = DynamicCache()
     if past:
         dyn.update(torch.zeros(batch, KV, past, DIM), torch.zeros(batch, KV, past, DIM), 0)
-    extra = (True,) if model_cls is MistralModel else ()  # Mistral's takes use_cache too
-    return model._update_causal_mask(torch.ones(batch, past + seq), torch.zeros(batch, seq, config.hidden_size),
-                                     cache_position, dyn, *extra, False)
+    make = create_sliding_window_causal_mask if model_cls is MistralModel else create_causal_mask
+    return make(config=config, inputs_embeds=torch.zeros(batch, seq, config.hidden_size),
+                attention_mask=torch.ones(batch, past + seq, dtype=torch.long), cache=dyn,
+                position_ids=torch.arange(past, past + seq).unsqueeze(0), allow_is_causal_skip=False)
 
 small = dict(hidden_size=HEADS * DIM, intermediate_size=16, num_attention_heads=HEADS, num_key_value_heads=KV,
              num_hidden_layers=1, vocab_size=16, attn_implementation="eager")
@@ -74,8 +76,8 @@ def through_a_layer(model_cls, config):
     prompt, new = torch.randn(B, P, config.hidden_size), torch.randn(B, S, config.hidden_size)
     with torch.no_grad():
         ref = DynamicCache()
-        model(inputs_embeds=prompt, past_key_values=ref, use_cache=True)
-        want = model(inputs_embeds=new, past_key_values=ref, use_cache=True).last_hidden_state
+        model(inputs_embeds=prompt, cache=ref, use_cache=True)
+        want = model(inputs_embeds=new, cache=ref, use_cache=True).last_hidden_state
         layer = model.layers[0]
         window = getattr(config, "sliding_window", None)
         stored = [torch.zeros(B, KV, DIM, P + S), torch.zeros(B, KV, P + S, DIM)]
@@ -88,13 +90,13 @@ def through_a_layer(model_cls, config):
                 dyn.update(keys, values, 0)
             ids = cache.positions(start, seq, B, chunk.device)
             mask = cache.causal_mask(B, seq, start, chunk.dtype, chunk.device, sliding_window=window)
-            got = layer(chunk, attention_mask=mask, position_ids=ids, past_key_value=dyn, use_cache=True,
-                        cache_position=ids[0])[0]
-            written = cache.hf_to_petals(dyn.key_cache[0], dyn.value_cache[0])
+            got = layer(chunk, attention_mask=mask, position_ids=ids, cache=dyn, use_cache=True,
+                        position_embeddings=model.rotary_emb(chunk, ids))
+            written = cache.cache_to_petals(dyn)
             TransformerBackend._update_cache_inplace(None, stored, written, start)
     return {"output": torch.allclose(got, want, atol=1e-5), "max_diff": (got - want).abs().max().item(),
-            "keys": torch.allclose(stored[0], ref.key_cache[0].transpose(-1, -2), atol=1e-6),
-            "values": torch.allclose(stored[1], ref.value_cache[0], atol=1e-6)}
+            "keys": torch.allclose(stored[0], ref.layers[0].keys.transpose(-1, -2), atol=1e-6),
+            "values": torch.allclose(stored[1], ref.layers[0].values, atol=1e-6)}
 
 out["llama"] = through_a_layer(LlamaModel, LlamaConfig(**small))
 out["mistral_window"] = through_a_layer(MistralModel, MistralConfig(**small, sliding_window=3))

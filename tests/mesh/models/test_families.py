@@ -125,4 +125,4 @@ def test_check_model_command_prints_json_and_refuses_with_status_1(tmp_path: Pat
     verdict = json.loads(proc.stdout)
     assert verdict["ok"] is False and verdict["family"] is None
     assert verdict["problems"] == ["FarMesh cannot serve models of type 'mamba': it serves Llama, Mixtral, Falcon, "
-                                   "BLOOM"]
+                                   "BLOOM, Qwen3, Qwen3-MoE"]

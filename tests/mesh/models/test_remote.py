@@ -31,14 +31,14 @@ sent = []
 class StandIn(SwarmGeneration, LlamaForCausalLM):
     # transformers' own generate() drives it; its forward plays the servers: they keep the attention cache and
     # reorder it by the beams' hypo ids, as Petals' servers do with the next step
-    def forward(self, input_ids=None, past_key_values=None, attention_mask=None, use_cache=None, **kwargs):
-        sent.append([input_ids.shape[1], past_key_values.get_seq_length()])
-        if past_key_values.hypo_ids is not None:
-            self.server_cache.reorder_cache(past_key_values.hypo_ids)
-            past_key_values.hypo_ids = None
-        result = LlamaForCausalLM.forward(self, input_ids=input_ids, past_key_values=self.server_cache, use_cache=True)
-        past_key_values.update_seen(input_ids.shape[1])
-        return CausalLMOutputWithPast(logits=result.logits, past_key_values=past_key_values)
+    def forward(self, input_ids=None, cache=None, attention_mask=None, use_cache=None, **kwargs):
+        sent.append([input_ids.shape[1], cache.get_seq_length()])
+        if cache.hypo_ids is not None:
+            self.server_cache.reorder_cache(cache.hypo_ids)
+            cache.hypo_ids = None
+        result = LlamaForCausalLM.forward(self, input_ids=input_ids, cache=self.server_cache, use_cache=True)
+        cache.update_seen(input_ids.shape[1])
+        return CausalLMOutputWithPast(logits=result.logits, cache=cache)  # transformers 5's name for the cache
 
 torch.manual_seed(0)
 config = LlamaConfig(vocab_size=64, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
@@ -54,7 +54,7 @@ for name, settings in (("greedy", {"do_sample": False}), ("beams", {"num_beams":
         sent.clear()
         swarm.server_cache = DynamicCache()
         got = GenerationMixin.generate(swarm, prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=6,
-                                       past_key_values=RemotePastKeyValues(0), **settings)
+                                       cache=RemotePastKeyValues(0), **settings)
     results[name] = {"same": torch.equal(got, want), "got": got.tolist(), "sent": list(sent)}
 out["generate"] = results
 
@@ -67,11 +67,12 @@ with torch.no_grad():
     got = swarm.generate(max_new_tokens=3, session=session, do_sample=False)
     want = local.generate(max_new_tokens=3, do_sample=False)
 out["from_bos"] = {"got": got.tolist(), "want": want.tolist(), "sent": list(sent), "kept": session.output_ids.tolist()}
-inputs = swarm.prepare_inputs_for_generation(torch.arange(6).view(1, 6), RemotePastKeyValues(4))
+inputs = swarm.prepare_inputs_for_generation(torch.arange(6).view(1, 6), next_sequence_length=2,
+                                             cache=RemotePastKeyValues(4))  # as transformers 5's generate() calls it
 out["prepared"] = [inputs["input_ids"].tolist(), inputs["use_cache"]]
 embeds = torch.zeros(1, 3, 32)
 no_ids = torch.zeros(1, 0, dtype=torch.long)
-out["prepared_embeds"] = swarm.prepare_inputs_for_generation(no_ids, RemotePastKeyValues(0),
+out["prepared_embeds"] = swarm.prepare_inputs_for_generation(no_ids, cache=RemotePastKeyValues(0),
                                                              inputs_embeds=embeds)["inputs_embeds"] is embeds
 try:
     swarm.prepare_inputs_for_generation(prompt, None, attention_mask=torch.tensor([[0, 1, 1, 1, 1], [1] * 5]))
@@ -83,7 +84,8 @@ print(json.dumps(out))
 
 def test_transformers_generate_sends_each_token_once_and_matches_a_local_model() -> None:
     out = run_in_runtime(SCRIPT)
-    assert out["past"] == [True, 5, None, [1, 0]]  # a transformers Cache counting the tokens the servers have seen
+    # a transformers 5 Cache (-1: no maximum) counting the tokens the servers have seen
+    assert out["past"] == [True, 5, -1, [1, 0]]
     for name in ("greedy", "beams"):  # the same tokens as transformers' LlamaForCausalLM.generate on the same weights
         found = out["generate"][name]
         assert found["same"] is True, (name, found["got"])

@@ -56,7 +56,8 @@ with torch.no_grad():
     want = local(ids).last_hidden_state
     got = body(ids, past_key_values=past)
 out["same"] = torch.allclose(got.last_hidden_state, want, atol=1e-5)
-out["past"] = [got.past_key_values is past, past.get_seq_length(), past.hypo_ids]
+out["past"] = [got.cache is past,  # transformers 5 names the field `cache`
+                past.get_seq_length(), past.hypo_ids]
 out["calls"] = body.layers.calls
 refused = []
 for kwargs in ({"input_ids": ids, "attention_mask": torch.tensor([[0, 1, 1, 1, 1], [1] * 5])},
