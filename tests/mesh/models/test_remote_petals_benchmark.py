@@ -43,7 +43,7 @@ import json, sys, tempfile
 from pathlib import Path
 from farnode_desktop.mesh.tinymodel import make_tiny_llama
 from transformers import GPT2Tokenizer
-from transformers.models.gpt2.tokenization_gpt2 import bytes_to_unicode
+from transformers.convert_slow_tokenizer import bytes_to_unicode  # moved there in transformers 5
 
 folder = make_tiny_llama(Path(sys.argv[1]))
 chars = bytes_to_unicode()
