@@ -31,9 +31,10 @@ LOCK = REPO / "resources" / "runtime" / "lock-linux-x86_64.txt"
 APP_LOCK = REPO / "installer" / "build-requirements.txt"
 IMAGE = REPO / "scripts" / "gpu_check_image.txt"
 DEFAULT_OUT = REPO / "build" / "device-wheels"
-# The image holds these in a version the node cannot use: accelerate 1.x, huggingface-hub 1.x, tokenizers 0.23 and
-# transformers 5 (FarMesh serves with transformers 4.43), numpy 2 (accelerate 0.32 needs numpy < 2); peft and
-# protobuf in versions not read yet (petals pins peft 0.5.0; hivemind's generated code needs its protobuf); and
+# The image holds these in versions other than the lock's, and the node runs on the lock's: transformers 5.17
+# (FarMesh's families are ported to and tested on the lock's 5.25), huggingface-hub 1.33 (transformers 5.25 needs
+# >= 2.4), tokenizers 0.23.2, accelerate 1.15, numpy 2.5.2 (the lock's 2.4.6 is what the runtime is tested on); peft
+# and protobuf in versions not read (the lock pins peft 0.22; hivemind's generated code needs its protobuf); and
 # typing-extensions (pydantic 2.14 needs >= 4.16).
 OWN_VERSION = frozenset({"accelerate", "huggingface-hub", "tokenizers", "transformers", "numpy", "peft", "protobuf",
                          "typing-extensions"})

@@ -4,7 +4,7 @@
 
 Run by the base Python itself: a venv in RUNTIME_DIR whose own site-packages hold the carried wheels (installed
 offline, --no-index, from WHEELS_DIR, built by scripts/device_wheels.py) and which sees the base's packages after
-its own (a .pth that adds the base's site-packages), so CUDA torch comes from the image and transformers 4.43,
+its own (a .pth that adds the base's site-packages), so CUDA torch comes from the image and the lock's transformers,
 hivemind and petals from the wheels. Then the runtime's Petals hook and the marker that says it is installed for the
 lock (the app's own NodeRuntime writes both), so the supervisor, the CLI and the benchmarks use it as they are.
 The app side (CLI, supervisor, benchmarks) runs in RUNTIME_DIR/bin/app-python: the base Python with the app's

@@ -31,7 +31,6 @@ NO_MIRROR: dict[str, str] = {
     "mesh/models/mixtral.py": _RUNTIME,
     "mesh/models/qwen3.py": _RUNTIME,
     "mesh/models/qwen3_moe.py": _RUNTIME,
-    "mesh/serve.py": "covered by tests/mesh/test_status.py and tests/integration/test_node_supervised.py",
 }
 
 

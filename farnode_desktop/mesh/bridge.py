@@ -125,7 +125,7 @@ def _register_now() -> None:
 def register_families_with_petals() -> None:
     """FarMesh's model families (mesh/models) replace Petals 2.2's in its registry: now if `petals` is imported,
     else as soon as it is (without importing petals, torch or transformers here). With a transformers older than
-    the families need (a runtime from before 4.43), Petals 2.2's own families stay."""
+    the families need (a runtime from before transformers 5), Petals 2.2's own families stay."""
     from farnode_desktop.mesh import models
 
     if not models.supported_here():

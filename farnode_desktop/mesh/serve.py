@@ -160,6 +160,21 @@ def watch_lifeline(fd: int, grace_s: float = 5.0) -> threading.Thread:
     return thread
 
 
+ADAPTERS_REFUSED = (
+    "FarNode does not serve LoRA adapters (--adapters) yet: Petals 2.2's adapter code builds peft 0.5's LoRA layers, "
+    "and the node runtime has peft 0.22, whose layers are built another way, so the server would fail while loading "
+    "its blocks. Start the node without --adapters.")
+
+
+def refuse_adapters(petals_args: list[str]) -> None:
+    """Stop, in plain words and before Petals starts, a launch that asks for LoRA adapters (`--adapters`, or any
+    prefix of it that Petals' argparse would take for it)."""
+    for arg in petals_args:
+        name = arg.split("=", 1)[0]
+        if name.startswith("--ad") and "--adapters".startswith(name):
+            raise SystemExit(f"[farnode] {ADAPTERS_REFUSED}")
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     petals_args: list[str] = []
@@ -169,6 +184,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="farnode-mesh-serve")
     parser.add_argument("--endpoint-file", type=Path, required=True)
     args = parser.parse_args(argv)
+    refuse_adapters(petals_args)
 
     lifeline = os.environ.pop(LIFELINE_ENV, "")
     if lifeline.isdigit():

@@ -24,6 +24,7 @@ from farnode_desktop.core.node.spec import NodeSpec
 from farnode_desktop.core.node.status import NodeState, NodeStatus
 from farnode_desktop.core.node.supervisor import SupervisorPolicy
 from farnode_desktop.core.paths import AppPaths
+from farnode_desktop.mesh.models import MIN_TRANSFORMERS
 from tests.runtime_env import run_generate
 
 pytestmark = [pytest.mark.runtime, pytest.mark.slow]
@@ -71,9 +72,10 @@ def runtime_script(runtime: NodeRuntime, argv: list[str], timeout: float = 240) 
 def families_runtime(runtime: NodeRuntime) -> NodeRuntime:
     out = runtime_script(runtime, ["-c", "import json; from farnode_desktop.mesh import models; "
                                          "print('FARMESH-RESULT ' + json.dumps(models.transformers_version()))"])
-    if tuple(out) < (4, 43):
-        pytest.skip(f"the test runtime has transformers {out[0]}.{out[1]}: FarMesh's families need 4.43 "
-                    "(the issue-9 runtime lock); Petals 2.2's own families serve meanwhile")
+    if tuple(out) < MIN_TRANSFORMERS:
+        pytest.skip(f"the test runtime has transformers {out[0]}.{out[1]}: FarMesh's families need "
+                    f"{MIN_TRANSFORMERS[0]}.{MIN_TRANSFORMERS[1]} (the issue-21 runtime lock); Petals 2.2's own "
+                    "families serve meanwhile")
     return runtime
 
 

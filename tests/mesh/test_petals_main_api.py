@@ -35,7 +35,7 @@ out["dummy"] = list(DUMMY_KEY_PAST.shape)
 blocks = {}
 with tempfile.TemporaryDirectory() as tmp:
     for like in ("meta-llama/Meta-Llama-3.1-70B-Instruct", "mistralai/Mixtral-8x22B-Instruct-v0.1",
-                 "tiiuae/falcon-40b", "bigscience/bloom-560m"):
+                 "tiiuae/falcon-40b", "bigscience/bloom-560m", "Qwen/Qwen3-32B", "Qwen/Qwen3-30B-A3B"):
         folder = make_shaped(like, Path(tmp) / like.replace("/", "--"))
         config = petals.AutoDistributedConfig.from_pretrained(str(folder), dht_prefix="x")
         block = get_model_block(config, layer_idx=1)
@@ -72,11 +72,12 @@ def test_petals_main_names_exist_after_import_petals_and_work() -> None:
     assert "petals.server.block_utils.get_model_block" in out["added"]
     assert out["again"] and out["spec_class"] and out["spec_parent"]
     assert out["registry"] == {"llama": "DistributedLlamaForSpeculativeGeneration", "mixtral": None,
-                               "falcon": None, "bloom": None}
+                               "falcon": None, "bloom": None, "qwen3": None, "qwen3_moe": None}
     assert out["llama_classifier"] == out["classifier_exported"] == "DistributedLlamaForSequenceClassification"
     assert out["dummy"] == [0, 0, 0]
     assert out["dummy_past_equal"]
     assert out["blocks"] == {"llama": "FarMeshLlamaBlock", "mixtral": "FarMeshMixtralBlock",
-                             "falcon": "FarMeshFalconBlock", "bloom": "FarMeshBloomBlock"}
+                             "falcon": "FarMeshFalconBlock", "bloom": "FarMeshBloomBlock",
+                             "qwen3": "FarMeshQwen3Block", "qwen3_moe": "FarMeshQwen3MoeBlock"}
     assert out["layer_idx_passed"] == 5
     assert out["later"] == "DistributedLlamaForSpeculativeGeneration"

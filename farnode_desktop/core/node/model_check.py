@@ -84,8 +84,9 @@ class ModelChecks:
         if not found.ok:
             raise UserInputError(
                 f"FarNode cannot serve the model in {found.folder!r}: " + "; ".join(found.problems),
-                hint="fix the model's config.json or choose another model; FarMesh serves Llama (2, 3, 3.1), "
-                     "Mixtral, Falcon and BLOOM models as transformers 4.43 loads them")
+                hint="fix the model's config.json or choose another model; FarMesh serves Llama (2, 3, 3.x), "
+                     "Mixtral, Falcon, BLOOM, Qwen3 and Qwen3-MoE models as the runtime's transformers 5 "
+                     "loads them")
 
     def _ask_runtime(self, folder: Path) -> list[str]:
         if not self.runtime.is_installed():

@@ -34,9 +34,9 @@ class DistributedLlamaForSpeculativeGeneration(DistributedLlamaForCausalLM):
         self.small_model = small_model
 
     def _sample(self, input_ids: torch.LongTensor, logits_processor: LogitsProcessorList,
-                stopping_criteria: StoppingCriteriaList, generation_config: GenerationConfig, synced_gpus: bool,
-                streamer: Any, logits_warper: Any = None, speculative_inference_iteration_size: int = DRAFT_TOKENS,
-                **model_kwargs: Any) -> torch.LongTensor:
+                stopping_criteria: StoppingCriteriaList, generation_config: GenerationConfig,
+                synced_gpus: bool = False, streamer: Any = None, logits_warper: Any = None,
+                speculative_inference_iteration_size: int = DRAFT_TOKENS, **model_kwargs: Any) -> torch.LongTensor:
         if self.small_model is None:
             raise SpeculativeGenerationError("speculative generation needs a small local model: pass small_model=")
         if generation_config.do_sample or synced_gpus or generation_config.return_dict_in_generate:

@@ -59,7 +59,8 @@ class SwarmModelBody(FromPretrainedMixin, PTuneMixin):
         with torch.device("cpu"):  # transformers 5 builds models under a meta-device context; the DHT's shared
             setattr(self, self.layers_name, RemoteSequential(config, dht=dht))  # memory must be real
         self.requires_grad_(False)
-        self.init_prompts(config)
+        with torch.device("cpu"):  # ptune's prefix_tokens is a plain tensor, not a buffer: never loaded off meta
+            self.init_prompts(config)
 
     def forward(self, input_ids: torch.Tensor | None = None, cache: Any = None, past_key_values: Any = None,
                 attention_mask: torch.Tensor | None = None, inputs_embeds: torch.Tensor | None = None,
