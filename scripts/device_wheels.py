@@ -33,10 +33,11 @@ IMAGE = REPO / "scripts" / "gpu_check_image.txt"
 DEFAULT_OUT = REPO / "build" / "device-wheels"
 # The image holds these in versions other than the lock's, and the node runs on the lock's: transformers 5.17
 # (FarMesh's families are ported to and tested on the lock's 5.25), huggingface-hub 1.33 (transformers 5.25 needs
-# >= 2.4), tokenizers 0.23.2, accelerate 1.15, numpy 2.5.2 (the lock's 2.4.6 is what the runtime is tested on); peft
-# and protobuf in versions not read (the lock pins peft 0.22; hivemind's generated code needs its protobuf); and
-# typing-extensions (pydantic 2.14 needs >= 4.16).
-OWN_VERSION = frozenset({"accelerate", "huggingface-hub", "tokenizers", "transformers", "numpy", "peft", "protobuf",
+# >= 2.4), tokenizers 0.23.2, accelerate 1.15; peft and protobuf in versions not read (the lock pins peft 0.22;
+# hivemind's generated code needs its protobuf); and typing-extensions (pydantic 2.14 needs >= 4.16). numpy is the
+# image's own 2.5.2 (the lock has 2.4.6; every locked package takes numpy 2, which the resolve check proves), since
+# its 16.6 MB wheel would not fit one device call with the rest.
+OWN_VERSION = frozenset({"accelerate", "huggingface-hub", "tokenizers", "transformers", "peft", "protobuf",
                          "typing-extensions"})
 # the app's side of the check on the device (gpu_check.py, the CLI, the supervisor): what its core imports beyond
 # the standard library and psutil (in the image and in the node runtime), at the app's own locked versions
