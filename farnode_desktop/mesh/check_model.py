@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -49,13 +50,35 @@ def _runtime_problems(config: dict[str, Any], source: str) -> list[str]:
             problems.append(f"this node runtime has transformers {version[0]}.{version[1]}; this model needs "
                             f"{wanted} or newer: update the node runtime (`farnode runtime install`)")
             return problems
+    said = _RopeWarnings()
+    rope_logger = logging.getLogger("transformers")
+    rope_logger.addHandler(said)
     try:
         from transformers import AutoConfig
 
         AutoConfig.from_pretrained(source)
     except Exception as exc:
-        problems.append(f"the node runtime's transformers rejects the config: {str(exc).splitlines()[0][:300]}")
+        reason = said.messages[0] if said.messages else str(exc).splitlines()[0][:300]
+        problems.append(f"the node runtime's transformers rejects the config: {reason}")
+        return problems
+    finally:
+        rope_logger.removeHandler(said)
+    # transformers 4.43 refused a RoPE field out of range; 5.x only logs it and would serve wrong numbers
+    problems.extend(f"the node runtime's transformers rejects the config: {message}" for message in said.messages)
     return problems
+
+
+class _RopeWarnings(logging.Handler):
+    """Collects transformers' warnings about the config's RoPE fields (`rope_parameters`'s ... field must ...)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if "rope_parameters`'s" in message and "must" in message:
+            self.messages.append(message.splitlines()[0][:300])
 
 
 def check_model(model: str) -> dict[str, Any]:

@@ -1,6 +1,7 @@
-"""A model folder the node runtime's transformers refuses (here: a YaRN rope_scaling with factor 0.5, which the app's
-stdlib rules let pass) is refused before any server process starts, by `farnode node start` and by the app, with the
-runtime's own reason; the verdict is remembered, so a second start does not pay for the check again."""
+"""A model folder the node runtime's transformers refuses (here: a YaRN rope_scaling with attention_factor -1, which
+the app's stdlib rules let pass and transformers 5 only warns about) is refused before any server process starts, by
+`farnode node start` and by the app, with the runtime's own reason; the verdict is remembered, so a second start
+does not pay for the check again."""
 
 from __future__ import annotations
 
@@ -27,13 +28,13 @@ from farnode_desktop.mesh.models.families import folder_problems
 pytestmark = [pytest.mark.runtime]
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "nvml"
-REFUSED = "`rope_scaling`'s factor field must be a float >= 1, got 0.5"
+REFUSED = "`rope_parameters`'s attention_factor field must be a float greater than 0, got -1.0"
 
 
 def broken_copy(tiny_model: Path, folder: Path) -> Path:
     shutil.copytree(tiny_model, folder)
     config = json.loads((folder / "config.json").read_text())
-    config["rope_scaling"] = {"rope_type": "yarn", "factor": 0.5}
+    config["rope_scaling"] = {"rope_type": "yarn", "factor": 2.0, "attention_factor": -1.0}
     (folder / "config.json").write_text(json.dumps(config))
     assert folder_problems(folder)[1] == []  # only the runtime's transformers can tell
     return folder

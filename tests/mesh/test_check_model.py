@@ -18,7 +18,8 @@ root = pathlib.Path(tempfile.mkdtemp())
 out = {"root": str(root)}
 for name, change in (("good", {}), ("incomplete", {"rope_scaling": {"rope_type": "llama3", "factor": 8.0}}),
                      ("bad_factor", {"rope_scaling": {"rope_type": "linear", "factor": -1.0}}),
-                     ("rejected", {"rms_norm_eps": "tiny"})):
+                     ("rejected", {"rms_norm_eps": "tiny"}),
+                     ("warned", {"rope_scaling": {"rope_type": "yarn", "factor": 2.0, "attention_factor": -1.0}})):
     folder = root / name
     folder.mkdir()
     (folder / "config.json").write_text(json.dumps({**SHAPES["meta-llama/Meta-Llama-3.1-405B-Instruct"], **change}))
@@ -41,3 +42,7 @@ def test_a_good_config_passes_and_refused_ones_say_why() -> None:
     assert out["rejected"]["ok"] is False and out["rejected"]["family"] == "llama"
     assert out["rejected"]["problems"] == ["the node runtime's transformers rejects the config: Validation error "
                                            "for field 'rms_norm_eps':"]
+    # transformers 5 only logs a RoPE field out of range and would serve wrong numbers (4.43 refused): refused here
+    assert out["warned"]["ok"] is False
+    assert out["warned"]["problems"] == ["the node runtime's transformers rejects the config: `rope_parameters`'s "
+                                         "attention_factor field must be a float greater than 0, got -1.0"]

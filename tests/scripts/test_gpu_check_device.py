@@ -46,12 +46,14 @@ def test_device_mode_serves_the_tiny_model_from_an_offline_overlay(wheels_311: P
     assert tiny["ok"] and tiny["client"]["tokens"] == tiny["client"]["local_tokens"]
     runtime = json.loads((results / "runtime.json").read_text())
     assert runtime["ok"] and runtime["imports"]["petals"] == "ok" and runtime["device_image"]["wheels"]
-    # the node's packages come from the carried wheels, torch from the base it overlays
+    # the node's packages come from the carried wheels; torch and numpy from the base it overlays (the lock's numpy
+    # wheel does not fit one device call beside the rest: scripts/device_wheels.py)
     overlay = json.loads((results / "overlay.log").read_text().strip().splitlines()[-1])
     site = overlay["site_packages"]
-    for name in ("transformers", "hivemind", "petals", "numpy", "bitsandbytes"):
+    for name in ("transformers", "hivemind", "petals", "bitsandbytes"):
         assert overlay["origins"][name].startswith(site), name
-    assert not overlay["origins"]["torch"].startswith(site)
+    for name in ("torch", "numpy"):
+        assert not overlay["origins"][name].startswith(site), name
     assert overlay["wheels"] == len(list(wheels_311.glob("*.whl")))
     assert "torch==" in (results / "image-pip-list.txt").read_text()
 

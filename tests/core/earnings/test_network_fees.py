@@ -122,7 +122,8 @@ def test_settings_and_wallet_show_the_fee_and_the_warning() -> None:
     assert view.fee == "1.5 % of each payout"
     assert "The network keeps 1.5 % of each payout." in view.summary
     assert view.warning.endswith("update FarNode to keep claiming")
-    assert f"\nWarning: this FarNode is version {__version__}, older than version 99.0" in view.summary
+    assert view.warning_line.startswith(f"Warning: this FarNode is version {__version__}, older than version 99.0")
+    assert "Warning" not in view.summary  # a line of its own, in the warning colour
     [plain] = parse_manifest(_manifest(), "old")
     old = pinned_view(PinnedNetworks((plain,)), 7)
     assert (old.fee, old.warning) == ("", "") and "keeps" not in old.summary and "Warning" not in old.summary
