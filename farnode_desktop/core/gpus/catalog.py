@@ -111,7 +111,6 @@ class ModelSpec:
 
 
 MOE_FAMILIES = ("mixtral", "qwen3_moe")
-FUSED_EXPERTS_FROM = "5.0.0"  # transformers 5 holds a block's experts in 3-D tensors, not one Linear per expert
 
 
 def block_params(spec: ModelSpec) -> int:
@@ -149,15 +148,6 @@ def expert_params(spec: ModelSpec) -> int:
     if spec.family not in MOE_FAMILIES:
         return 0
     return spec.num_experts * 3 * spec.hidden_size * spec.expert_intermediate_size
-
-
-def unquantized_params(spec: ModelSpec, transformers: str) -> int:
-    """Parameters nf4/int8 leave in the serving dtype: Petals quantizes only nn.Linear layers, and transformers 5
-    keeps a block's experts and router as plain 3-D/2-D tensors (transformers 4 had one Linear per expert). The
-    norms, a rounding error, are left to Petals' 1% margin as Petals does."""
-    if spec.family not in MOE_FAMILIES or version_tuple(transformers) < version_tuple(FUSED_EXPERTS_FROM):
-        return 0
-    return expert_params(spec) + spec.hidden_size * spec.num_experts
 
 
 def runtime_problem(spec: ModelSpec, transformers: str) -> str | None:

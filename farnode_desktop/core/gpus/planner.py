@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from farnode_desktop.core.errors import UserInputError
-from farnode_desktop.core.gpus.catalog import DTYPE_BYTES, ModelSpec, runtime_problem, unquantized_params
+from farnode_desktop.core.gpus.catalog import DTYPE_BYTES, ModelSpec, runtime_problem
 from farnode_desktop.core.node.runtime_lock import RuntimeNeeds, runtime_needs
 from farnode_desktop.core.settings import SETTINGS
 
@@ -58,12 +58,12 @@ def default_attn_cache_tokens(model: ModelSpec) -> int:
     return 16384 if model.kv_groups > 1 else 4096
 
 
-def block_bytes(model: ModelSpec, dtype: str, quant: str, transformers: str = "") -> int:
-    """Petals' get_block_size(..., "memory"): params x bytes per weight x 1.01, rounded; on a runtime whose
-    transformers keeps MoE experts outside Linear layers (`transformers`, 5.x), those stay in the serving dtype."""
+def block_bytes(model: ModelSpec, dtype: str, quant: str) -> int:
+    """Petals' get_block_size(..., "memory"): params x bytes per weight x 1.01, rounded. nf4/int8 reach every
+    weight but the norms and a MoE block's router (FarMesh serves MoE experts as Linear layers,
+    `mesh/models/experts.py`), a rounding error left to Petals' 1% margin as Petals does."""
     per_value = QUANT_BYTES.get(quant, DTYPE_BYTES[dtype])
-    kept = unquantized_params(model, transformers) if quant in QUANT_BYTES and transformers else 0
-    return round(((model.params_per_block - kept) * per_value + kept * DTYPE_BYTES[dtype]) * (1 + BLOCK_OVERHEAD))
+    return round(model.params_per_block * per_value * (1 + BLOCK_OVERHEAD))
 
 
 def attn_cache_bytes(model: ModelSpec, dtype: str, tokens: int) -> int:
@@ -121,7 +121,6 @@ class BlockPlan:
     warnings: tuple[str, ...] = field(default=())
     kv_heads: int = 0
     head_dim: int = 0
-    unquantized_params: int = 0  # MoE experts nf4/int8 do not reach on this runtime (they stay in the dtype)
 
     @property
     def per_block_bytes(self) -> int:
@@ -155,7 +154,8 @@ class BlockPlan:
             f"  - Petals working reserve           {g(self.reserve_bytes):>9}"
             f"   (2 GiB x hidden {self._hidden()} / 14336)",
             f"  = usable for blocks                {g(max(0.0, self.usable_bytes)):>9}",
-            *self._weight_lines(per_value, weights),
+            f"  one block: {self.params_per_block:,} params x {per_value:g} bytes ({weights}) x 1.01"
+            f" = {g(self.block_bytes)}",
             f"           + attention cache 2 x {self.kv_heads} kv heads x {self.head_dim} x {self.attn_cache_tokens}"
             f" tokens x {DTYPE_BYTES[self.dtype]} bytes ({self.kv_groups} kv groups)"
             f" = {g(self.cache_bytes_per_block)}",
@@ -178,16 +178,6 @@ class BlockPlan:
         )
         out += [f"  warning: {w}" for w in self.warnings]
         return out
-
-    def _weight_lines(self, per_value: float, weights: str) -> list[str]:
-        kept = self.unquantized_params
-        if not kept:
-            return [f"  one block: {self.params_per_block:,} params x {per_value:g} bytes ({weights}) x 1.01"
-                    f" = {_gib(self.block_bytes)}"]
-        return [f"  one block: ({self.params_per_block - kept:,} params x {per_value:g} bytes ({weights})",
-                f"             + {kept:,} expert params x {DTYPE_BYTES[self.dtype]} bytes ({self.dtype}: {weights}"
-                " does not reach this runtime's MoE experts)) x 1.01"
-                f" = {_gib(self.block_bytes)}"]
 
     def _hidden(self) -> int:
         return round(self.reserve_bytes * 14336 / (2 * GIB))
@@ -243,8 +233,7 @@ def plan_blocks(
     headroom = round(headroom_gib * GIB)
     context = CUDA_CONTEXT_BYTES if device == "cuda" else 0
     reserve = reserve_bytes(model)
-    weights = block_bytes(model, d, quant, needs.transformers)
-    kept = unquantized_params(model, needs.transformers) if quant in QUANT_BYTES else 0
+    weights = block_bytes(model, d, quant)
     cache = attn_cache_bytes(model, d, tokens)
     usable = free_bytes - headroom - context - reserve
     fits = math.floor(usable / (weights + cache)) if usable > 0 else 0
@@ -290,7 +279,6 @@ def plan_blocks(
         warnings=tuple(warnings),
         kv_heads=model.num_key_value_heads,
         head_dim=model.attention_head_dim,
-        unquantized_params=kept,
     )
 
 

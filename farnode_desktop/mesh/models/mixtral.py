@@ -2,7 +2,8 @@
 
 The server block wraps transformers' `MixtralDecoderLayer` (attention with GQA, then the sparse-MoE feed-forward,
 router included); the cache conversion is the same as Llama's, with Mixtral's sliding window in the mask. The
-experts are transformers 5's fused tensors (`checkpoint.fuse_experts` converts the published per-expert weights).
+experts are one nn.Linear per projection (`experts.LinearExperts`, so nf4/int8 reach them); `checkpoint.split_experts`
+names the published per-expert weights (and splits transformers 5's fused ones) for them.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from farnode_desktop.mesh.models.cache import (
     prepare_block_config,
 )
 from farnode_desktop.mesh.models.config import FarMeshConfigMixin, LlamaStyleConfigLoading
+from farnode_desktop.mesh.models.experts import LinearExperts
 from farnode_desktop.mesh.models.swarm_body import LlamaStyleBody, LlamaStyleCausalLM
 
 
@@ -36,6 +38,8 @@ class FarMeshMixtralBlock(MixtralDecoderLayer):
         prepare_block_config(config)
         super().__init__(config, layer_idx=0)
         self.config = config
+        self.mlp.experts = LinearExperts(config.num_local_experts, config.hidden_size, config.intermediate_size,
+                                         config.hidden_act)
         self.self_attn.num_heads = config.num_attention_heads  # Petals' backend counts heads here (4.x had it)
         self.sliding_window = config.sliding_window
         self.rotary_emb = MixtralRotaryEmbedding(config=config)

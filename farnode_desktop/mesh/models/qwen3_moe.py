@@ -1,9 +1,10 @@
 """FarMesh's Qwen3-MoE family on transformers 5 (Qwen3's attention with a sparse mixture-of-experts feed-forward,
 every expert in the block's memory); Petals has none.
 
-As the Qwen3 block, with transformers 5's fused experts (`checkpoint.fuse_experts` converts the published
-per-expert weights). Petals builds every block from the config alone (no layer index), so a config with dense
-layers among the sparse ones (`mlp_only_layers`, `decoder_sparse_step` > 1) is refused by `families.config_problems`.
+As the Qwen3 block, with the experts as one nn.Linear per projection (`experts.LinearExperts`, so nf4/int8 reach
+them; `checkpoint.split_experts` splits transformers 5's fused checkpoint tensors for them). Petals builds every block
+from the config alone (no layer index), so a config with dense layers among the sparse ones (`mlp_only_layers`,
+`decoder_sparse_step` > 1) is refused by `families.config_problems`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from farnode_desktop.mesh.models.cache import (
     prepare_block_config,
 )
 from farnode_desktop.mesh.models.config import FarMeshConfigMixin, LlamaStyleConfigLoading
+from farnode_desktop.mesh.models.experts import LinearExperts
 from farnode_desktop.mesh.models.swarm_body import LlamaStyleBody, LlamaStyleCausalLM
 
 
@@ -33,6 +35,8 @@ class FarMeshQwen3MoeBlock(Qwen3MoeDecoderLayer):
         prepare_block_config(config)
         super().__init__(config, layer_idx=0)
         self.config = config
+        self.mlp.experts = LinearExperts(config.num_experts, config.hidden_size, config.moe_intermediate_size,
+                                         config.hidden_act)
         self.self_attn.num_heads = config.num_attention_heads  # Petals' backend counts heads here
         self.rotary_emb = Qwen3MoeRotaryEmbedding(config=config)
 

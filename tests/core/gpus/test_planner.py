@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from farnode_desktop.core.errors import FarNodeError, UserInputError
-from farnode_desktop.core.gpus.catalog import Catalog, ModelSpec, block_params, runtime_problem, unquantized_params
+from farnode_desktop.core.gpus.catalog import MOE_FAMILIES, Catalog, ModelSpec, block_params, runtime_problem
 from farnode_desktop.core.gpus.planner import (
+    BLOCK_OVERHEAD,
     GIB,
     MIB,
     attn_cache_bytes,
@@ -260,8 +261,9 @@ RUNTIME_PYTHON = Path(os.environ.get("FARNODE_RUNTIME_PYTHON") or runtime_dir_fo
 # a node runtime on transformers 5 (the Qwen3 families), where the test runtime is older: e.g. a t5-runtime checkout's
 NEWER_RUNTIME_PYTHON = os.environ.get("FARNODE_RUNTIME5_PYTHON", "")
 COUNT_LAYERS = """
-import importlib, inspect, json
+import importlib, inspect, json, sys
 import torch, transformers
+sys.path.insert(0, REPO)
 LAYERS = {"llama": ("LlamaConfig", "llama", "LlamaDecoderLayer"),
           "mixtral": ("MixtralConfig", "mixtral", "MixtralDecoderLayer"),
           "falcon": ("FalconConfig", "falcon", "FalconDecoderLayer"), "bloom": ("BloomConfig", "bloom", "BloomBlock"),
@@ -294,6 +296,12 @@ for m in json.loads(input()):
     with torch.device("meta"):
         takes_index = "layer_idx" in inspect.signature(layer.__init__).parameters
         block = layer(config, layer_idx=0) if takes_index else layer(config)
+        moe = getattr(block, "mlp", None) or getattr(block, "block_sparse_moe", None)  # 4.43's Mixtral: the latter
+        if m["family"] in ("mixtral", "qwen3_moe") and not isinstance(moe.experts, torch.nn.ModuleList):
+            # transformers 5's fused experts: FarMesh's served block holds them as Linear layers instead
+            from farnode_desktop.mesh.models.experts import LinearExperts
+            inter = getattr(config, "moe_intermediate_size", config.intermediate_size)
+            moe.experts = LinearExperts(m["num_experts"], h, inter, config.hidden_act)
     total = sum(p.numel() for p in block.parameters())
     in_linear = sum(p.numel() for sub in block.modules() if isinstance(sub, torch.nn.Linear)
                     for p in sub.parameters(recurse=False))
@@ -304,7 +312,8 @@ print(json.dumps(out))
 
 def count_real_layers(python: Path) -> tuple[str, dict[str, dict[str, int]]]:
     """Build every catalog model's block in that Python's transformers; its version and each block's counts."""
-    run = subprocess.run([str(python), "-c", COUNT_LAYERS], input=json.dumps([m.to_json() for m in CATALOG.models]),
+    script = COUNT_LAYERS.replace("REPO", repr(str(Path(__file__).resolve().parents[3])))
+    run = subprocess.run([str(python), "-c", script], input=json.dumps([m.to_json() for m in CATALOG.models]),
                          capture_output=True, text=True, timeout=300, check=True)
     out = json.loads(run.stdout.strip().splitlines()[-1])
     return out["transformers"], out["blocks"]
@@ -314,9 +323,14 @@ def check_counts(transformers: str, counted: dict[str, dict[str, int]], models: 
     for model in models:
         real = counted[model.name]
         assert real["params"] == model.params_per_block == REAL_LAYER_PARAMS[model.name], model.name
-        # what nf4/int8 leave in the serving dtype: the experts (and router) the planner counts, plus the norms
-        norms = real["outside_linear"] - unquantized_params(model, transformers)
-        assert 0 <= norms <= 4 * model.hidden_size + 2 * model.attention_head_dim, model.name
+        # what nf4/int8 leave in the serving dtype (the planner's 1% margin covers it): the norms, and a MoE block's
+        # router where transformers holds it as a plain tensor (5.x); every expert is in a Linear layer
+        moe = model.family in MOE_FAMILIES
+        router = model.hidden_size * model.num_experts if moe else 0
+        assert real["outside_linear"] <= 4 * model.hidden_size + 2 * model.attention_head_dim + router, model.name
+        # a MoE block's: its bytes in bfloat16 fit in the 1% Petals adds to an nf4 block (QUANT_BYTES["nf4"] = 4.25 / 8)
+        if moe:
+            assert real["outside_linear"] * 2 < model.params_per_block * 4.25 / 8 * BLOCK_OVERHEAD, model.name
 
 
 @pytest.mark.runtime

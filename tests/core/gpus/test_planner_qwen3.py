@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from farnode_desktop.core.errors import FarNodeError
-from farnode_desktop.core.gpus.catalog import Catalog, ModelSpec, block_params, expert_params, unquantized_params
+from farnode_desktop.core.gpus.catalog import Catalog, ModelSpec, block_params, expert_params
 from farnode_desktop.core.gpus.eligibility import SystemState, assess
 from farnode_desktop.core.gpus.nvml import read_inventory
 from farnode_desktop.core.gpus.nvml_fake import FakeNvml
@@ -60,40 +60,39 @@ def test_the_attention_cache_counts_kv_heads_times_head_dim() -> None:
     assert attn_cache_bytes(llama, "float16", 16384) == 2 * 8192 * 16384 // 8 * 2
 
 
-def test_nf4_does_not_reach_the_experts_on_transformers_5() -> None:
-    """Petals quantizes nn.Linear layers only; transformers 5 holds experts and router as plain tensors, which stay
-    bfloat16 (test_planner counts the real layers' parameters outside Linear layers). On 4.43 each expert is a
-    Linear, so Mixtral there is quantized whole."""
-    kept = 603_979_776 + 2048 * 128
-    assert unquantized_params(QWEN3_30B_A3B, "5.25.0") == kept
-    by_hand = round(((623_120_640 - kept) * 4.25 / 8 + kept * 2) * 1.01)
-    assert block_bytes(QWEN3_30B_A3B, "bfloat16", "nf4", "5.25.0") == by_hand
-    assert block_bytes(QWEN3_30B_A3B, "bfloat16", "none", "5.25.0") == round(623_120_640 * 2 * 1.01)
-    assert unquantized_params(MIXTRAL, "4.43.1") == 0
-    assert block_bytes(MIXTRAL, "bfloat16", "nf4", "4.43.1") == round(2_504_060_928 * 4.25 / 8 * 1.01)
-    assert unquantized_params(MIXTRAL, "5.25.0") == 8 * 3 * 6144 * 16384 + 6144 * 8
+def test_nf4_reaches_the_experts_on_transformers_5() -> None:
+    """FarMesh serves MoE experts as Linear layers on transformers 5 too (`mesh/models/experts.py`; tests/mesh/models/
+    test_experts.py quantizes them with Petals' own convert_block), so the whole block is planned in nf4 as on 4.43:
+    Mixtral-8x22B gets the 15 blocks on a 24 GiB card the 4.43 runtime gave it, not the 4 of bfloat16 experts."""
+    assert block_bytes(QWEN3_30B_A3B, "bfloat16", "nf4") == round(623_120_640 * 4.25 / 8 * 1.01)
+    assert block_bytes(QWEN3_30B_A3B, "bfloat16", "none") == round(623_120_640 * 2 * 1.01)
+    assert block_bytes(MIXTRAL, "bfloat16", "nf4") == round(2_504_060_928 * 4.25 / 8 * 1.01)
+    old = plan_blocks(MIXTRAL, RTX4090_FREE, total_bytes=RTX4090_TOTAL, needs=OLD)
+    new = plan_blocks(MIXTRAL, RTX4090_FREE, total_bytes=RTX4090_TOTAL, needs=NEW)
+    assert old.num_blocks == new.num_blocks == 15
+    assert "expert params" not in "\n".join(new.lines())
 
 
 def test_qwen3_30b_a3b_on_a_4090_by_hand() -> None:
     plan = plan_blocks(QWEN3_30B_A3B, RTX4090_FREE, total_bytes=RTX4090_TOTAL, needs=NEW)
     usable = RTX4090_FREE - 1.5 * GIB - 512 * MIB - reserve_bytes(QWEN3_30B_A3B)
-    per_block = block_bytes(QWEN3_30B_A3B, "bfloat16", "nf4", "5.25.0") + 2 * 4 * 128 * 16384 * 2
+    per_block = round(623_120_640 * 4.25 / 8 * 1.01) + 2 * 4 * 128 * 16384 * 2
     assert plan.per_block_bytes == per_block
-    assert plan.num_blocks == math.floor(usable / per_block) == 18  # of 48
+    assert math.floor(usable / per_block) == 61 and plan.num_blocks == 48  # all 48 fit, capped
     text = "\n".join(plan.lines())
-    assert "604,241,920 expert params x 2 bytes (bfloat16: nf4 does not reach this runtime's MoE experts)" in text
+    assert "one block: 623,120,640 params x 0.53125 bytes (nf4) x 1.01" in text
     assert "2 x 4 kv heads x 128 x 16384 tokens x 2 bytes (8 kv groups) = 32.00 MiB" in text
     assert plan.warnings == ()
 
 
-def test_qwen3_235b_a22b_fits_few_blocks_on_a_24_gib_card() -> None:
-    """4.6 GiB a block (all 128 experts of each block in bfloat16): a 24 GiB card holds 4 of its 94 blocks, an
-    8 GiB card 1, so one copy of the model needs about 24 such cards in the swarm."""
+def test_qwen3_235b_a22b_on_24_and_8_gib_cards() -> None:
+    """1.24 GiB a block in nf4 (all 128 experts of each block included): a 24 GiB card holds 16 of its 94 blocks,
+    an 8 GiB card 3, so one copy of the model needs about 6 such 24 GiB cards in the swarm."""
     plan = plan_blocks(QWEN3_235B, RTX4090_FREE, total_bytes=RTX4090_TOTAL, needs=NEW)
-    assert plan.block_bytes == round(((2_487_755_008 - 2_416_443_392) * 4.25 / 8 + 2_416_443_392 * 2) * 1.01)
-    assert (plan.num_blocks, plan.model_layers) == (4, 94)
-    assert plan_blocks(QWEN3_235B, 8 * GIB - 400 * MIB, needs=NEW).num_blocks == 1
-    assert not plan_blocks(QWEN3_235B, 6 * GIB, needs=NEW).ok
+    assert plan.block_bytes == round(2_487_755_008 * 4.25 / 8 * 1.01)
+    assert (plan.num_blocks, plan.model_layers) == (16, 94)
+    assert plan_blocks(QWEN3_235B, 8 * GIB - 400 * MIB, needs=NEW).num_blocks == 3
+    assert plan_blocks(QWEN3_235B, 6 * GIB, needs=NEW).num_blocks == 2
 
 
 def test_qwen3_is_not_offered_by_todays_runtime_and_is_once_the_newer_one_lands() -> None:
