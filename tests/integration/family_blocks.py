@@ -1,10 +1,10 @@
 """Run by the node runtime's Python in tests: each family's server block against transformers' own model.
 
 For every model folder given: the blocks built the way a Petals server builds them (`config.block_class(config)`
-from FarMesh's registered config, weights loaded from the layer), run over a long sequence at once and in pieces
-through Petals' cache layout, compared with the hidden states of transformers' model. Prints `FARMESH-RESULT
-{folder: {"full": diff, "pieces": diff, "block_class": name}}`, each diff the largest difference relative to
-the largest value.
+from FarMesh's registered config, weights loaded from the layer as Petals' loader does, MoE experts split per
+expert), run over a long sequence at once and in pieces through Petals' cache layout, compared with the hidden
+states of transformers' model. Prints `FARMESH-RESULT {folder: {"full": diff, "pieces": diff, "block_class": name}}`,
+each diff the largest difference relative to the largest value.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ import torch  # noqa: E402
 from petals.utils.auto_config import _CLASS_MAPPING  # noqa: E402
 from transformers import AutoModelForCausalLM  # noqa: E402
 
+from farnode_desktop.mesh.models.checkpoint import split_experts  # noqa: E402
+
 PIECES = ((0, 300), (300, 301), (301, 302), (302, 310), (310, 311))
 
 
@@ -33,7 +35,8 @@ def check(folder: str) -> dict[str, object]:
     blocks = []
     for layer in layers:
         block = config.block_class(config)
-        report = block.load_state_dict(layer.state_dict(), strict=True)
+        # as Petals' loader does through FarMesh's checkpoint hook: fused MoE experts split per expert
+        report = block.load_state_dict(split_experts(layer.state_dict()), strict=True)
         assert not report.missing_keys and not report.unexpected_keys, report
         blocks.append(block.eval())
     torch.manual_seed(1)
